@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""`racebed run` and `racebed list`: one scenario under one detector, for
+workshops and for looking at a single cell of the matrix."""
+import argparse
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from matrix import ROOT, manifest_of  # noqa: E402
+
+DETECTORS = ("native", "tsan", "helgrind", "drd", "lockgraph", "asan")
+TREE_OF = {"tsan": "tsan", "asan": "asan"}
+
+
+def ensure_built(tree):
+    """Configure the tree if needed and build it (quick when up to date)."""
+    quiet = {"stdout": subprocess.DEVNULL}
+    if not os.path.exists(os.path.join(ROOT, "build", tree, "CMakeCache.txt")):
+        print(f"racebed: configuring build/{tree} (once)", file=sys.stderr)
+        subprocess.run(["cmake", "--preset", tree], cwd=ROOT, check=True, **quiet)
+    subprocess.run(["cmake", "--build", "--preset", tree], cwd=ROOT, check=True, **quiet)
+
+
+def scenarios(tree="dev"):
+    seen = {}
+    for e in manifest_of(tree):
+        seen.setdefault(e["scenario"], e)
+    return seen
+
+
+def cmd_list(_argv):
+    ensure_built("dev")
+    entries = scenarios()
+    width = max(len(n) for n in entries)
+    for name, e in entries.items():
+        variants = sorted({x["variant"] for x in manifest_of("dev") if x["scenario"] == name})
+        print(f"{name.ljust(width)}  {e['class']:<22} {e['summary']}")
+        extra = [v for v in variants if v not in ("buggy", "fixed")]
+        if extra:
+            print(f"{''.ljust(width)}  {'':<22} fixed variants: {', '.join(extra)}")
+    return 0
+
+
+def cmd_run(argv):
+    args_after = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, args_after = argv[:i], argv[i + 1:]
+    ap = argparse.ArgumentParser(prog="racebed run",
+                                 description="Run one scenario under one detector.")
+    ap.add_argument("scenario")
+    ap.add_argument("detector", nargs="?", default="native", choices=DETECTORS)
+    ap.add_argument("--fixed", nargs="?", const="", default=None, metavar="VARIANT",
+                    help="run the fixed twin (or the named fixed variant)")
+    a = ap.parse_args(argv)
+    variant = "buggy" if a.fixed is None else ("fixed" if a.fixed == "" else "fixed." + a.fixed)
+
+    tree = TREE_OF.get(a.detector, "dev")
+    ensure_built("dev")
+    known = scenarios("dev")
+    if a.scenario not in known:
+        print(f"racebed: unknown scenario '{a.scenario}'; known: {', '.join(sorted(known))}",
+              file=sys.stderr)
+        return 2
+    if tree != "dev":
+        ensure_built(tree)
+    entry = next((e for e in manifest_of(tree) if e["scenario"] == a.scenario
+                  and e["variant"] == variant and e["detector"] == a.detector), None)
+    if entry is None:
+        have = sorted({f"{e['variant']}/{e['detector']}" for e in manifest_of("dev") + manifest_of(tree)
+                       if e["scenario"] == a.scenario})
+        print(f"racebed: {a.scenario} has no {variant} program under {a.detector}; "
+              f"it has: {', '.join(have)}", file=sys.stderr)
+        return 2
+    name = a.scenario if variant in ("buggy", "fixed") else a.scenario + variant[len("fixed"):]
+    program = os.path.join(ROOT, "build", tree, "buggy" if variant == "buggy" else "fixed", name)
+    cmd = [sys.executable, os.path.join(ROOT, "cmake", "judge.py"), "--show",
+           "--scenario", a.scenario, "--class", entry["class"], "--kind", entry["kind"],
+           "--variant", variant, "--detector", a.detector,
+           "--expect=" + ",".join(entry["expected"]), "--reason=" + entry["reason"],
+           "--program", program, "--timeout", "86400" if "--hang" in args_after else "300"]
+    if a.detector == "lockgraph":
+        cmd += ["--lockgraph-lib", os.path.join(ROOT, "build", "dev", "lib", "liblockgraph.so")]
+    print("racebed: " + " ".join([a.detector, variant, name] + args_after), file=sys.stderr)
+    return subprocess.run(cmd + ["--"] + args_after).returncode
+
+
+def main():
+    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "list"):
+        print("usage: frontend.py run|list ...", file=sys.stderr)
+        return 2
+    return {"run": cmd_run, "list": cmd_list}[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

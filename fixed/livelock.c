@@ -1,0 +1,61 @@
+/*
+ * livelock (fixed): two polite philosophers share forks a and b. Both now
+ * pick up fork a first. The one that gets it can always get b too, while the
+ * other waits for a instead of grabbing b, so giving way is never needed and
+ * both finish their meals. (Randomised back-off would also break the
+ * lockstep, but only probably; a consistent order makes it certain.)
+ */
+#include "rb.h"
+
+#define RUN_MS 2000
+#define MEALS 100
+
+static pthread_mutex_t fork_[2] = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER };
+static const int order[2][2] = { { 0, 1 }, { 0, 1 } };
+static struct rb_meet lockstep = RB_MEET_INITIALIZER(2);
+static uint64_t deadline_ns;
+
+struct diner {
+    const int *forks;
+    unsigned long meals, retries;
+};
+
+static void *
+philosopher(void *arg)
+{
+    struct diner *d = arg;
+    while (d->meals < MEALS && rb_now_ns() < deadline_ns) {
+        pthread_mutex_lock(&fork_[d->forks[0]]);
+        rb_meet(&lockstep); /* both hold their first fork */
+        bool got_both = pthread_mutex_trylock(&fork_[d->forks[1]]) == 0;
+        rb_meet(&lockstep); /* both have tried their second */
+        if (got_both) {
+            d->meals++;
+            pthread_mutex_unlock(&fork_[d->forks[1]]);
+        } else {
+            d->retries++;
+        }
+        pthread_mutex_unlock(&fork_[d->forks[0]]);
+    }
+    return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+    rb_start(argc, argv, 0, "Two polite philosophers keep giving way to each other.");
+    struct diner d[2] = { { order[0], 0, 0 }, { order[1], 0, 0 } };
+    pthread_t t[2];
+    deadline_ns = rb_now_ns() + RUN_MS * 1000000ull;
+    for (int i = 0; i < 2; i++)
+        rb_spawn(&t[i], philosopher, &d[i]);
+    for (int i = 0; i < 2; i++)
+        rb_join(t[i]);
+    if (d[0].meals < MEALS || d[1].meals < MEALS)
+        return rb_symptom("after %d ms the philosophers had eaten %lu and %lu of %d "
+                          "meals, backing off %lu and %lu times",
+                          RUN_MS, d[0].meals, d[1].meals, MEALS, d[0].retries,
+                          d[1].retries);
+    return rb_ok("both philosophers ate all %d meals (%lu and %lu retries)", MEALS,
+                 d[0].retries, d[1].retries);
+}

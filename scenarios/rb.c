@@ -1,0 +1,210 @@
+/* rb.c - shared support for racebed's scenario programs; see rb.h. */
+#include "rb.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *rb_name = "scenario";
+
+_Noreturn void
+rb_die(const char *file, int line, const char *what, int err)
+{
+    fprintf(stderr, "%s: %s:%d: %s failed: %s\n", rb_name, file, line, what,
+            strerror(err));
+    fflush(NULL);
+    abort();
+}
+
+static const char *
+base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+struct rb_args
+rb_start(int argc, char **argv, unsigned flags, const char *about)
+{
+    struct rb_args args = { .name = rb_name, .hang = false };
+
+    if (argc > 0 && argv[0] && argv[0][0])
+        rb_name = args.name = base_name(argv[0]);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: %s%s\n\n%s\n", rb_name,
+                   (flags & RB_ALLOW_HANG) ? " [--hang]" : "", about);
+            if (flags & RB_ALLOW_HANG)
+                printf("\n  --hang   reproduce the real hang (the default run is "
+                       "bounded and never hangs)\n");
+            exit(0);
+        }
+        if ((flags & RB_ALLOW_HANG) && strcmp(argv[i], "--hang") == 0) {
+            args.hang = true;
+            continue;
+        }
+        fprintf(stderr, "%s: unknown argument '%s' (accepted: %s--help)\n",
+                rb_name, argv[i], (flags & RB_ALLOW_HANG) ? "--hang, " : "");
+        exit(2);
+    }
+    /* The outcome line must reach the harness even when a detector later
+     * kills the process, so stdout is not buffered. */
+    setvbuf(stdout, NULL, _IONBF, 0);
+    return args;
+}
+
+static void
+outcome(const char *tag, const char *fmt, va_list ap)
+{
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    printf("%s: %s: %s\n", rb_name, tag, line);
+}
+
+int
+rb_symptom(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    outcome("SYMPTOM", fmt, ap);
+    va_end(ap);
+    return 1;
+}
+
+int
+rb_ok(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    outcome("OK", fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+bool
+rb_meet(struct rb_meet *m)
+{
+    if (atomic_load_explicit(&m->off, memory_order_acquire))
+        return false;
+
+    RB_CHECK(pthread_mutex_lock(&m->mu));
+    if (atomic_load_explicit(&m->off, memory_order_relaxed)) {
+        RB_CHECK(pthread_mutex_unlock(&m->mu));
+        return false;
+    }
+    unsigned long gen = m->generation;
+    bool met = true;
+    if (++m->arrived == m->parties) {
+        m->arrived = 0;
+        m->generation++;
+        RB_CHECK(pthread_cond_broadcast(&m->cv));
+    } else {
+        struct timespec until = rb_deadline(RB_MEET_TIMEOUT_MS);
+        while (m->generation == gen
+               && !atomic_load_explicit(&m->off, memory_order_relaxed)) {
+            int err = pthread_cond_timedwait(&m->cv, &m->mu, &until);
+            if (err == ETIMEDOUT && m->generation == gen) {
+                /* The other parties cannot get here: the program's own
+                 * synchronisation holds them back. Stop forcing. */
+                atomic_store_explicit(&m->off, true, memory_order_release);
+                RB_CHECK(pthread_cond_broadcast(&m->cv));
+                break;
+            }
+            if (err != 0 && err != ETIMEDOUT)
+                rb_die(__FILE__, __LINE__, "pthread_cond_timedwait", err);
+        }
+        met = m->generation != gen;
+    }
+    RB_CHECK(pthread_mutex_unlock(&m->mu));
+    return met;
+}
+
+void
+rb_spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    RB_CHECK(pthread_create(t, NULL, fn, arg));
+}
+
+void
+rb_join(pthread_t t)
+{
+    RB_CHECK(pthread_join(t, NULL));
+}
+
+uint64_t
+rb_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+struct timespec
+rb_deadline(long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+double
+rb_jain_index(const unsigned long *x, size_t n)
+{
+    double sum = 0, sum_sq = 0;
+    for (size_t i = 0; i < n; i++) {
+        sum += (double)x[i];
+        sum_sq += (double)x[i] * (double)x[i];
+    }
+    if (n == 0 || sum_sq == 0)
+        return 1.0;
+    return sum * sum / ((double)n * sum_sq);
+}
+
+double
+rb_min_fair_fraction(const unsigned long *x, size_t n)
+{
+    unsigned long total = 0, least = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += x[i];
+        if (i == 0 || x[i] < least)
+            least = x[i];
+    }
+    if (n == 0 || total == 0)
+        return 1.0;
+    return (double)least * (double)n / (double)total;
+}
+
+int
+rb_report_shares(const char *label, const unsigned long *x, size_t n,
+                 double min_fraction)
+{
+    unsigned long total = 0;
+    size_t worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += x[i];
+        if (x[i] < x[worst])
+            worst = i;
+    }
+    for (size_t i = 0; i < n; i++)
+        printf("  %s %zu: %lu (%.1f%%)\n", label, i, x[i],
+               total ? 100.0 * (double)x[i] / (double)total : 0.0);
+    double jain = rb_jain_index(x, n);
+    double frac = rb_min_fair_fraction(x, n);
+    printf("  Jain's fairness index: %.3f (1.000 = perfectly fair)\n", jain);
+    if (frac < min_fraction)
+        return rb_symptom("%s %zu got %lu of %lu (%.1f%% of its fair share, "
+                          "threshold %.0f%%); Jain's index %.3f",
+                          label, worst, n ? x[worst] : 0, total, 100.0 * frac,
+                          100.0 * min_fraction, jain);
+    return rb_ok("every %s got at least %.0f%% of its fair share (worst: %.1f%%); "
+                 "Jain's index %.3f",
+                 label, 100.0 * min_fraction, 100.0 * frac, jain);
+}

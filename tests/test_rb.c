@@ -1,0 +1,148 @@
+/* Unit tests for the scenario support library (scenarios/rb.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+
+#include "rb.h"
+
+static void
+test_jain_index_equal_shares_is_one(void **state)
+{
+    (void)state;
+    unsigned long x[] = { 25, 25, 25, 25 };
+    assert_true(fabs(rb_jain_index(x, 4) - 1.0) < 1e-12);
+}
+
+static void
+test_jain_index_one_takes_all_is_one_over_n(void **state)
+{
+    (void)state;
+    unsigned long x[] = { 0, 100, 0, 0 };
+    assert_true(fabs(rb_jain_index(x, 4) - 0.25) < 1e-12);
+}
+
+static void
+test_jain_index_known_value(void **state)
+{
+    (void)state;
+    /* (1+2+3)^2 / (3 * (1+4+9)) = 36/42 */
+    unsigned long x[] = { 1, 2, 3 };
+    assert_true(fabs(rb_jain_index(x, 3) - 36.0 / 42.0) < 1e-12);
+}
+
+static void
+test_jain_index_degenerate_inputs(void **state)
+{
+    (void)state;
+    unsigned long zeros[] = { 0, 0 };
+    assert_true(rb_jain_index(NULL, 0) == 1.0);
+    assert_true(rb_jain_index(zeros, 2) == 1.0);
+}
+
+static void
+test_min_fair_fraction(void **state)
+{
+    (void)state;
+    unsigned long fair[] = { 10, 10, 10, 10 };
+    unsigned long starved[] = { 13, 13, 13, 1 }; /* 1 of 40: fair share 10 */
+    unsigned long none[] = { 0, 0, 0 };
+    assert_true(fabs(rb_min_fair_fraction(fair, 4) - 1.0) < 1e-12);
+    assert_true(fabs(rb_min_fair_fraction(starved, 4) - 0.1) < 1e-12);
+    assert_true(rb_min_fair_fraction(none, 3) == 1.0);
+}
+
+static void
+test_report_shares_flags_the_starved(void **state)
+{
+    (void)state;
+    unsigned long starved[] = { 500, 499, 1 };
+    unsigned long fair[] = { 334, 333, 333 };
+    assert_int_equal(rb_report_shares("diner", starved, 3, 0.5), 1);
+    assert_int_equal(rb_report_shares("diner", fair, 3, 0.5), 0);
+}
+
+static void
+test_outcome_return_values(void **state)
+{
+    (void)state;
+    assert_int_equal(rb_symptom("x = %d", 1), 1);
+    assert_int_equal(rb_ok("x = %d", 2), 0);
+}
+
+struct meet_arg {
+    struct rb_meet *m;
+    bool met;
+};
+
+static void *
+meet_thread(void *p)
+{
+    struct meet_arg *a = p;
+    a->met = rb_meet(a->m);
+    return NULL;
+}
+
+static void
+test_meet_all_parties_arrive(void **state)
+{
+    (void)state;
+    static struct rb_meet m = RB_MEET_INITIALIZER(3);
+    struct meet_arg args[3] = { { &m, false }, { &m, false }, { &m, false } };
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        rb_spawn(&t[i], meet_thread, &args[i]);
+    for (int i = 0; i < 3; i++)
+        rb_join(t[i]);
+    for (int i = 0; i < 3; i++)
+        assert_true(args[i].met);
+    assert_false(atomic_load(&m.off));
+}
+
+static void
+test_meet_times_out_once_then_is_off(void **state)
+{
+    (void)state;
+    static struct rb_meet m = RB_MEET_INITIALIZER(2);
+    uint64_t t0 = rb_now_ns();
+    assert_false(rb_meet(&m)); /* nobody else comes */
+    uint64_t waited_ms = (rb_now_ns() - t0) / 1000000u;
+    assert_true(waited_ms >= RB_MEET_TIMEOUT_MS - 5);
+    assert_true(atomic_load(&m.off));
+    t0 = rb_now_ns();
+    assert_false(rb_meet(&m)); /* off: returns at once */
+    assert_true((rb_now_ns() - t0) / 1000000u < 100);
+}
+
+static void
+test_deadline_is_in_the_future(void **state)
+{
+    (void)state;
+    struct timespec now, until = rb_deadline(1500);
+    clock_gettime(CLOCK_REALTIME, &now);
+    double ahead = (double)(until.tv_sec - now.tv_sec)
+                   + (double)(until.tv_nsec - now.tv_nsec) / 1e9;
+    assert_true(ahead > 1.4 && ahead <= 1.5);
+    assert_true(until.tv_nsec >= 0 && until.tv_nsec < 1000000000L);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_jain_index_equal_shares_is_one),
+        cmocka_unit_test(test_jain_index_one_takes_all_is_one_over_n),
+        cmocka_unit_test(test_jain_index_known_value),
+        cmocka_unit_test(test_jain_index_degenerate_inputs),
+        cmocka_unit_test(test_min_fair_fraction),
+        cmocka_unit_test(test_report_shares_flags_the_starved),
+        cmocka_unit_test(test_outcome_return_values),
+        cmocka_unit_test(test_meet_all_parties_arrive),
+        cmocka_unit_test(test_meet_times_out_once_then_is_off),
+        cmocka_unit_test(test_deadline_is_in_the_future),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
