@@ -1,0 +1,390 @@
+/*
+ * check.c - what each acquisition and release of a lock means.
+ *
+ * The fast path is lg_before_acquire() + lg_after_acquire() for a lock taken
+ * in an order this thread has used before: a scan of the (short) held stack
+ * for the self-deadlock check, one hash of the held chain, one probe of the
+ * thread's own chain set, a push. No global state is touched and no lock is
+ * taken. Only a chain the thread has never used goes to the graph, under
+ * lg_graph_lock, with a stack captured for the new edges.
+ */
+#include "rt.h"
+
+#include <errno.h>
+#include <time.h>
+
+struct lg_options lg_opt;
+lg_mutex lg_graph_lock = LG_MUTEX_INIT;
+struct lg_graph *lg_graph;
+atomic_bool lg_active;
+
+static atomic_bool said_graph_memory, said_deadlock_size;
+
+static uint64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Would this acquisition block forever on a lock the thread already holds?
+ * A recursive mutex may be re-taken by its owner; an error-checking mutex,
+ * and a glibc rwlock the thread holds for writing, make the call fail with
+ * EDEADLK instead of blocking; a trylock fails with EBUSY. What remains (a
+ * normal mutex or a spinlock taken again, an rwlock wanted for writing while
+ * this thread reads it) blocks forever: that is a self-deadlock, reported
+ * before the call is made.
+ */
+static bool
+is_self_deadlock(const struct lg_lock *l, const struct lg_held *h, enum lg_mode mode,
+                 enum lg_acquire_how how)
+{
+    if (how == LG_TRY)
+        return false;
+    switch (l->type) {
+    case LG_MUTEX_RECURSIVE:
+    case LG_MUTEX_ERRORCHECK:
+        return false;
+    case LG_RWLOCK:
+        return h->mode == LG_SHARED && mode == LG_EXCL;
+    default:
+        return true;
+    }
+}
+
+static int
+cmp_node(const void *a, const void *b)
+{
+    lg_node_id x = *(const lg_node_id *)a, y = *(const lg_node_id *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Small insertion sort: gate sets are a handful of locks. */
+static uint32_t
+sort_unique(lg_node_id *v, uint32_t n)
+{
+    for (uint32_t i = 1; i < n; i++)
+        for (uint32_t j = i; j > 0 && cmp_node(&v[j - 1], &v[j]) > 0; j--) {
+            lg_node_id tmp = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = tmp;
+        }
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (k == 0 || v[k - 1] != v[i])
+            v[k++] = v[i];
+    return k;
+}
+
+/* A held entry whose lock was destroyed (or set up again) under it: the
+ * record may already stand for another lock, so it orders nothing. */
+static bool
+stale(const struct lg_held *h)
+{
+    return h->uid != atomic_load_explicit(&h->lock->uid, memory_order_relaxed);
+}
+
+/*
+ * Add the edges "every held lock -> l" for a chain this thread has not used
+ * before, and report the deadlock-capable cycles they close. The label of
+ * each edge carries this thread, the modes, the gate set (every lock held
+ * exclusively, `from` included) and, as payload, where `from` was taken
+ * (high 32 bits) and the stack taking `l` now (low 32 bits).
+ */
+static void
+add_edges(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode)
+{
+    lg_stack_id stack = lg_stack_capture(2);
+    uint32_t n = t->nheld;
+    lg_node_id gate_small[16];
+    lg_node_id *gate = n <= 16 ? gate_small : lg_mem_alloc(n * sizeof *gate);
+    struct lg_cycle *cycles_small[4];
+    struct lg_cycle **cycles = n <= 4 ? cycles_small : lg_mem_alloc(n * sizeof *cycles);
+    if (!gate || !cycles) {
+        lg_warn_once(&said_graph_memory, "out of memory for the lock-order graph: "
+                     "new lock orders are not checked");
+        goto out;
+    }
+    uint32_t ncycles = 0;
+
+    lg_mutex_lock(&lg_graph_lock);
+    lg_node_id to = lg_lock_node(l);
+    uint32_t ngate = 0;
+    for (uint32_t i = 0; i < n && to; i++)
+        if (t->held[i].mode == LG_EXCL && t->held[i].lock != l && !stale(&t->held[i]))
+            gate[ngate++] = lg_lock_node(t->held[i].lock);
+    ngate = sort_unique(gate, ngate);
+    for (uint32_t i = 0; i < n && to; i++) {
+        struct lg_held *h = &t->held[i];
+        if (h->lock == l || stale(h))
+            continue;
+        bool dup = false; /* a recursive lock held twice: one edge */
+        for (uint32_t j = 0; j < i && !dup; j++)
+            dup = t->held[j].lock == h->lock;
+        if (dup)
+            continue;
+        lg_node_id from = lg_lock_node(h->lock);
+        if (!from)
+            continue;
+        struct lg_edge_label label = {
+            .thread = t->num,
+            .from_shared = h->mode == LG_SHARED,
+            .to_shared = mode == LG_SHARED,
+            .ngate = ngate,
+            .gate = gate,
+            .payload = ((uint64_t)lg_stack_from_pc(h->site) << 32) | stack,
+        };
+        struct lg_cycle *c = NULL;
+        int r = lg_graph_add_edge(lg_graph, from, to, &label, &c);
+        if (r == LG_EDGE_CYCLE && c)
+            cycles[ncycles++] = c;
+        else if (r == -ENOMEM)
+            lg_warn_once(&said_graph_memory, "out of memory for the lock-order graph: "
+                         "new lock orders are not checked");
+        if (r >= 0 && lg_opt.verbosity >= 2)
+            lg_note("T%u: new edge L%llu -> L%llu%s", t->num,
+                    (unsigned long long)h->lock->id, (unsigned long long)l->id,
+                    r == LG_EDGE_KNOWN ? " (known)" : "");
+    }
+    lg_mutex_unlock(&lg_graph_lock);
+
+    /* Reports are written outside the graph lock (they symbolise, which
+     * takes a while); the cycles are the caller's own copies. */
+    for (uint32_t i = 0; i < ncycles; i++) {
+        lg_report_inversion(t, cycles[i]);
+        lg_cycle_free(lg_graph, cycles[i]);
+    }
+out:
+    if (gate && gate != gate_small)
+        lg_mem_free(gate, n * sizeof *gate);
+    if (cycles && cycles != cycles_small)
+        lg_mem_free(cycles, n * sizeof *cycles);
+}
+
+void
+lg_before_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
+                  enum lg_acquire_how how, uintptr_t site)
+{
+    struct lg_held *h = lg_held_find(t, l);
+    if (LG_UNLIKELY(h != NULL)) {
+        if (is_self_deadlock(l, h, mode, how)) {
+            if (lg_report_self_deadlock(t, l, h, site))
+                lg_exit_now();
+        }
+        return; /* a re-take by the owner orders nothing */
+    }
+    /* An edge into a trylock is no ordering: a trylock never waits. */
+    if (how == LG_TRY || t->nheld == 0)
+        return;
+    uint64_t chain = lg_chain_hash(t->held[t->nheld - 1].chain,
+                                   atomic_load_explicit(&l->uid, memory_order_relaxed), mode);
+    if (LG_LIKELY(lg_chain_seen(t, chain)))
+        return;
+    add_edges(t, l, mode);
+}
+
+static void
+bump(atomic_uint_fast64_t *counter)
+{
+    /* Only the owner thread writes these; a plain (relaxed) increment is
+     * enough and costs no bus lock. */
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+void
+lg_after_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
+                 enum lg_acquire_how how, uintptr_t site)
+{
+    lg_held_push(t, l, mode, how == LG_TRY, site);
+    if (mode == LG_EXCL) {
+        atomic_store_explicit(&l->owner, t, memory_order_relaxed);
+        atomic_store_explicit(&l->owner_num, t->num, memory_order_relaxed);
+    } else {
+        atomic_fetch_add_explicit(&l->readers, 1, memory_order_relaxed);
+    }
+    bump(&l->grants);
+    bump(&t->grants);
+    /* Grants per lock, for "who got it while another starved": a small
+     * direct-mapped table private to the thread. */
+    uint64_t uid = atomic_load_explicit(&l->uid, memory_order_relaxed);
+    unsigned slot = (unsigned)(uid ^ (uid >> 7)) & 15;
+    if (atomic_load_explicit(&t->lock_grants[slot].uid, memory_order_relaxed) != uid) {
+        atomic_store_explicit(&t->lock_grants[slot].grants, 0, memory_order_relaxed);
+        atomic_store_explicit(&t->lock_grants[slot].uid, uid, memory_order_relaxed);
+    }
+    bump(&t->lock_grants[slot].grants);
+    /* Getting the lock it was retrying ends the retry episode. */
+    if (LG_UNLIKELY(atomic_load_explicit(&t->trying, memory_order_relaxed) == l))
+        atomic_store_explicit(&t->trying, NULL, memory_order_relaxed);
+}
+
+void
+lg_after_failed_try(struct lg_thread *t, struct lg_lock *l, uintptr_t site)
+{
+    (void)site;
+    bump(&t->failed_trys);
+    t->failed_since_release = true;
+    atomic_store_explicit(&t->trying_blocker, atomic_load_explicit(&l->owner_num,
+                                                                   memory_order_relaxed),
+                          memory_order_relaxed);
+    if (atomic_load_explicit(&t->trying, memory_order_relaxed) == l)
+        return;
+    /* A new retry episode: when it started, and where (captured once). */
+    atomic_store_explicit(&t->trying_uid, atomic_load_explicit(&l->uid, memory_order_relaxed),
+                          memory_order_relaxed);
+    atomic_store_explicit(&t->trying_since_ns, now_ns(), memory_order_relaxed);
+    atomic_store_explicit(&t->trying_stack, lg_stack_capture(2), memory_order_relaxed);
+    atomic_store_explicit(&t->trying, l, memory_order_release);
+}
+
+void
+lg_before_release(struct lg_thread *t, struct lg_lock *l, uintptr_t addr,
+                  long real_owner_tid, bool real_locked, uintptr_t site)
+{
+    struct lg_held e;
+    if (LG_UNLIKELY(t->failed_since_release)) {
+        /* A failed try, then giving something up: a back-off cycle. */
+        t->failed_since_release = false;
+        bump(&t->backoffs);
+    }
+    if (LG_LIKELY(l && lg_held_pop(t, l, &e))) {
+        if (e.mode == LG_SHARED) {
+            atomic_fetch_sub_explicit(&l->readers, 1, memory_order_relaxed);
+        } else if (!lg_held_find(t, l)) { /* last level of a recursive lock */
+            atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
+            atomic_store_explicit(&l->owner_num, 0, memory_order_relaxed);
+        }
+        return;
+    }
+    /* Not on this thread's held stack. The lock object itself says whether
+     * that is misuse: lockgraph may simply not have seen the acquisition
+     * (taken before it started), and then the object names this thread. */
+    if (!real_locked)
+        lg_report_misuse(t, "unlock-unlocked", l, addr, 0, site);
+    else if (real_owner_tid > 0 && real_owner_tid != t->tid)
+        lg_report_misuse(t, "unlock-not-owner", l, addr, real_owner_tid, site);
+}
+
+void
+lg_before_destroy(struct lg_thread *t, struct lg_lock *l, uintptr_t addr, bool real_locked,
+                  long real_owner_tid, uintptr_t site)
+{
+    if (real_locked)
+        lg_report_misuse(t, "destroy-locked", l, addr, real_owner_tid, site);
+}
+
+void
+lg_after_destroy(struct lg_thread *t, struct lg_lock *l, uint64_t uid)
+{
+    while (lg_held_pop(t, l, NULL))
+        ;
+    lg_lock_forget(l, uid);
+}
+
+/* ---- waiting, and real deadlocks ------------------------------------- */
+
+long
+lg_wait_slice_ms(void)
+{
+    long slice = lg_opt.deadlock_ms / 4;
+    return slice < 10 ? 10 : slice > 100 ? 100 : slice;
+}
+
+void
+lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *l,
+              uintptr_t object, enum lg_mode mode, uintptr_t site)
+{
+    t->wait_mode = (uint8_t)mode;
+    atomic_store_explicit(&t->wait_site, site, memory_order_relaxed);
+    t->dl_sig = 0;
+    atomic_store_explicit(&t->wait_stack, 0, memory_order_relaxed);
+    atomic_store_explicit(&t->wait_object, object, memory_order_relaxed);
+    atomic_store_explicit(&t->wait_since_ns, now_ns(), memory_order_relaxed);
+    if (l)
+        atomic_store_explicit(&t->waiting_uid, atomic_load_explicit(&l->uid, memory_order_relaxed),
+                              memory_order_relaxed);
+    atomic_store_explicit(&t->waiting_for, l, memory_order_relaxed);
+    atomic_store_explicit(&t->wait_kind, kind, memory_order_release);
+}
+
+void
+lg_wait_end(struct lg_thread *t)
+{
+    atomic_store_explicit(&t->wait_kind, LG_WAIT_NONE, memory_order_release);
+    atomic_store_explicit(&t->waiting_for, NULL, memory_order_relaxed);
+}
+
+/*
+ * Is this thread part of a wait-for cycle: it waits for a lock whose owner
+ * waits for a lock whose owner ... waits for a lock this thread holds?
+ * Follow the chain "waiting_for -> owner" from t; it closes on t for a
+ * cycle through t. A cycle that does not pass through t is left to its own
+ * members (each of them polls too). Ownership is read without locks, so a
+ * cycle must look the same for deadlock_ms before it counts.
+ */
+#define DEADLOCK_MAX_THREADS 64
+
+static uint32_t
+wait_cycle(struct lg_thread *t, struct lg_thread **path)
+{
+    uint32_t n = 0;
+    struct lg_thread *cur = t;
+    for (;;) {
+        if (n == DEADLOCK_MAX_THREADS) {
+            lg_warn_once(&said_deadlock_size, "a wait-for chain is longer than %d threads: "
+                         "longer deadlocks are not reported", DEADLOCK_MAX_THREADS);
+            return 0;
+        }
+        path[n++] = cur;
+        if (atomic_load_explicit(&cur->wait_kind, memory_order_acquire) != LG_WAIT_LOCK)
+            return 0;
+        struct lg_lock *l = atomic_load_explicit(&cur->waiting_for, memory_order_relaxed);
+        if (!l || atomic_load_explicit(&l->uid, memory_order_relaxed)
+                      != atomic_load_explicit(&cur->waiting_uid, memory_order_relaxed))
+            return 0;
+        struct lg_thread *o = atomic_load_explicit(&l->owner, memory_order_relaxed);
+        if (!o || o->num != atomic_load_explicit(&l->owner_num, memory_order_relaxed)
+            || !atomic_load_explicit(&o->alive, memory_order_relaxed))
+            return 0;
+        if (o == t)
+            return n;
+        for (uint32_t i = 1; i < n; i++)
+            if (path[i] == o)
+                return 0;
+        cur = o;
+    }
+}
+
+void
+lg_wait_poll(struct lg_thread *t)
+{
+    if (atomic_load_explicit(&t->wait_stack, memory_order_relaxed) == 0)
+        atomic_store_explicit(&t->wait_stack, lg_stack_capture(2), memory_order_relaxed);
+    if (!lg_opt.detect_deadlocks)
+        return;
+    struct lg_thread *path[DEADLOCK_MAX_THREADS];
+    uint32_t n = wait_cycle(t, path);
+    if (n == 0) {
+        t->dl_sig = 0;
+        return;
+    }
+    uint64_t sig = 0;
+    for (uint32_t i = 0; i < n; i++)
+        sig = lg_chain_hash(sig, (uint64_t)path[i]->num << 32
+                                     ^ atomic_load_explicit(&path[i]->waiting_uid,
+                                                            memory_order_relaxed),
+                            LG_EXCL);
+    uint64_t now = now_ns();
+    if (t->dl_sig != sig) {
+        t->dl_sig = sig;
+        t->dl_since_ns = now;
+        return;
+    }
+    if (now - t->dl_since_ns < (uint64_t)lg_opt.deadlock_ms * 1000000u)
+        return;
+    if (lg_report_deadlock(path, n))
+        lg_exit_now();
+}

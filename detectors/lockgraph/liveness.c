@@ -1,0 +1,170 @@
+/*
+ * liveness.c - the monitor thread behind starvation, livelock and stall
+ * reports. live.c decides; this file samples.
+ *
+ * The monitor wakes every few tens of milliseconds, copies each live
+ * thread's liveness fields (written on the fast path by the thread itself,
+ * read here without locks), and hands the copies to live.c. It takes no
+ * lock on any path the program's threads use, and it never calls a
+ * function lockgraph interposes, so it is invisible to itself.
+ */
+#include "rt.h"
+
+#include <errno.h>
+#include <time.h>
+
+#include "live.h"
+#include "lockgraph.h"
+
+/* lg_progress(): see lockgraph.h. */
+LG_EXPORT void
+lg_progress(void)
+{
+    struct lg_thread *t = lg_self_peek();
+    if (t)
+        atomic_store_explicit(&t->progress_marks,
+                              atomic_load_explicit(&t->progress_marks, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+}
+
+static uint64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+struct sampling {
+    struct lg_live_sample *samples;
+    struct lg_lock **locks; /* the lock each sample waits for or retries */
+    uint32_t n, cap;
+    bool failed;
+};
+
+static uint8_t
+block_of(int kind)
+{
+    switch (kind) {
+    case LG_WAIT_LOCK: return LG_LIVE_LOCK;
+    case LG_WAIT_COND: return LG_LIVE_COND;
+    case LG_WAIT_JOIN: return LG_LIVE_JOIN;
+    case LG_WAIT_BARRIER: return LG_LIVE_BARRIER;
+    case LG_WAIT_SEM: return LG_LIVE_SEM;
+    default: return LG_LIVE_RUNNING;
+    }
+}
+
+static void
+sample_thread(struct lg_thread *t, void *ctx)
+{
+    struct sampling *sm = ctx;
+    if (!atomic_load_explicit(&t->alive, memory_order_acquire) || sm->failed)
+        return;
+    if (sm->n == sm->cap) {
+        uint32_t cap = sm->cap ? sm->cap * 2 : 64;
+        struct lg_live_sample *s = lg_grow(&lg_mem, sm->samples, sm->cap * sizeof *s,
+                                           cap * sizeof *s);
+        struct lg_lock **l = s ? lg_grow(&lg_mem, sm->locks, sm->cap * sizeof *l,
+                                         cap * sizeof *l) : NULL;
+        if (!s || !l) {
+            if (s)
+                sm->samples = s;
+            sm->failed = true;
+            return;
+        }
+        sm->samples = s;
+        sm->locks = l;
+        sm->cap = cap;
+    }
+    struct lg_live_sample *s = &sm->samples[sm->n];
+    memset(s, 0, sizeof *s);
+    s->thread = t->num;
+    s->block = block_of(atomic_load_explicit(&t->wait_kind, memory_order_acquire));
+    s->block_since_ns = atomic_load_explicit(&t->wait_since_ns, memory_order_relaxed);
+    struct lg_lock *target = NULL;
+    if (s->block == LG_LIVE_LOCK) {
+        target = atomic_load_explicit(&t->waiting_for, memory_order_relaxed);
+        s->block_lock = atomic_load_explicit(&t->waiting_uid, memory_order_relaxed);
+    }
+    struct lg_lock *trying = atomic_load_explicit(&t->trying, memory_order_acquire);
+    if (trying) {
+        s->trying_lock = atomic_load_explicit(&t->trying_uid, memory_order_relaxed);
+        s->trying_since_ns = atomic_load_explicit(&t->trying_since_ns, memory_order_relaxed);
+        s->trying_blocker = atomic_load_explicit(&t->trying_blocker, memory_order_relaxed);
+        if (!target)
+            target = trying;
+    }
+    s->backoffs = atomic_load_explicit(&t->backoffs, memory_order_relaxed);
+    s->progress = atomic_load_explicit(&t->progress_marks, memory_order_relaxed);
+    for (int i = 0; i < LG_LIVE_GRANT_SLOTS && i < 16; i++) {
+        s->grants[i].lock = atomic_load_explicit(&t->lock_grants[i].uid, memory_order_relaxed);
+        s->grants[i].grants = atomic_load_explicit(&t->lock_grants[i].grants, memory_order_relaxed);
+    }
+    if (target)
+        s->lock_grants = atomic_load_explicit(&target->grants, memory_order_relaxed);
+    sm->locks[sm->n] = target;
+    sm->n++;
+}
+
+static struct lg_lock *
+lock_of(uint64_t uid, void *ctx)
+{
+    struct sampling *sm = ctx;
+    for (uint32_t i = 0; i < sm->n; i++)
+        if (sm->locks[i] && atomic_load_explicit(&sm->locks[i]->uid, memory_order_relaxed) == uid)
+            return sm->locks[i];
+    return NULL;
+}
+
+static long
+tick_ms(void)
+{
+    long shortest = lg_opt.starvation_ms;
+    if (lg_opt.livelock_ms < shortest)
+        shortest = lg_opt.livelock_ms;
+    if (lg_opt.stall_ms < shortest)
+        shortest = lg_opt.stall_ms;
+    shortest /= 5;
+    return shortest < 5 ? 5 : shortest > 100 ? 100 : shortest;
+}
+
+void
+lg_liveness_run(void)
+{
+    struct lg_live_config cfg = {
+        .starvation_ns = (uint64_t)lg_opt.starvation_ms * 1000000u,
+        .livelock_ns = (uint64_t)lg_opt.livelock_ms * 1000000u,
+        .stall_ns = (uint64_t)lg_opt.stall_ms * 1000000u,
+        .starvation_grants = (uint64_t)lg_opt.starvation_grants,
+        .min_backoffs = 3,
+    };
+    struct lg_live *lv;
+    if (lg_live_new(&lv, &lg_mem, &cfg) != 0)
+        return;
+    struct sampling sm = { 0 };
+    struct timespec nap = { 0, tick_ms() * 1000000L };
+    static atomic_bool said_memory;
+    for (;;) {
+        while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
+            ;
+        nap.tv_nsec = tick_ms() * 1000000L;
+        if (!atomic_load_explicit(&lg_active, memory_order_acquire))
+            continue;
+        sm.n = 0;
+        sm.failed = false;
+        lg_threads_each(sample_thread, &sm);
+        struct lg_live_verdict v[8];
+        int n = sm.failed ? -ENOMEM : lg_live_tick(lv, now_ns(), sm.samples, sm.n, v, 8);
+        if (n < 0) {
+            lg_warn_once(&said_memory, "out of memory in the liveness monitor: this tick "
+                         "is skipped");
+            continue;
+        }
+        for (int i = 0; i < n; i++) {
+            bool written = lg_report_liveness(&v[i], lock_of, &sm);
+            if (written && v[i].kind == LG_LIVE_STALL)
+                lg_exit_now();
+        }
+    }
+}

@@ -1,0 +1,184 @@
+/*
+ * mem.c - the checker's own memory and its own lock.
+ *
+ * lockgraph runs inside a program it must not disturb, so it never calls
+ * malloc (the program's allocator may be interposed, may take pthread locks
+ * that lockgraph would then see, or may be the very thing that is broken)
+ * and never takes a pthread mutex for its own tables. Memory comes from
+ * mmap in size classes; locking is a three-state futex word.
+ */
+#include "rt.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* ---- lg_mutex: 0 free, 1 locked, 2 locked and somebody may sleep ----- */
+
+static void
+futex_wait(atomic_int *word, int expected)
+{
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+}
+
+static void
+futex_wake_one(atomic_int *word)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+void
+lg_mutex_lock(lg_mutex *m)
+{
+    int c = 0;
+    if (atomic_compare_exchange_strong_explicit(&m->word, &c, 1, memory_order_acquire,
+                                                memory_order_relaxed))
+        return;
+    /* Contended: announce a sleeper (2) and sleep until the word is free. */
+    if (c != 2)
+        c = atomic_exchange_explicit(&m->word, 2, memory_order_acquire);
+    while (c != 0) {
+        futex_wait(&m->word, 2);
+        c = atomic_exchange_explicit(&m->word, 2, memory_order_acquire);
+    }
+}
+
+void
+lg_mutex_unlock(lg_mutex *m)
+{
+    if (atomic_exchange_explicit(&m->word, 0, memory_order_release) == 2)
+        futex_wake_one(&m->word);
+}
+
+void
+lg_mutex_reset(lg_mutex *m)
+{
+    atomic_store_explicit(&m->word, 0, memory_order_relaxed);
+}
+
+/* ---- memory ------------------------------------------------------------ */
+
+#define CLASS_MIN_SHIFT 4   /* 16 bytes */
+#define CLASS_MAX_SHIFT 16  /* 64 KiB; larger blocks are mapped one by one */
+#define NCLASSES (CLASS_MAX_SHIFT - CLASS_MIN_SHIFT + 1)
+#define CHUNK (1u << 20)
+
+struct free_block {
+    struct free_block *next;
+};
+
+static lg_mutex mem_lock = LG_MUTEX_INIT;
+static struct free_block *free_list[NCLASSES];
+static char *chunk_pos, *chunk_end;
+
+static int
+size_class(size_t size)
+{
+    int shift = CLASS_MIN_SHIFT;
+    while (((size_t)1 << shift) < size)
+        shift++;
+    return shift - CLASS_MIN_SHIFT;
+}
+
+static void *
+map(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static size_t
+page_round(size_t size)
+{
+    size_t page = 4096;
+    return (size + page - 1) & ~(page - 1);
+}
+
+void *
+lg_mem_alloc(size_t size)
+{
+    if (size == 0)
+        size = 1;
+    if (size > ((size_t)1 << CLASS_MAX_SHIFT))
+        return map(page_round(size)); /* fresh pages are zero */
+
+    int c = size_class(size);
+    size_t block = (size_t)1 << (c + CLASS_MIN_SHIFT);
+    void *p = NULL;
+    lg_mutex_lock(&mem_lock);
+    if (free_list[c]) {
+        p = free_list[c];
+        free_list[c] = free_list[c]->next;
+    } else {
+        if ((size_t)(chunk_end - chunk_pos) < block) {
+            char *fresh = map(CHUNK);
+            if (fresh) {
+                chunk_pos = fresh;
+                chunk_end = fresh + CHUNK;
+            }
+        }
+        if ((size_t)(chunk_end - chunk_pos) >= block) {
+            p = chunk_pos;
+            chunk_pos += block;
+        }
+    }
+    lg_mutex_unlock(&mem_lock);
+    if (p)
+        memset(p, 0, block);
+    return p;
+}
+
+void
+lg_mem_free(void *p, size_t size)
+{
+    if (!p)
+        return;
+    if (size == 0)
+        size = 1;
+    if (size > ((size_t)1 << CLASS_MAX_SHIFT)) {
+        munmap(p, page_round(size));
+        return;
+    }
+    int c = size_class(size);
+    struct free_block *b = p;
+    lg_mutex_lock(&mem_lock);
+    b->next = free_list[c];
+    free_list[c] = b;
+    lg_mutex_unlock(&mem_lock);
+}
+
+static void *
+alloc_cb(void *ctx, size_t size)
+{
+    (void)ctx;
+    return lg_mem_alloc(size);
+}
+
+static void
+free_cb(void *ctx, void *p, size_t size)
+{
+    (void)ctx;
+    lg_mem_free(p, size);
+}
+
+const struct lg_alloc lg_mem = { alloc_cb, free_cb, NULL };
+
+void
+lg_mem_atfork_prepare(void)
+{
+    lg_mutex_lock(&mem_lock);
+}
+
+void
+lg_mem_atfork_parent(void)
+{
+    lg_mutex_unlock(&mem_lock);
+}
+
+void
+lg_mem_atfork_child(void)
+{
+    lg_mutex_reset(&mem_lock);
+}

@@ -1,0 +1,97 @@
+/*
+ * options.h - every lockgraph option, in one table.
+ *
+ * The table below is the only place an option is declared. The parser for
+ * LOCKGRAPH_OPTIONS, the launcher's --flags, `help=1` / `lockgraph --help`
+ * and the option table in the README (`lockgraph --help=markdown`) are all
+ * generated from it.
+ *
+ * LOCKGRAPH_OPTIONS is a list of key=value separated by ':' or white space,
+ * as TSAN_OPTIONS is. A value may be quoted with "..." or '...' to contain
+ * ':' or spaces. Booleans take 1/0, true/false, yes/no. An unknown key, a
+ * missing '=', a value of the wrong type or out of range is an error that
+ * names the option and what was wrong; nothing is silently ignored.
+ */
+#ifndef LG_OPTIONS_H
+#define LG_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "alloc.h"
+#include "report.h"
+
+/* X(type, name, default, min, max, help) with type BOOL, INT or STR.
+ * min and max bound INT values and are ignored for the others. */
+#define LG_OPTION_TABLE(X)                                                    \
+    X(BOOL, help, 0, 0, 1,                                                    \
+      "print every option with its default, then exit")                       \
+    X(INT, exitcode, 66, 0, 255,                                              \
+      "exit status of a process in which anything was reported "              \
+      "(0: keep the program's own status)")                                   \
+    X(STR, log, "",                                                           \
+      0, 0, "append text reports to this file instead of standard error")    \
+    X(STR, json, "", 0, 0,                                                    \
+      "append one JSON object per report to this file, one per line")         \
+    X(STR, sarif, "", 0, 0,                                                   \
+      "write a SARIF 2.1.0 log of every report to this file")                 \
+    X(STR, dot, "", 0, 0,                                                     \
+      "write the lock-order graph to this file at exit (Graphviz DOT, "       \
+      "reported cycles in red)")                                              \
+    X(STR, suppressions, "", 0, 0,                                            \
+      "file of suppressions, one '<kind>:<pattern>' a line; the pattern "     \
+      "matches a function, file or module name in the report's stacks")       \
+    X(BOOL, halt_on_error, 0, 0, 1,                                           \
+      "exit with exitcode right after the first report")                      \
+    X(BOOL, symbolize, 1, 0, 1,                                               \
+      "turn stack addresses into function and file:line (with addr2line)")    \
+    X(INT, stack_depth, 16, 1, 64, "frames kept per stack")                   \
+    X(BOOL, detect_deadlocks, 1, 0, 1,                                        \
+      "report a real deadlock (blocked threads waiting for each other in a "  \
+      "cycle) and exit with exitcode instead of hanging")                     \
+    X(INT, deadlock_ms, 500, 10, 600000,                                      \
+      "how long a wait-for cycle must persist before it is reported")         \
+    X(BOOL, liveness, 1, 0, 1,                                                \
+      "run the liveness monitor: starvation, livelock and stall reports")     \
+    X(INT, starvation_ms, 1000, 10, 3600000,                                  \
+      "starvation: a thread tried to get a lock this long ...")               \
+    X(INT, starvation_grants, 100, 1, 100000000,                              \
+      "... while other threads were granted that lock at least this often")   \
+    X(INT, livelock_ms, 1000, 10, 3600000,                                    \
+      "livelock: threads kept failing trylocks and backing off, with no "     \
+      "progress, for this long")                                              \
+    X(INT, stall_ms, 3000, 10, 3600000,                                       \
+      "stall: every thread was blocked (no lock cycle) this long; report "    \
+      "and exit with exitcode")                                               \
+    X(INT, verbosity, 0, 0, 2,                                                \
+      "1: say when lockgraph starts and what it checked at exit; "            \
+      "2: also every new lock-order edge")
+
+struct lg_options {
+#define LG_OPTION_FIELD_BOOL bool
+#define LG_OPTION_FIELD_INT long
+#define LG_OPTION_FIELD_STR const char *
+#define LG_OPTION_FIELD(type, name, def, min, max, help) LG_OPTION_FIELD_##type name;
+    LG_OPTION_TABLE(LG_OPTION_FIELD)
+#undef LG_OPTION_FIELD
+};
+
+/* Every option at its default. */
+void lg_options_defaults(struct lg_options *o);
+
+/*
+ * Parse `text` (LOCKGRAPH_OPTIONS syntax) over what `o` already holds.
+ * String values are copied into memory from `alloc` (strlen + 1 bytes each).
+ * Returns 0, or -EINVAL with a one-line message in err ("unknown option
+ * 'jsn' (did you mean 'json'?)", "option 'exitcode' wants an integer from 0
+ * to 255, not 'abc'", ...), or -ENOMEM when a value cannot be copied.
+ * `o` may be partly updated on error.
+ */
+int lg_options_parse(struct lg_options *o, const char *text,
+                     const struct lg_alloc *alloc, char *err, size_t errlen);
+
+/* The option list: one line per option with its default and help, or a
+ * Markdown table (| option | default | meaning |) when markdown is true. */
+void lg_options_help(struct lg_buf *b, bool markdown);
+
+#endif /* LG_OPTIONS_H */

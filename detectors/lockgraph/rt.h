@@ -1,0 +1,336 @@
+/*
+ * rt.h - lockgraph's runtime: what intercept.c, and the files behind it,
+ * share. Nothing here is public.
+ *
+ * Layering (each file only calls downwards):
+ *   intercept.c  the pthread ABI: interposed functions, real functions, init
+ *   check.c      what an acquisition/release means: self-deadlock, edges,
+ *                wait-for cycles, misuse, abandoned locks
+ *   report_rt.c  turning runtime state into struct lg_report and writing it
+ *   liveness.c   the monitor thread: starvation, livelock, stall
+ *   locks.c      lock records by address;  threads.c  thread records
+ *   stack.c      stack capture, the stack depot, symbolisation
+ *   mem.c        the mmap allocator and lg_mutex, the internal lock
+ *   graph.c, report.c, options.c  know nothing of the runtime
+ *
+ * Internal locks, in the only order they may be taken:
+ *   report_lock -> graph_lock -> thread_lock -> lock-table shard -> depot_lock
+ *   -> mem_lock.
+ * All are lg_mutex (a futex word), never a pthread mutex, so the checker's
+ * own locking is invisible to itself and to the program.
+ */
+#ifndef LG_RT_H
+#define LG_RT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "alloc.h"
+#include "graph.h"
+#include "options.h"
+#include "report.h"
+
+/* Symbols the program must see: the interposers and lockgraph.h. Every
+ * other symbol of the library is hidden. */
+#define LG_EXPORT __attribute__((visibility("default")))
+#define LG_TLS __thread __attribute__((tls_model("initial-exec")))
+#define LG_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* An impossible failure of the checker itself: say where, then abort. */
+_Noreturn void lg_die(const char *file, int line, const char *what);
+#define LG_DIE(what) lg_die(__FILE__, __LINE__, (what))
+
+/* ---- mem.c -------------------------------------------------------------- */
+
+/* A futex lock: 0 free, 1 locked, 2 locked with waiters. */
+typedef struct {
+    atomic_int word;
+} lg_mutex;
+#define LG_MUTEX_INIT { 0 }
+void lg_mutex_lock(lg_mutex *m);
+void lg_mutex_unlock(lg_mutex *m);
+void lg_mutex_reset(lg_mutex *m); /* in a fork child: whoever held it is gone */
+
+void *lg_mem_alloc(size_t size); /* zeroed; NULL when the system is out of memory */
+void lg_mem_free(void *p, size_t size);
+extern const struct lg_alloc lg_mem; /* the same, as an injectable allocator */
+void lg_mem_atfork_prepare(void);
+void lg_mem_atfork_parent(void);
+void lg_mem_atfork_child(void);
+
+/* Say once that a bounded table ran out (lockdep's "BUG: MAX_... too low"),
+ * then carry on: the program must keep running. */
+void lg_warn_once(atomic_bool *said, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A message from lockgraph itself (not a report), to the log. */
+void lg_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- stack.c ------------------------------------------------------------ */
+
+typedef uint32_t lg_stack_id; /* 0: none */
+
+/* Capture the caller's stack, skipping `skip` innermost frames, into the
+ * depot (deduplicated). Returns 0 when the depot is full. */
+lg_stack_id lg_stack_capture(int skip);
+/* A one-frame stack from a single return address. */
+lg_stack_id lg_stack_from_pc(uintptr_t pc);
+/* Symbolised frames of a stack, valid until exit (cached). */
+struct lg_stack lg_stack_get(lg_stack_id id);
+/* Symbol+offset of a data address (a global lock), or NULL. */
+const char *lg_symbolize_data(uintptr_t addr);
+void lg_stack_init(void);
+void lg_stack_atfork_prepare(void);
+void lg_stack_atfork_parent(void);
+void lg_stack_atfork_child(void);
+
+/* ---- threads.c ---------------------------------------------------------- */
+
+enum lg_mode { LG_EXCL = 0, LG_SHARED = 1 };
+
+/* One lock this thread holds, innermost last. */
+struct lg_held {
+    struct lg_lock *lock;
+    uint64_t uid;       /* the lock's identity when taken */
+    uint64_t chain;     /* hash of this entry and every one below it */
+    uintptr_t site;     /* return address of the acquiring call */
+    uint8_t mode;       /* enum lg_mode */
+    bool trylock;       /* taken by a trylock: no edge into it */
+};
+
+/* What a thread is blocked in, for deadlock and stall reports. */
+enum lg_wait_kind {
+    LG_WAIT_NONE = 0,
+    LG_WAIT_LOCK,       /* mutex, rwlock, spinlock acquisition */
+    LG_WAIT_COND,       /* pthread_cond_wait (untimed) */
+    LG_WAIT_JOIN,       /* pthread_join */
+    LG_WAIT_BARRIER,    /* pthread_barrier_wait */
+    LG_WAIT_SEM,        /* sem_wait (untimed) */
+};
+
+struct lg_thread {
+    uint32_t num;              /* T<num>; 1 is the first thread seen (main) */
+    pid_t tid;
+    atomic_bool alive;
+    uint32_t creator;          /* T<num> of the creating thread, 0 unknown */
+    lg_stack_id created_at;
+
+    /* Held locks. Only the thread itself writes them; other threads read
+     * them only when this thread is blocked for good (deadlock report). */
+    struct lg_held *held;
+    uint32_t nheld, held_cap;
+
+    /* Chains (held stack + new lock) whose edges are already in the graph:
+     * an open-addressing set of hashes, private to the thread. */
+    uint64_t *chains;
+    uint32_t nchains, chain_cap;
+
+    /* Last locks looked up by address (direct mapped). */
+    struct {
+        uintptr_t addr;
+        struct lg_lock *lock;
+        uint64_t uid;
+    } cache[64];
+
+    /* Blocking state, written by the thread, read by the checker's other
+     * threads (deadlock search, liveness monitor). */
+    _Atomic(struct lg_lock *) waiting_for;
+    atomic_uint_fast64_t waiting_uid;
+    atomic_int wait_kind;         /* enum lg_wait_kind */
+    atomic_uintptr_t wait_object; /* the cond/barrier/sem/thread waited on */
+    atomic_uint_fast64_t wait_since_ns;
+    atomic_uint wait_stack;       /* lg_stack_id, captured once blocked a while */
+    uint8_t wait_mode;
+    uint64_t dl_sig, dl_since_ns; /* the wait-for cycle seen last, and since when */
+
+    atomic_uintptr_t wait_site;   /* return address of the blocking call */
+
+    /* Liveness counters (liveness.c), written by the thread only, read by
+     * the monitor without locks. */
+    atomic_uint_fast64_t grants;        /* locks acquired */
+    atomic_uint_fast64_t failed_trys;   /* trylocks that failed */
+    atomic_uint_fast64_t backoffs;      /* releases after a failed try */
+    bool failed_since_release;
+    atomic_uint_fast64_t progress_marks;/* lg_progress() calls */
+    _Atomic(struct lg_lock *) trying;   /* lock it keeps retrying, NULL none */
+    atomic_uint_fast64_t trying_uid;
+    atomic_uint_fast64_t trying_since_ns;
+    atomic_uint trying_stack;
+    atomic_uint trying_blocker;         /* who held it at the last failure */
+    /* Grants per lock for the locks used last (direct mapped by uid). */
+    struct {
+        atomic_uint_fast64_t uid, grants;
+    } lock_grants[16];
+
+    struct lg_thread *next;    /* registry list, newest first */
+};
+
+/* This thread's record, created on first use. NULL only while lockgraph
+ * cannot run (before init or during its own work). */
+struct lg_thread *lg_self(void);
+struct lg_thread *lg_self_peek(void); /* without creating */
+/* Called on the thread's way out (return, pthread_exit, cancellation). */
+void lg_thread_exiting(struct lg_thread *t);
+/* Walk every thread record (alive or not) under the registry lock. */
+void lg_threads_each(void (*fn)(struct lg_thread *t, void *ctx), void *ctx);
+struct lg_thread *lg_thread_by_num(uint32_t num);
+uint32_t lg_threads_alive(void);
+/* The pthread key whose destructor tells lockgraph a thread is exiting. */
+void lg_threads_set_exit_key(unsigned key);
+void lg_threads_atfork_prepare(void);
+void lg_threads_atfork_parent(void);
+void lg_threads_atfork_child(void);
+bool lg_held_push(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
+                  bool trylock, uintptr_t site);
+/* Remove the innermost entry for lock l (any mode); false if not held. */
+bool lg_held_pop(struct lg_thread *t, struct lg_lock *l, struct lg_held *out);
+struct lg_held *lg_held_find(struct lg_thread *t, const struct lg_lock *l);
+/* Whether the chain is known; adds it when not (returns false then). */
+bool lg_chain_seen(struct lg_thread *t, uint64_t chain);
+uint64_t lg_chain_hash(uint64_t below, uint64_t uid, enum lg_mode mode);
+
+/* ---- locks.c ------------------------------------------------------------ */
+
+enum lg_lock_type {
+    LG_MUTEX_NORMAL,
+    LG_MUTEX_RECURSIVE,
+    LG_MUTEX_ERRORCHECK,
+    LG_RWLOCK,
+    LG_SPINLOCK,
+};
+
+struct lg_lock {
+    atomic_uintptr_t addr;     /* read without locks: see locks.c */
+    atomic_uint_fast64_t uid;  /* identity: new for every init/first sight,
+                                * 0 while the record is free */
+    uint64_t id;               /* L<id> in reports */
+    uint8_t type;              /* enum lg_lock_type */
+    bool robust;
+    lg_node_id node;           /* graph node, 0 until the lock is in an edge;
+                                * written under graph_lock */
+    uintptr_t init_site;       /* return address of init, or of first use */
+
+    /* Ownership, written by the owner, read by the checker's other threads. */
+    _Atomic(struct lg_thread *) owner;
+    atomic_uint owner_num;
+    atomic_uint readers;
+
+    /* Liveness: acquisitions so far (racy increments are fine: it is a
+     * threshold, and only the owner increments). */
+    atomic_uint_fast64_t grants;
+
+    struct lg_lock *_Atomic next; /* hash chain; records are never unmapped */
+    struct lg_lock *free_next;    /* free list of recycled records */
+};
+
+void lg_locks_init(void);
+/* The record for the lock at addr, created if it is the first time
+ * lockgraph sees it (a statically initialised lock). NULL if out of memory.
+ * `t` may be NULL (no per-thread cache then). */
+struct lg_lock *lg_lock_get(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type,
+                            bool robust, uintptr_t site);
+/* The record if one exists, without creating it. */
+struct lg_lock *lg_lock_find(struct lg_thread *t, uintptr_t addr);
+/* A lock (re)initialised at addr: a new identity, whatever was there. */
+struct lg_lock *lg_lock_init(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type,
+                             bool robust, uintptr_t site);
+/* The lock is destroyed: the identity `uid` ends, and so does its graph
+ * node. Nothing happens if the record no longer has that identity (a stale
+ * pointer to a record already recycled). */
+void lg_lock_forget(struct lg_lock *l, uint64_t uid);
+static inline uintptr_t
+lg_lock_addr(const struct lg_lock *l)
+{
+    return atomic_load_explicit(&l->addr, memory_order_relaxed);
+}
+static inline uint64_t
+lg_lock_uid(const struct lg_lock *l)
+{
+    return atomic_load_explicit(&l->uid, memory_order_relaxed);
+}
+/* Under lg_graph_lock: the graph node of a lock (created on first use),
+ * and the lock of a node (NULL once it is gone). */
+lg_node_id lg_lock_node(struct lg_lock *l);
+struct lg_lock *lg_lock_by_node(lg_node_id node);
+const char *lg_lock_type_name(const struct lg_lock *l);
+uint64_t lg_locks_live(void);
+void lg_locks_each(void (*fn)(struct lg_lock *l, void *ctx), void *ctx);
+void lg_locks_atfork_prepare(void);
+void lg_locks_atfork_parent(void);
+void lg_locks_atfork_child(void);
+
+/* ---- check.c ------------------------------------------------------------ */
+
+extern struct lg_options lg_opt;
+extern lg_mutex lg_graph_lock;
+extern struct lg_graph *lg_graph;
+extern atomic_bool lg_active; /* false before init, after exit began, or when disabled */
+
+enum lg_acquire_how { LG_BLOCKING, LG_TRY, LG_TIMED };
+
+/* Before a blocking/timed acquisition: self-deadlock check and lock-order
+ * edges. Returns false if the call must not be made (never: it reports and
+ * exits instead; kept for the recursion case). */
+void lg_before_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
+                       enum lg_acquire_how how, uintptr_t site);
+/* After a successful acquisition (0, or EOWNERDEAD for robust mutexes). */
+void lg_after_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
+                      enum lg_acquire_how how, uintptr_t site);
+/* After a failed trylock/timed attempt (for the liveness monitor). */
+void lg_after_failed_try(struct lg_thread *t, struct lg_lock *l, uintptr_t site);
+/* Before a release: misuse checks, and the held stack. `real_owner_tid` is
+ * what the lock object itself says (0: not locked, -1: unknown). */
+void lg_before_release(struct lg_thread *t, struct lg_lock *l, uintptr_t addr,
+                       long real_owner_tid, bool real_locked, uintptr_t site);
+/* Before destroy: the destroy-locked check. After a destroy that worked:
+ * the identity ends (a new lock at the same address is another lock). */
+void lg_before_destroy(struct lg_thread *t, struct lg_lock *l, uintptr_t addr,
+                       bool real_locked, long real_owner_tid, uintptr_t site);
+void lg_after_destroy(struct lg_thread *t, struct lg_lock *l, uint64_t uid);
+
+/* Blocking: the interposers wait in slices and call this between them, so
+ * that a blocked thread finds the wait-for cycle it is part of. */
+void lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *l,
+                   uintptr_t object, enum lg_mode mode, uintptr_t site);
+void lg_wait_poll(struct lg_thread *t);
+void lg_wait_end(struct lg_thread *t);
+long lg_wait_slice_ms(void);
+
+/* ---- report_rt.c -------------------------------------------------------- */
+
+/* Build and emit a report from the runtime's state. Each returns true when
+ * the report was written (false: suppressed or a duplicate). */
+bool lg_report_inversion(struct lg_thread *t, const struct lg_cycle *cycle);
+bool lg_report_self_deadlock(struct lg_thread *t, struct lg_lock *l,
+                             const struct lg_held *held, uintptr_t site);
+bool lg_report_deadlock(struct lg_thread *const *threads, uint32_t n);
+bool lg_report_abandoned(struct lg_thread *t);
+bool lg_report_misuse(struct lg_thread *t, const char *kind, struct lg_lock *l,
+                      uintptr_t addr, long owner_tid, uintptr_t site);
+/* A liveness verdict (live.h); lock_of finds a lock record by uid. */
+struct lg_live_verdict;
+bool lg_report_liveness(const struct lg_live_verdict *v,
+                        struct lg_lock *(*lock_of)(uint64_t uid, void *ctx), void *ctx);
+/* Reports so far. */
+uint64_t lg_reports_count(void);
+/* Exit now with exitcode (after a fatal report), flushing stdio. */
+_Noreturn void lg_exit_now(void);
+void lg_reporting_init(void);
+void lg_reporting_finish(void); /* at exit: DOT, summary, exit status */
+void lg_reporting_atfork_prepare(void);
+void lg_reporting_atfork_parent(void);
+void lg_reporting_atfork_child(void);
+/* Evidence behind an edge label's payload: where the held lock was taken
+ * and the stack that took the new one. */
+uint64_t lg_evidence_add(uintptr_t held_site, lg_stack_id stack);
+
+/* ---- liveness.c --------------------------------------------------------- */
+
+/* The monitor's loop (never returns). intercept.c runs it on a thread of
+ * its own that lockgraph never tracks. */
+void lg_liveness_run(void);
+
+#endif /* LG_RT_H */

@@ -1,0 +1,37 @@
+/*
+ * probe.h - helpers for lockgraph's probe programs.
+ *
+ * A probe is a small program that does one thing lockgraph must get right.
+ * Its first comment says what it expects, as data read by CMake:
+ *   EXPECT: <kind>[,<kind>...] | none      report kinds, exactly
+ *   OPTIONS: key=value:...                  extra LOCKGRAPH_OPTIONS (optional)
+ * tests/probe.py runs it with liblockgraph.so preloaded and compares.
+ */
+#ifndef PROBE_H
+#define PROBE_H
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define CHECK(call)                                                           \
+    do {                                                                      \
+        int probe_err_ = (call);                                              \
+        if (probe_err_ != 0) {                                                \
+            fprintf(stderr, "%s:%d: %s failed: %d\n", __FILE__, __LINE__,     \
+                    #call, probe_err_);                                       \
+            exit(3);                                                          \
+        }                                                                     \
+    } while (0)
+
+/* Run fn(arg) on a new thread and wait for it: sequential threads give
+ * lock orders without any chance of a real deadlock. */
+static inline void
+run_thread(void *(*fn)(void *), void *arg)
+{
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, fn, arg));
+    CHECK(pthread_join(t, NULL));
+}
+
+#endif

@@ -1,0 +1,1526 @@
+/* Unit tests for lockgraph's lock-order graph (detectors/lockgraph/graph.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph.h"
+
+/* ---- an allocator that counts, checks sizes, and fails on demand ------- */
+
+struct tally {
+    size_t live;        /* bytes handed out and not given back */
+    uint64_t calls;     /* alloc calls so far */
+    uint64_t fail_at;   /* fail exactly this call (1-based); 0: never */
+    uint64_t failures;
+};
+
+#define TALLY_HDR 16 /* keeps the caller's block 16-byte aligned */
+
+static void *
+tally_alloc(void *ctx, size_t size)
+{
+    struct tally *t = ctx;
+    if (++t->calls == t->fail_at) {
+        t->failures++;
+        return NULL;
+    }
+    unsigned char *p = calloc(1, size + TALLY_HDR);
+    if (!p)
+        return NULL;
+    memcpy(p, &size, sizeof size);
+    t->live += size;
+    return p + TALLY_HDR;
+}
+
+static void
+tally_free(void *ctx, void *p, size_t size)
+{
+    struct tally *t = ctx;
+    unsigned char *b = (unsigned char *)p - TALLY_HDR;
+    size_t was;
+    memcpy(&was, b, sizeof was);
+    assert_int_equal(was, size); /* the graph must give back what it asked for */
+    assert_true(t->live >= size);
+    t->live -= size;
+    free(b);
+}
+
+struct fx {
+    struct tally t;
+    struct lg_alloc a;
+    struct lg_graph *g;
+};
+
+static int
+fx_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    f->a = (struct lg_alloc){ tally_alloc, tally_free, &f->t };
+    if (lg_graph_new(&f->g, &f->a, NULL) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+    struct fx *f = *state;
+    lg_graph_free(f->g);
+    assert_int_equal(f->t.live, 0); /* everything, cycles included, was freed */
+    free(f);
+    return 0;
+}
+
+static void
+fx_regraph(struct fx *f, const struct lg_graph_limits *lim)
+{
+    lg_graph_free(f->g);
+    assert_int_equal(f->t.live, 0);
+    assert_int_equal(lg_graph_new(&f->g, &f->a, lim), 0);
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static lg_node_id
+node(struct fx *f)
+{
+    lg_node_id id = LG_NODE_NONE;
+    assert_int_equal(lg_graph_node_add(f->g, &id), 0);
+    assert_true(id != LG_NODE_NONE);
+    return id;
+}
+
+static struct lg_edge_label
+lab(uint32_t thread)
+{
+    return (struct lg_edge_label){ .thread = thread };
+}
+
+static struct lg_edge_label
+lab_gate(uint32_t thread, const lg_node_id *gate, uint32_t ngate)
+{
+    return (struct lg_edge_label){ .thread = thread, .gate = gate, .ngate = ngate };
+}
+
+/* Add an edge and drop any cycle (its validity is checked elsewhere). */
+static int
+edge(struct fx *f, lg_node_id a, lg_node_id b, uint32_t thread)
+{
+    struct lg_edge_label l = lab(thread);
+    return lg_graph_add_edge(f->g, a, b, &l, NULL);
+}
+
+static struct lg_graph_stats
+stats(struct fx *f)
+{
+    struct lg_graph_stats s;
+    lg_graph_stats(f->g, &s);
+    return s;
+}
+
+static bool
+gates_disjoint(const struct lg_edge_label *a, const struct lg_edge_label *b)
+{
+    for (uint32_t i = 0; i < a->ngate; i++)
+        for (uint32_t j = 0; j < b->ngate; j++)
+            if (a->gate[i] == b->gate[j])
+                return false;
+    return true;
+}
+
+static bool
+label_same(const struct lg_edge_label *a, const struct lg_edge_label *b)
+{
+    return a->thread == b->thread && a->from_shared == b->from_shared
+           && a->to_shared == b->to_shared && a->ngate == b->ngate
+           && (a->ngate == 0 || memcmp(a->gate, b->gate, a->ngate * sizeof *a->gate) == 0);
+}
+
+/* A reported cycle: starts with the new edge and label, chains, is simple,
+ * and obeys every GoodLock rule of graph.h. */
+static void
+assert_cycle_valid(const struct lg_cycle *c, lg_node_id from, lg_node_id to,
+                   const struct lg_edge_label *l0)
+{
+    assert_non_null(c);
+    assert_true(c->n >= 2);
+    assert_true(c->steps[0].from == from);
+    assert_true(c->steps[0].to == to);
+    assert_true(label_same(&c->steps[0].label, l0));
+    assert_true(c->steps[0].label.payload == l0->payload);
+    for (uint32_t i = 0; i < c->n; i++) {
+        const struct lg_cycle_step *s = &c->steps[i], *nx = &c->steps[(i + 1) % c->n];
+        assert_true(s->to == nx->from);
+        assert_false(s->label.to_shared && nx->label.from_shared);
+        for (uint32_t j = i + 1; j < c->n; j++) {
+            assert_true(s->from != c->steps[j].from);
+            assert_true(s->label.thread != c->steps[j].label.thread);
+            assert_true(gates_disjoint(&s->label, &c->steps[j].label));
+        }
+    }
+}
+
+/* ---- basics ------------------------------------------------------------ */
+
+static void
+test_graph_empty(void **state)
+{
+    struct fx *f = *state;
+    struct lg_graph_stats s = stats(f);
+    assert_int_equal(s.nodes + s.edges + s.labels + s.labels_dropped + s.searches_truncated
+                         + s.reorders,
+                     0);
+    assert_false(lg_graph_node_live(f->g, LG_NODE_NONE));
+    assert_false(lg_graph_node_live(f->g, 12345));
+    assert_int_equal(lg_graph_node_remove(f->g, LG_NODE_NONE), -ENOENT);
+    lg_cycle_free(f->g, NULL);
+}
+
+static void
+test_node_ids_never_reused(void **state)
+{
+    struct fx *f = *state;
+    enum { ROUNDS = 2000 };
+    lg_node_id *ids = calloc(ROUNDS, sizeof *ids);
+    assert_non_null(ids);
+    lg_node_id keep = node(f);
+    for (int i = 0; i < ROUNDS; i++) {
+        ids[i] = node(f);
+        assert_true(lg_graph_node_live(f->g, ids[i]));
+        if (i % 3 != 2) /* some stay, most go: slots are recycled */
+            assert_int_equal(lg_graph_node_remove(f->g, ids[i]), 0);
+    }
+    for (int i = 0; i < ROUNDS; i++) {
+        assert_true(ids[i] != keep);
+        for (int j = i + 1; j < ROUNDS; j++)
+            assert_true(ids[i] != ids[j]);
+        assert_int_equal(lg_graph_node_live(f->g, ids[i]), i % 3 == 2);
+        if (i % 3 != 2) {
+            assert_int_equal(lg_graph_node_remove(f->g, ids[i]), -ENOENT);
+            assert_int_equal(edge(f, keep, ids[i], 1), -EINVAL);
+            assert_int_equal(edge(f, ids[i], keep, 1), -EINVAL);
+        }
+    }
+    assert_int_equal(stats(f).nodes, 1 + ROUNDS / 3);
+    assert_int_equal(stats(f).edges, 0);
+    free(ids);
+}
+
+static void
+test_add_edge_rejects_bad_input(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id a = node(f), b = node(f);
+    lg_node_id unsorted[] = { b, a }, dup[] = { a, a }, zero[] = { LG_NODE_NONE };
+    struct lg_edge_label l = lab(1), bad;
+    struct lg_cycle *c = (struct lg_cycle *)&l; /* must be reset to NULL */
+
+    assert_int_equal(lg_graph_add_edge(f->g, a, a, &l, &c), -EINVAL);
+    assert_null(c);
+    assert_int_equal(lg_graph_add_edge(f->g, a, LG_NODE_NONE, &l, NULL), -EINVAL);
+    assert_int_equal(lg_graph_add_edge(f->g, LG_NODE_NONE, b, &l, NULL), -EINVAL);
+    assert_int_equal(lg_graph_add_edge(f->g, a, b + ((lg_node_id)7 << 32), &l, NULL), -EINVAL);
+    assert_int_equal(lg_graph_add_edge(f->g, a, b + 1000, &l, NULL), -EINVAL);
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, NULL, NULL), -EINVAL);
+    bad = lab_gate(1, unsorted, 2);
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &bad, NULL), -EINVAL);
+    bad = lab_gate(1, dup, 2);
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &bad, NULL), -EINVAL);
+    bad = lab_gate(1, zero, 1);
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &bad, NULL), -EINVAL);
+    bad = lab_gate(1, NULL, 1);
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &bad, NULL), -EINVAL);
+    assert_int_equal(stats(f).edges, 0);
+    assert_int_equal(stats(f).labels, 0);
+}
+
+/* ---- cycles that must be reported -------------------------------------- */
+
+static void
+test_cycle_two_locks_two_threads(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id a = node(f), b = node(f);
+    struct lg_edge_label l1 = lab(1), l2 = lab(2);
+    struct lg_cycle *c = NULL;
+
+    l2.payload = 77;
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &l1, &c), LG_EDGE_ADDED);
+    assert_null(c);
+    assert_int_equal(lg_graph_add_edge(f->g, b, a, &l2, &c), LG_EDGE_CYCLE);
+    assert_cycle_valid(c, b, a, &l2);
+    assert_int_equal(c->n, 2);
+    assert_true(c->steps[1].from == a && c->steps[1].to == b);
+    assert_int_equal(c->steps[1].label.thread, 1);
+    lg_cycle_free(f->g, c);
+    /* Reported without asking for the cycle too. */
+    lg_node_id x = node(f), y = node(f);
+    assert_int_equal(edge(f, x, y, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, y, x, 2), LG_EDGE_CYCLE);
+}
+
+static void
+test_cycle_three_locks(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id a = node(f), b = node(f), c3 = node(f);
+    struct lg_edge_label l = lab(3);
+    struct lg_cycle *c = NULL;
+
+    assert_int_equal(edge(f, a, b, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, b, c3, 2), LG_EDGE_ADDED);
+    assert_int_equal(lg_graph_add_edge(f->g, c3, a, &l, &c), LG_EDGE_CYCLE);
+    assert_cycle_valid(c, c3, a, &l);
+    assert_int_equal(c->n, 3);
+    assert_true(c->steps[1].from == a && c->steps[2].from == b);
+    lg_cycle_free(f->g, c);
+}
+
+static uint64_t rnd(uint64_t *s);
+static uint32_t rnd_below(uint64_t *s, uint32_t n);
+
+static void
+shuffle(uint32_t *a, uint32_t n, uint64_t *s)
+{
+    for (uint32_t i = 0; i < n; i++)
+        a[i] = i;
+    for (uint32_t i = n; i > 1; i--) {
+        uint32_t j = rnd_below(s, i), t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+    }
+}
+
+/* n locks in a ring, one thread per edge. seed 0: locks created and edges
+ * added in ring order; otherwise both orders are shuffled, so most edges go
+ * against the order and the repairs run over long windows. */
+static void
+check_ring(struct fx *f, uint32_t n, uint64_t seed)
+{
+    lg_node_id *id = calloc(n, sizeof *id);
+    uint32_t *perm = calloc(n, sizeof *perm);
+    assert_true(id && perm);
+    uint64_t s = seed;
+    if (seed)
+        shuffle(perm, n, &s);
+    for (uint32_t i = 0; i < n; i++)
+        id[seed ? perm[i] : i] = node(f);
+    if (seed)
+        shuffle(perm, n - 1, &s);
+    for (uint32_t k = 0; k + 1 < n; k++) {
+        uint32_t i = seed ? perm[k] : k;
+        assert_int_equal(edge(f, id[i], id[i + 1], 100 + i), LG_EDGE_ADDED);
+    }
+    struct lg_edge_label l = lab(99);
+    struct lg_cycle *c = NULL;
+    assert_int_equal(lg_graph_add_edge(f->g, id[n - 1], id[0], &l, &c), LG_EDGE_CYCLE);
+    assert_cycle_valid(c, id[n - 1], id[0], &l);
+    assert_int_equal(c->n, n);
+    for (uint32_t i = 1; i < n; i++)
+        assert_true(c->steps[i].from == id[i - 1]);
+    lg_cycle_free(f->g, c);
+    assert_int_equal(stats(f).searches_truncated, 0);
+    if (seed)
+        assert_true(stats(f).reorders > 0);
+    free(id);
+    free(perm);
+}
+
+static void
+test_cycle_thirty_locks(void **state)
+{
+    check_ring(*state, 30, 0);
+}
+
+static void
+test_cycle_thirty_locks_shuffled(void **state)
+{
+    struct fx *f = *state;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        fx_regraph(f, NULL);
+        check_ring(f, 30, seed);
+    }
+}
+
+static void
+test_cycle_thousand_locks(void **state)
+{
+    check_ring(*state, 1000, 7);
+}
+
+/* ---- cycles that must not be reported ---------------------------------- */
+
+static void
+test_no_report_one_thread(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id a = node(f), b = node(f), c = node(f);
+    assert_int_equal(edge(f, a, b, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, b, a, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, b, c, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, c, a, 1), LG_EDGE_ADDED);
+    assert_int_equal(stats(f).edges, 4);
+}
+
+static void
+test_no_report_common_gate(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id g1 = node(f), g2 = node(f), a = node(f), b = node(f);
+    lg_node_id both[] = { g1, g2 }, only1[] = { g1 }, only2[] = { g2 };
+    struct lg_edge_label l1 = lab_gate(1, only1, 1), l2 = lab_gate(2, both, 2);
+
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &l1, NULL), LG_EDGE_ADDED);
+    assert_int_equal(lg_graph_add_edge(f->g, b, a, &l2, NULL), LG_EDGE_ADDED);
+    /* A third thread guarded by g2 alone is not excluded by thread 1. */
+    struct lg_edge_label l3 = lab_gate(3, only2, 1);
+    struct lg_cycle *c = NULL;
+    assert_int_equal(lg_graph_add_edge(f->g, b, a, &l3, &c), LG_EDGE_CYCLE);
+    assert_cycle_valid(c, b, a, &l3);
+    assert_int_equal(c->steps[1].label.thread, 1);
+    lg_cycle_free(f->g, c);
+}
+
+static void
+test_no_report_readers(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id a = node(f), b = node(f);
+    /* rdlock(a); rdlock(b) against rdlock(b); rdlock(a): readers do not block. */
+    struct lg_edge_label r1 = { .thread = 1, .from_shared = true, .to_shared = true };
+    struct lg_edge_label r2 = { .thread = 2, .from_shared = true, .to_shared = true };
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &r1, NULL), LG_EDGE_ADDED);
+    assert_int_equal(lg_graph_add_edge(f->g, b, a, &r2, NULL), LG_EDGE_ADDED);
+    /* Thread 3 read-holds b and write-wants a; thread 1 only read-wants b,
+     * so thread 3 never blocks thread 1: still no deadlock. */
+    struct lg_edge_label w3 = { .thread = 3, .from_shared = true, .to_shared = false };
+    assert_int_equal(lg_graph_add_edge(f->g, b, a, &w3, NULL), LG_EDGE_ADDED);
+    /* A writer on the lock read by the other side deadlocks. */
+    struct lg_edge_label w4 = { .thread = 4, .from_shared = false, .to_shared = false };
+    struct lg_cycle *c = NULL;
+    assert_int_equal(lg_graph_add_edge(f->g, b, a, &w4, &c), LG_EDGE_CYCLE);
+    assert_cycle_valid(c, b, a, &w4);
+    lg_cycle_free(f->g, c);
+}
+
+static void
+test_readers_rule_at_the_closing_lock(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id a = node(f), b = node(f);
+    /* Thread 2 holds b and read-wants a; then thread 1, read-holding a, takes
+     * b: the shared lock is a, between the last step and the new edge. */
+    struct lg_edge_label l2 = { .thread = 2, .to_shared = true };
+    struct lg_edge_label l1 = { .thread = 1, .from_shared = true };
+    assert_int_equal(lg_graph_add_edge(f->g, b, a, &l2, NULL), LG_EDGE_ADDED);
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &l1, NULL), LG_EDGE_ADDED);
+    /* The same with a write-held a deadlocks. */
+    struct lg_edge_label l3 = { .thread = 3 };
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &l3, NULL), LG_EDGE_CYCLE);
+}
+
+static void
+test_three_cycle_same_thread_twice(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id a = node(f), b = node(f), c = node(f);
+    assert_int_equal(edge(f, a, b, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, b, c, 2), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, c, a, 1), LG_EDGE_ADDED); /* thread 1 twice */
+    /* A third thread on c -> a makes it real. */
+    struct lg_edge_label l3 = lab(3);
+    struct lg_cycle *cy = NULL;
+    assert_int_equal(lg_graph_add_edge(f->g, c, a, &l3, &cy), LG_EDGE_CYCLE);
+    assert_cycle_valid(cy, c, a, &l3);
+    assert_int_equal(cy->n, 3);
+    lg_cycle_free(f->g, cy);
+}
+
+static void
+test_three_cycle_other_label_choice_works(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id a = node(f), b = node(f), c = node(f);
+    assert_int_equal(edge(f, a, b, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, a, b, 3), LG_EDGE_ADDED); /* a second label */
+    assert_int_equal(edge(f, b, c, 2), LG_EDGE_ADDED);
+    struct lg_edge_label l1 = lab(1);
+    struct lg_cycle *cy = NULL;
+    /* Thread 1 cannot use its own a -> b, but thread 3's label works. */
+    assert_int_equal(lg_graph_add_edge(f->g, c, a, &l1, &cy), LG_EDGE_CYCLE);
+    assert_cycle_valid(cy, c, a, &l1);
+    assert_int_equal(cy->steps[1].label.thread, 3);
+    lg_cycle_free(f->g, cy);
+}
+
+static void
+test_backtracks_over_labels_along_the_path(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id a = node(f), b = node(f), c = node(f), d = node(f);
+    /* a->b {2, 3}, b->c {2}, c->d {3, 4}; then d->a by 1. The first label
+     * on a->b (thread 2) clashes with b->c; only 3, 2, 4 works. */
+    assert_int_equal(edge(f, a, b, 2), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, a, b, 3), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, b, c, 2), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, c, d, 3), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, c, d, 4), LG_EDGE_ADDED);
+    struct lg_edge_label l1 = lab(1);
+    struct lg_cycle *cy = NULL;
+    assert_int_equal(lg_graph_add_edge(f->g, d, a, &l1, &cy), LG_EDGE_CYCLE);
+    assert_cycle_valid(cy, d, a, &l1);
+    assert_int_equal(cy->n, 4);
+    assert_int_equal(cy->steps[1].label.thread, 3);
+    assert_int_equal(cy->steps[3].label.thread, 4);
+    lg_cycle_free(f->g, cy);
+}
+
+static void
+test_only_simple_cycles_count(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id u = node(f), v = node(f), w = node(f), x = node(f);
+    /* v -> w read-wants w and w -> u read-holds it: no deadlock that way.
+     * The walk v, w, x, w, u obeys every pairwise rule, but it passes w
+     * twice (threads 4 and 3 cannot both hold w): it is not a cycle. */
+    struct lg_edge_label vw = { .thread = 2, .to_shared = true };
+    struct lg_edge_label wu = { .thread = 3, .from_shared = true };
+    assert_int_equal(lg_graph_add_edge(f->g, v, w, &vw, NULL), LG_EDGE_ADDED);
+    assert_int_equal(lg_graph_add_edge(f->g, w, u, &wu, NULL), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, w, x, 4), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, x, w, 5), LG_EDGE_CYCLE); /* w <-> x is one */
+    assert_int_equal(edge(f, u, v, 1), LG_EDGE_ADDED);
+}
+
+static void
+test_cycle_owns_its_memory(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id g1 = node(f), g2 = node(f), a = node(f), b = node(f);
+    lg_node_id ga[] = { g1 }, gb[] = { g2 };
+    struct lg_edge_label la = lab_gate(1, ga, 1), lb = lab_gate(2, gb, 1);
+    struct lg_cycle *c = NULL;
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &la, NULL), LG_EDGE_ADDED);
+    assert_int_equal(lg_graph_add_edge(f->g, b, a, &lb, &c), LG_EDGE_CYCLE);
+    assert_cycle_valid(c, b, a, &lb);
+    gb[0] = a; /* the caller's array, and the graph's edges, go away */
+    assert_int_equal(lg_graph_node_remove(f->g, a), 0);
+    assert_int_equal(lg_graph_node_remove(f->g, b), 0);
+    assert_int_equal(stats(f).edges, 0);
+    assert_int_equal(c->steps[0].label.ngate, 1);
+    assert_true(c->steps[0].label.gate[0] == g2);
+    assert_int_equal(c->steps[1].label.ngate, 1);
+    assert_true(c->steps[1].label.gate[0] == g1);
+    assert_int_equal(c->steps[1].label.thread, 1);
+    lg_cycle_free(f->g, c);
+}
+
+static void
+test_new_label_on_existing_edge_completes_cycle(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id a = node(f), b = node(f);
+    assert_int_equal(edge(f, a, b, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, b, a, 1), LG_EDGE_ADDED); /* benign: one thread */
+    struct lg_edge_label l2 = lab(2);
+    struct lg_cycle *c = NULL;
+    assert_int_equal(lg_graph_add_edge(f->g, b, a, &l2, &c), LG_EDGE_CYCLE);
+    assert_cycle_valid(c, b, a, &l2);
+    assert_int_equal(c->n, 2);
+    assert_int_equal(c->steps[1].label.thread, 1);
+    lg_cycle_free(f->g, c);
+    assert_int_equal(stats(f).edges, 2);
+    assert_int_equal(stats(f).labels, 3);
+}
+
+static void
+test_benign_cycle_stays_for_later_cycles(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id a = node(f), b = node(f), c = node(f);
+    assert_int_equal(edge(f, a, b, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, b, a, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, b, c, 2), LG_EDGE_ADDED);
+    struct lg_edge_label l3 = lab(3);
+    struct lg_cycle *cy = NULL;
+    assert_int_equal(lg_graph_add_edge(f->g, c, a, &l3, &cy), LG_EDGE_CYCLE);
+    assert_cycle_valid(cy, c, a, &l3);
+    assert_int_equal(cy->n, 3);
+    assert_true(cy->steps[1].from == a && cy->steps[1].to == b);
+    lg_cycle_free(f->g, cy);
+}
+
+static void
+test_shortest_cycle_is_reported(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id x = node(f), y = node(f), z = node(f), w = node(f);
+    assert_int_equal(edge(f, y, z, 3), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, z, w, 4), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, w, x, 5), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, y, x, 2), LG_EDGE_ADDED);
+    struct lg_edge_label l1 = lab(1);
+    struct lg_cycle *c = NULL;
+    assert_int_equal(lg_graph_add_edge(f->g, x, y, &l1, &c), LG_EDGE_CYCLE);
+    assert_cycle_valid(c, x, y, &l1);
+    assert_int_equal(c->n, 2);
+    lg_cycle_free(f->g, c);
+    /* When the short one is one thread's own, the long one is found. */
+    struct lg_edge_label l2 = lab(2);
+    assert_int_equal(lg_graph_add_edge(f->g, x, y, &l2, &c), LG_EDGE_CYCLE);
+    assert_cycle_valid(c, x, y, &l2);
+    assert_int_equal(c->n, 4);
+    lg_cycle_free(f->g, c);
+}
+
+/* ---- labels ------------------------------------------------------------ */
+
+static void
+test_label_dedupe_is_known(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id g1 = node(f), a = node(f), b = node(f);
+    lg_node_id gate[] = { g1 };
+    struct lg_edge_label l = lab_gate(1, gate, 1);
+    l.payload = 1;
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &l, NULL), LG_EDGE_ADDED);
+    lg_node_id gate2[] = { g1 }; /* same set, another array: the graph copied */
+    gate[0] = b;
+    struct lg_edge_label same = lab_gate(1, gate2, 1);
+    same.payload = 2; /* another stack is not another label */
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &same, NULL), LG_EDGE_KNOWN);
+    struct lg_edge_label ungated = lab(1), shared = lab_gate(1, gate2, 1);
+    shared.to_shared = true;
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &ungated, NULL), LG_EDGE_ADDED);
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &shared, NULL), LG_EDGE_ADDED);
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &shared, NULL), LG_EDGE_KNOWN);
+    assert_int_equal(stats(f).labels, 3);
+    assert_int_equal(stats(f).edges, 1);
+    assert_int_equal(stats(f).labels_dropped, 0);
+}
+
+struct dump {
+    uint32_t n;
+    struct {
+        lg_node_id from, to;
+        uint32_t nlabels;
+        uint32_t threads[16];
+        uint64_t payloads[16];
+        bool cyclic;
+    } e[64];
+};
+
+static void
+dump_visit(void *ctx, lg_node_id from, lg_node_id to, const struct lg_edge_label *labels,
+           uint32_t nlabels, bool cyclic)
+{
+    struct dump *d = ctx;
+    assert_true(d->n < 64);
+    d->e[d->n].from = from;
+    d->e[d->n].to = to;
+    d->e[d->n].nlabels = nlabels;
+    d->e[d->n].cyclic = cyclic;
+    for (uint32_t i = 0; i < nlabels && i < 16; i++) {
+        d->e[d->n].threads[i] = labels[i].thread;
+        d->e[d->n].payloads[i] = labels[i].payload;
+    }
+    d->n++;
+}
+
+static void
+test_label_cap_and_counter(void **state)
+{
+    struct fx *f = *state;
+    struct lg_graph_limits lim = { .max_labels_per_edge = 3 };
+    fx_regraph(f, &lim);
+    lg_node_id a = node(f), b = node(f);
+    for (uint32_t t = 1; t <= 3; t++)
+        assert_int_equal(edge(f, a, b, t), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, a, b, 4), LG_EDGE_KNOWN);
+    assert_int_equal(edge(f, a, b, 5), LG_EDGE_KNOWN);
+    assert_int_equal(edge(f, a, b, 2), LG_EDGE_KNOWN);
+    struct lg_graph_stats s = stats(f);
+    assert_int_equal(s.labels, 3);
+    assert_int_equal(s.labels_dropped, 2);
+    struct dump d = { 0 };
+    lg_graph_each_edge(f->g, dump_visit, &d);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.e[0].nlabels, 3);
+    for (uint32_t i = 0; i < 3; i++)
+        assert_int_equal(d.e[0].threads[i], i + 1);
+}
+
+static void
+test_label_cap_default_is_eight(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id a = node(f), b = node(f);
+    for (uint32_t t = 1; t <= 8; t++)
+        assert_int_equal(edge(f, a, b, t), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, a, b, 9), LG_EDGE_KNOWN);
+    assert_int_equal(stats(f).labels_dropped, 1);
+}
+
+static void
+test_dropped_label_is_still_checked(void **state)
+{
+    struct fx *f = *state;
+    struct lg_graph_limits lim = { .max_labels_per_edge = 1 };
+    fx_regraph(f, &lim);
+    lg_node_id a = node(f), b = node(f);
+    assert_int_equal(edge(f, a, b, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, b, a, 1), LG_EDGE_ADDED);
+    struct lg_edge_label l2 = lab(2);
+    struct lg_cycle *c = NULL;
+    assert_int_equal(lg_graph_add_edge(f->g, b, a, &l2, &c), LG_EDGE_CYCLE);
+    assert_cycle_valid(c, b, a, &l2);
+    lg_cycle_free(f->g, c);
+    assert_int_equal(stats(f).labels_dropped, 1);
+    assert_int_equal(stats(f).labels, 2);
+}
+
+/* ---- removal ----------------------------------------------------------- */
+
+static void
+test_remove_drops_edges(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id a = node(f), b = node(f), c = node(f), d = node(f);
+    assert_int_equal(edge(f, a, b, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, b, c, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, d, b, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, a, b, 2), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, a, c, 1), LG_EDGE_ADDED);
+    assert_int_equal(lg_graph_node_remove(f->g, b), 0);
+    assert_false(lg_graph_node_live(f->g, b));
+    assert_int_equal(lg_graph_node_remove(f->g, b), -ENOENT);
+    assert_int_equal(edge(f, a, b, 1), -EINVAL);
+    struct lg_graph_stats s = stats(f);
+    assert_int_equal(s.nodes, 3);
+    assert_int_equal(s.edges, 1);
+    assert_int_equal(s.labels, 1);
+    struct dump dd = { 0 };
+    lg_graph_each_edge(f->g, dump_visit, &dd);
+    assert_int_equal(dd.n, 1);
+    assert_true(dd.e[0].from == a && dd.e[0].to == c);
+    /* A new lock (maybe in b's slot) is a new node with no edges. */
+    lg_node_id b2 = node(f);
+    assert_true(b2 != b);
+    assert_int_equal(edge(f, a, b2, 1), LG_EDGE_ADDED);
+    assert_int_equal(stats(f).edges, 2);
+}
+
+static void
+test_removed_node_breaks_cycle(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id a = node(f), b = node(f), c = node(f);
+    assert_int_equal(edge(f, a, b, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, b, c, 2), LG_EDGE_ADDED);
+    assert_int_equal(lg_graph_node_remove(f->g, b), 0);
+    assert_int_equal(edge(f, c, a, 3), LG_EDGE_ADDED);
+    /* Inside a component that removal does not split. */
+    lg_node_id p = node(f), q = node(f), r = node(f);
+    assert_int_equal(edge(f, p, q, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, q, r, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, r, p, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, q, p, 2), LG_EDGE_CYCLE);
+    assert_int_equal(lg_graph_node_remove(f->g, q), 0);
+    assert_int_equal(edge(f, p, r, 3), LG_EDGE_CYCLE); /* r -> p by 1 is left */
+    assert_int_equal(lg_graph_node_remove(f->g, r), 0);
+    lg_node_id s = node(f);
+    assert_int_equal(edge(f, p, s, 4), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, s, p, 4), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, s, p, 5), LG_EDGE_CYCLE);
+}
+
+/* ---- order maintenance, stats, visiting -------------------------------- */
+
+static void
+test_reorders_are_counted(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id a = node(f), b = node(f);
+    assert_int_equal(edge(f, a, b, 1), LG_EDGE_ADDED); /* agrees with the order */
+    assert_int_equal(stats(f).reorders, 0);
+    lg_node_id c = node(f);
+    assert_int_equal(edge(f, c, a, 1), LG_EDGE_ADDED); /* c has no in-edges: front */
+    assert_int_equal(stats(f).reorders, 1);
+    lg_node_id d = node(f), e = node(f), x = node(f);
+    assert_int_equal(edge(f, e, x, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, x, d, 1), LG_EDGE_ADDED); /* d has no out-edges: back */
+    assert_int_equal(stats(f).reorders, 2);
+    /* s has an in-edge and p an out-edge: the window between is repaired. */
+    lg_node_id p = node(f), q = node(f), r = node(f), s = node(f);
+    assert_int_equal(edge(f, p, q, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, r, s, 2), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, s, p, 3), LG_EDGE_ADDED);
+    assert_int_equal(stats(f).reorders, 3);
+    /* The repaired order still finds the cycle r -> s -> p -> q -> r. */
+    assert_int_equal(edge(f, q, r, 4), LG_EDGE_CYCLE);
+    assert_int_equal(stats(f).reorders, 4);
+    assert_int_equal(edge(f, a, b, 5), LG_EDGE_ADDED);
+    assert_int_equal(stats(f).reorders, 4);
+}
+
+static void
+test_each_edge_once_with_cyclic_flag(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id a = node(f), b = node(f), c = node(f), d = node(f);
+    assert_int_equal(edge(f, a, b, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, b, a, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, b, c, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, c, d, 1), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, c, d, 2), LG_EDGE_ADDED);
+    struct dump dd = { 0 };
+    lg_graph_each_edge(f->g, dump_visit, &dd);
+    assert_int_equal(dd.n, 4);
+    int seen = 0;
+    for (uint32_t i = 0; i < dd.n; i++) {
+        bool ab = dd.e[i].from == a && dd.e[i].to == b, ba = dd.e[i].from == b && dd.e[i].to == a;
+        bool bc = dd.e[i].from == b && dd.e[i].to == c, cd = dd.e[i].from == c && dd.e[i].to == d;
+        seen |= ab << 0 | ba << 1 | bc << 2 | cd << 3;
+        assert_int_equal(dd.e[i].cyclic, ab || ba);
+        assert_int_equal(dd.e[i].nlabels, cd ? 2 : 1);
+    }
+    assert_int_equal(seen, 15);
+}
+
+static void
+test_search_budget_truncation_is_counted(void **state)
+{
+    struct fx *f = *state;
+    struct lg_graph_limits lim = { .search_budget = 5 };
+    fx_regraph(f, &lim);
+    lg_node_id id[30];
+    for (int i = 0; i < 30; i++)
+        id[i] = node(f);
+    for (int i = 0; i + 1 < 30; i++)
+        assert_int_equal(edge(f, id[i], id[i + 1], 100 + i), LG_EDGE_ADDED);
+    assert_int_equal(stats(f).searches_truncated, 0);
+    assert_int_equal(edge(f, id[29], id[0], 1), LG_EDGE_ADDED);
+    assert_int_equal(stats(f).searches_truncated, 1);
+    /* With the budget it needs, the same cycle is found. */
+    lim.search_budget = 200;
+    fx_regraph(f, &lim);
+    for (int i = 0; i < 30; i++)
+        id[i] = node(f);
+    for (int i = 0; i + 1 < 30; i++)
+        assert_int_equal(edge(f, id[i], id[i + 1], 100 + i), LG_EDGE_ADDED);
+    assert_int_equal(edge(f, id[29], id[0], 1), LG_EDGE_CYCLE);
+    assert_int_equal(stats(f).searches_truncated, 0);
+}
+
+/* ---- random graphs against brute force --------------------------------- */
+
+static uint64_t
+rnd(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static uint32_t
+rnd_below(uint64_t *s, uint32_t n)
+{
+    return (uint32_t)((rnd(s) >> 32) % n);
+}
+
+static bool
+rnd_chance(uint64_t *s, uint32_t percent)
+{
+    return rnd_below(s, 100) < percent;
+}
+
+#define M_NODES 8
+#define M_GATES 4
+#define M_LABELS 8
+
+struct mlab {
+    uint32_t thread;
+    bool fs, ts;
+    unsigned gates; /* bit i: gate lock i */
+};
+
+struct model {
+    uint32_t n;
+    bool live[M_NODES];
+    lg_node_id id[M_NODES];
+    lg_node_id gate_id[M_GATES];
+    struct mlab lab[M_NODES][M_NODES][M_LABELS];
+    uint32_t nlab[M_NODES][M_NODES];
+    uint32_t cap;
+    bool removed_any;
+};
+
+static bool
+mlab_eq(const struct mlab *a, const struct mlab *b)
+{
+    return a->thread == b->thread && a->fs == b->fs && a->ts == b->ts && a->gates == b->gates;
+}
+
+static uint32_t
+mlab_to_lg(const struct model *m, const struct mlab *ml, struct lg_edge_label *l, lg_node_id *gate)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < M_GATES; i++)
+        if (ml->gates & (1u << i)) {
+            uint32_t j = n++;
+            while (j > 0 && gate[j - 1] > m->gate_id[i]) {
+                gate[j] = gate[j - 1];
+                j--;
+            }
+            gate[j] = m->gate_id[i];
+        }
+    *l = (struct lg_edge_label){ .thread = ml->thread, .from_shared = ml->fs,
+                                 .to_shared = ml->ts, .ngate = n, .gate = n ? gate : NULL };
+    return n;
+}
+
+static int
+model_slot(const struct model *m, lg_node_id id)
+{
+    for (uint32_t i = 0; i < m->n; i++)
+        if (m->live[i] && m->id[i] == id)
+            return (int)i;
+    return -1;
+}
+
+static unsigned
+lg_gates_to_mask(const struct model *m, const struct lg_edge_label *l)
+{
+    unsigned mask = 0;
+    for (uint32_t i = 0; i < l->ngate; i++) {
+        int found = -1;
+        for (int j = 0; j < M_GATES; j++)
+            if (m->gate_id[j] == l->gate[i])
+                found = j;
+        assert_true(found >= 0);
+        mask |= 1u << found;
+    }
+    return mask;
+}
+
+/* Brute force, written apart from graph.c: is there a simple path of
+ * exactly `left` more steps from x to u whose labels, with chosen[0..depth],
+ * obey the rules? */
+struct brute {
+    const struct model *m;
+    uint32_t u;
+    const struct mlab *chosen[M_NODES + 1];
+    unsigned visited;
+};
+
+static bool
+brute_ok(const struct brute *b, uint32_t depth, const struct mlab *l, bool closing)
+{
+    for (uint32_t i = 0; i <= depth; i++)
+        if (b->chosen[i]->thread == l->thread || (b->chosen[i]->gates & l->gates))
+            return false;
+    if (b->chosen[depth]->ts && l->fs)
+        return false;
+    if (closing && l->ts && b->chosen[0]->fs)
+        return false;
+    return true;
+}
+
+static bool
+brute_walk(struct brute *b, uint32_t x, uint32_t depth, uint32_t left)
+{
+    const struct model *m = b->m;
+    for (uint32_t y = 0; y < m->n; y++) {
+        if (!m->live[y] || !m->nlab[x][y])
+            continue;
+        bool closing = y == b->u;
+        if (closing != (left == 1) || (b->visited & (1u << y)))
+            continue;
+        for (uint32_t k = 0; k < m->nlab[x][y]; k++) {
+            const struct mlab *l = &m->lab[x][y][k];
+            if (!brute_ok(b, depth, l, closing))
+                continue;
+            if (closing)
+                return true;
+            b->chosen[depth + 1] = l;
+            b->visited |= 1u << y;
+            bool found = brute_walk(b, y, depth + 1, left - 1);
+            b->visited &= ~(1u << y);
+            if (found)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The length of the shortest deadlock-capable cycle u -> v ~> u, or 0. */
+static uint32_t
+brute_cycle(const struct model *m, uint32_t u, uint32_t v, const struct mlab *l0)
+{
+    for (uint32_t len = 1; len < m->n; len++) {
+        struct brute b = { .m = m, .u = u, .visited = 1u << v };
+        b.chosen[0] = l0;
+        if (brute_walk(&b, v, 0, len))
+            return len + 1;
+    }
+    return 0;
+}
+
+struct mdump {
+    const struct model *m;
+    uint32_t edges, labels;
+    bool reach[M_NODES][M_NODES];
+};
+
+static void
+mdump_visit(void *ctx, lg_node_id from, lg_node_id to, const struct lg_edge_label *labels,
+            uint32_t nlabels, bool cyclic)
+{
+    struct mdump *d = ctx;
+    const struct model *m = d->m;
+    int a = model_slot(m, from), b = model_slot(m, to);
+    assert_true(a >= 0 && b >= 0);
+    assert_int_equal(nlabels, m->nlab[a][b]);
+    for (uint32_t i = 0; i < nlabels; i++) {
+        const struct mlab *ml = &m->lab[a][b][i];
+        assert_int_equal(labels[i].thread, ml->thread);
+        assert_int_equal(labels[i].from_shared, ml->fs);
+        assert_int_equal(labels[i].to_shared, ml->ts);
+        assert_int_equal(lg_gates_to_mask(m, &labels[i]), ml->gates);
+    }
+    bool same_scc = d->reach[a][b] && d->reach[b][a];
+    if (same_scc)
+        assert_true(cyclic);
+    if (!m->removed_any)
+        assert_int_equal(cyclic, same_scc);
+    d->edges++;
+    d->labels += nlabels;
+}
+
+static void
+model_check_graph(struct fx *f, const struct model *m, uint64_t dropped)
+{
+    struct mdump d = { .m = m };
+    uint32_t edges = 0, labels = 0;
+    for (uint32_t i = 0; i < m->n; i++)
+        for (uint32_t j = 0; j < m->n; j++) {
+            d.reach[i][j] = i == j || (m->live[i] && m->live[j] && m->nlab[i][j]);
+            if (m->live[i] && m->live[j] && m->nlab[i][j]) {
+                edges++;
+                labels += m->nlab[i][j];
+            }
+        }
+    for (uint32_t k = 0; k < m->n; k++)
+        for (uint32_t i = 0; i < m->n; i++)
+            for (uint32_t j = 0; j < m->n; j++)
+                d.reach[i][j] |= d.reach[i][k] && d.reach[k][j];
+    lg_graph_each_edge(f->g, mdump_visit, &d);
+    assert_int_equal(d.edges, edges);
+    assert_int_equal(d.labels, labels);
+    struct lg_graph_stats s = stats(f);
+    assert_int_equal(s.edges, edges);
+    assert_int_equal(s.labels, labels);
+    assert_int_equal(s.labels_dropped, dropped);
+    assert_int_equal(s.searches_truncated, 0);
+}
+
+/* A reported cycle uses edges and labels the model has. */
+static void
+model_check_cycle(const struct model *m, const struct lg_cycle *c)
+{
+    for (uint32_t i = 1; i < c->n; i++) {
+        int a = model_slot(m, c->steps[i].from), b = model_slot(m, c->steps[i].to);
+        assert_true(a >= 0 && b >= 0);
+        struct mlab ml = { c->steps[i].label.thread, c->steps[i].label.from_shared,
+                           c->steps[i].label.to_shared, lg_gates_to_mask(m, &c->steps[i].label) };
+        bool has = false;
+        for (uint32_t k = 0; k < m->nlab[a][b]; k++)
+            has |= mlab_eq(&m->lab[a][b][k], &ml);
+        assert_true(has);
+    }
+}
+
+static void
+random_graph(struct fx *f, uint64_t seed)
+{
+    uint64_t s = seed * 0x9E3779B97F4A7C15ULL + 1;
+    struct model *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    m->cap = 1 + rnd_below(&s, 4);
+    if (rnd_chance(&s, 25))
+        m->cap = M_LABELS;
+    struct lg_graph_limits lim = { .max_labels_per_edge = m->cap };
+    fx_regraph(f, &lim);
+    for (uint32_t i = 0; i < M_GATES; i++)
+        m->gate_id[i] = node(f);
+    m->n = 3 + rnd_below(&s, M_NODES - 2);
+    for (uint32_t i = 0; i < m->n; i++) {
+        m->id[i] = node(f);
+        m->live[i] = true;
+    }
+    uint32_t nthreads = 1 + rnd_below(&s, 8);
+    uint32_t pshared = rnd_below(&s, 35), pgate = rnd_below(&s, 50);
+    uint64_t dropped = 0;
+
+    for (uint32_t step = 0; step < 40; step++) {
+        if (rnd_chance(&s, 6)) {
+            uint32_t x = rnd_below(&s, m->n);
+            assert_int_equal(lg_graph_node_remove(f->g, m->id[x]), 0);
+            for (uint32_t j = 0; j < m->n; j++)
+                m->nlab[x][j] = m->nlab[j][x] = 0;
+            m->id[x] = node(f);
+            m->removed_any = true;
+            model_check_graph(f, m, dropped);
+            continue;
+        }
+        uint32_t u = rnd_below(&s, m->n), v = rnd_below(&s, m->n - 1);
+        v += v >= u;
+        struct mlab ml = { .thread = 1 + rnd_below(&s, nthreads),
+                           .fs = rnd_chance(&s, pshared),
+                           .ts = rnd_chance(&s, pshared) };
+        if (rnd_chance(&s, pgate))
+            ml.gates = rnd_below(&s, 1u << M_GATES);
+        struct lg_edge_label l;
+        lg_node_id gate[M_GATES];
+        mlab_to_lg(m, &ml, &l, gate);
+        l.payload = step;
+
+        bool known = false;
+        for (uint32_t k = 0; k < m->nlab[u][v]; k++)
+            known |= mlab_eq(&m->lab[u][v][k], &ml);
+        uint32_t want_len = known ? 0 : brute_cycle(m, u, v, &ml);
+        int want = known ? LG_EDGE_KNOWN
+                   : want_len ? LG_EDGE_CYCLE
+                   : m->nlab[u][v] < m->cap ? LG_EDGE_ADDED
+                                             : LG_EDGE_KNOWN;
+
+        struct lg_cycle *c = NULL;
+        int rc = lg_graph_add_edge(f->g, m->id[u], m->id[v], &l, &c);
+        if (rc != want)
+            print_error("seed %llu step %u: %u -> %u thread %u: got %d, want %d\n",
+                        (unsigned long long)seed, step, u, v, ml.thread, rc, want);
+        assert_int_equal(rc, want);
+        if (rc == LG_EDGE_CYCLE) {
+            assert_cycle_valid(c, m->id[u], m->id[v], &l);
+            model_check_cycle(m, c);
+            assert_int_equal(c->n, want_len); /* a shortest one */
+            lg_cycle_free(f->g, c);
+        } else {
+            assert_null(c);
+        }
+        if (!known) {
+            if (m->nlab[u][v] < m->cap)
+                m->lab[u][v][m->nlab[u][v]++] = ml;
+            else
+                dropped++;
+        }
+        model_check_graph(f, m, dropped);
+    }
+    free(m);
+}
+
+static void
+test_random_graphs_match_brute_force(void **state)
+{
+    for (uint64_t seed = 1; seed <= 600; seed++)
+        random_graph(*state, seed);
+}
+
+/* Larger graphs, one thread per edge and no gates: then any cycle is
+ * deadlock-capable, so "cycle" must equal "to reaches from", and the
+ * reported cycle must be a shortest path. This is the check on the order
+ * and on component merging. */
+struct big {
+    uint32_t n;
+    lg_node_id *id;
+    bool *adj;      /* n * n */
+    uint32_t *out;  /* n * n: out-lists */
+    uint32_t *nout;
+    bool removed_any;
+};
+
+static uint32_t
+big_dist(const struct big *b, uint32_t from, uint32_t to, uint32_t *queue, uint32_t *dist)
+{
+    for (uint32_t i = 0; i < b->n; i++)
+        dist[i] = UINT32_MAX;
+    uint32_t nq = 0;
+    queue[nq++] = from;
+    dist[from] = 0;
+    for (uint32_t i = 0; i < nq; i++) {
+        uint32_t x = queue[i];
+        for (uint32_t k = 0; k < b->nout[x]; k++) {
+            uint32_t y = b->out[x * b->n + k];
+            if (dist[y] == UINT32_MAX) {
+                dist[y] = dist[x] + 1;
+                queue[nq++] = y;
+            }
+        }
+    }
+    return dist[to];
+}
+
+static void
+big_unlink(struct big *b, uint32_t x)
+{
+    b->nout[x] = 0;
+    for (uint32_t i = 0; i < b->n; i++) {
+        b->adj[x * b->n + i] = b->adj[i * b->n + x] = false;
+        for (uint32_t k = 0; k < b->nout[i]; k++)
+            if (b->out[i * b->n + k] == x)
+                b->out[i * b->n + k--] = b->out[i * b->n + --b->nout[i]];
+    }
+}
+
+struct big_visit {
+    const struct big *b;
+    bool *reach;
+    uint32_t edges;
+};
+
+static void
+big_visit(void *ctx, lg_node_id from, lg_node_id to, const struct lg_edge_label *labels,
+          uint32_t nlabels, bool cyclic)
+{
+    struct big_visit *v = ctx;
+    const struct big *b = v->b;
+    (void)labels;
+    assert_int_equal(nlabels, 1);
+    uint32_t a = UINT32_MAX, c = UINT32_MAX;
+    for (uint32_t i = 0; i < b->n; i++) {
+        if (b->id[i] == from)
+            a = i;
+        if (b->id[i] == to)
+            c = i;
+    }
+    assert_true(a != UINT32_MAX && c != UINT32_MAX);
+    assert_true(b->adj[a * b->n + c]);
+    bool same = v->reach[a * b->n + c] && v->reach[c * b->n + a];
+    if (same)
+        assert_true(cyclic);
+    if (!b->removed_any)
+        assert_int_equal(cyclic, same);
+    v->edges++;
+}
+
+static void
+big_check_components(struct fx *f, const struct big *b, uint32_t *queue, uint32_t *dist)
+{
+    bool *reach = calloc((size_t)b->n * b->n, sizeof *reach);
+    assert_non_null(reach);
+    uint32_t edges = 0;
+    for (uint32_t i = 0; i < b->n; i++) {
+        big_dist(b, i, i, queue, dist);
+        for (uint32_t j = 0; j < b->n; j++)
+            reach[i * b->n + j] = dist[j] != UINT32_MAX;
+        edges += b->nout[i];
+    }
+    struct big_visit v = { b, reach, 0 };
+    lg_graph_each_edge(f->g, big_visit, &v);
+    assert_int_equal(v.edges, edges);
+    free(reach);
+}
+
+static void
+test_random_large_graphs_reachability(void **state)
+{
+    struct fx *f = *state;
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        uint64_t s = seed * 0xD1B54A32D192ED03ULL + 7;
+        fx_regraph(f, NULL);
+        struct big b = { .n = 40 + rnd_below(&s, 260) };
+        b.id = calloc(b.n, sizeof *b.id);
+        b.adj = calloc((size_t)b.n * b.n, sizeof *b.adj);
+        b.out = calloc((size_t)b.n * b.n, sizeof *b.out);
+        b.nout = calloc(b.n, sizeof *b.nout);
+        uint32_t *queue = calloc(b.n, sizeof *queue), *dist = calloc(b.n, sizeof *dist);
+        assert_true(b.id && b.adj && b.out && b.nout && queue && dist);
+        for (uint32_t i = 0; i < b.n; i++)
+            b.id[i] = node(f);
+        uint32_t steps = b.n * (1 + rnd_below(&s, 3)), thread = 1, checks = 0;
+        /* Short spans make long chains and wide repair windows. */
+        uint32_t span = rnd_chance(&s, 50) ? b.n - 1 : 1 + b.n / 8;
+        for (uint32_t step = 0; step < steps; step++) {
+            if (rnd_chance(&s, 1)) {
+                uint32_t x = rnd_below(&s, b.n);
+                assert_int_equal(lg_graph_node_remove(f->g, b.id[x]), 0);
+                big_unlink(&b, x);
+                b.id[x] = node(f);
+                b.removed_any = true;
+                continue;
+            }
+            uint32_t u = rnd_below(&s, b.n), v = (u + 1 + rnd_below(&s, span)) % b.n;
+            if (b.adj[u * b.n + v])
+                continue;
+            uint32_t d = big_dist(&b, v, u, queue, dist);
+            struct lg_edge_label l = lab(thread++);
+            struct lg_cycle *c = NULL;
+            int rc = lg_graph_add_edge(f->g, b.id[u], b.id[v], &l, &c);
+            assert_int_equal(rc, d == UINT32_MAX ? LG_EDGE_ADDED : LG_EDGE_CYCLE);
+            if (c) {
+                assert_cycle_valid(c, b.id[u], b.id[v], &l);
+                assert_int_equal(c->n, d + 1);
+                lg_cycle_free(f->g, c);
+            }
+            b.adj[u * b.n + v] = true;
+            b.out[u * b.n + b.nout[u]++] = v;
+            if (++checks % 50 == 0)
+                big_check_components(f, &b, queue, dist);
+        }
+        big_check_components(f, &b, queue, dist);
+        assert_int_equal(stats(f).searches_truncated, 0);
+        assert_true(stats(f).reorders > 0);
+        free(b.id);
+        free(b.adj);
+        free(b.out);
+        free(b.nout);
+        free(queue);
+        free(dist);
+    }
+}
+
+/* ---- allocation failure ------------------------------------------------ */
+
+/* A fixed script that reaches every allocation in graph.c: pool chunks and
+ * the chunk table, the edge table's growth, label arrays and gate copies,
+ * every scratch array past its first size, component records and cycles.
+ * Each operation is retried after -ENOMEM; the retry must give what a run
+ * without failures gives, and the graph must end up the same. */
+struct run {
+    struct fx *f;
+    uint64_t hash;
+    uint64_t enomem;
+};
+
+static void
+run_mix(struct run *r, uint64_t x)
+{
+    r->hash = (r->hash ^ x) * 0x100000001B3ULL;
+}
+
+static lg_node_id
+run_node(struct run *r)
+{
+    lg_node_id id;
+    int rc;
+    while ((rc = lg_graph_node_add(r->f->g, &id)) == -ENOMEM)
+        r->enomem++;
+    assert_int_equal(rc, 0);
+    run_mix(r, id);
+    return id;
+}
+
+static void
+run_remove(struct run *r, lg_node_id id)
+{
+    assert_int_equal(lg_graph_node_remove(r->f->g, id), 0);
+}
+
+static int
+run_edge_l(struct run *r, lg_node_id a, lg_node_id b, const struct lg_edge_label *l)
+{
+    struct lg_cycle *c = NULL;
+    int rc;
+    for (;;) {
+        uint64_t failures = r->f->t.failures;
+        rc = lg_graph_add_edge(r->f->g, a, b, l, &c);
+        if (rc != -ENOMEM)
+            break;
+        assert_true(r->f->t.failures > failures); /* only a real failure says so */
+        assert_null(c);
+        r->enomem++;
+    }
+    assert_true(rc >= 0);
+    run_mix(r, (uint64_t)rc);
+    if (c) {
+        assert_cycle_valid(c, a, b, l);
+        run_mix(r, c->n);
+        for (uint32_t i = 0; i < c->n; i++) {
+            run_mix(r, c->steps[i].from);
+            run_mix(r, c->steps[i].label.thread);
+        }
+        lg_cycle_free(r->f->g, c);
+    }
+    return rc;
+}
+
+static int
+run_edge(struct run *r, lg_node_id a, lg_node_id b, uint32_t thread)
+{
+    struct lg_edge_label l = lab(thread);
+    return run_edge_l(r, a, b, &l);
+}
+
+static void
+run_dump(void *ctx, lg_node_id from, lg_node_id to, const struct lg_edge_label *labels,
+         uint32_t nlabels, bool cyclic)
+{
+    struct run *r = ctx;
+    run_mix(r, from);
+    run_mix(r, to);
+    run_mix(r, cyclic);
+    for (uint32_t i = 0; i < nlabels; i++) {
+        run_mix(r, labels[i].thread);
+        for (uint32_t j = 0; j < labels[i].ngate; j++)
+            run_mix(r, labels[i].gate[j]);
+    }
+}
+
+static void
+run_script(struct run *r)
+{
+    enum { CHAIN = 140, STAR = 200 };
+    static lg_node_id ch[CHAIN];
+    lg_node_id g1 = run_node(r), g2 = run_node(r);
+    lg_node_id a = run_node(r);
+    for (int i = 0; i < CHAIN; i++)
+        ch[i] = run_node(r);
+    lg_node_id b = run_node(r);
+
+    /* Two long chains a -> c0..c69 and c70..c139 -> b, then b -> a: a
+     * repair of a window larger than the first scratch sizes. */
+    assert_int_equal(run_edge(r, a, ch[0], 1), LG_EDGE_ADDED);
+    for (int i = 0; i + 1 < CHAIN; i++)
+        if (i != CHAIN / 2 - 1)
+            assert_int_equal(run_edge(r, ch[i], ch[i + 1], 1000 + i), LG_EDGE_ADDED);
+    assert_int_equal(run_edge(r, ch[CHAIN - 1], b, 2), LG_EDGE_ADDED);
+    assert_int_equal(run_edge(r, b, a, 3), LG_EDGE_ADDED);
+    /* Closing the gap makes a 142-lock cycle: merge, long search, report. */
+    assert_int_equal(run_edge(r, ch[CHAIN / 2 - 1], ch[CHAIN / 2], 4), LG_EDGE_CYCLE);
+
+    /* Labels with gates on one edge, past the inline one, up to the cap. */
+    lg_node_id x = run_node(r), y = run_node(r), gates[] = { g1, g2 };
+    for (uint32_t t = 5; t < 15; t++) {
+        struct lg_edge_label l = lab_gate(t, gates + (t % 2), 1 + (t % 3 == 0 && t % 2 == 0));
+        run_edge_l(r, x, y, &l);
+    }
+    struct lg_edge_label gy = lab_gate(20, gates, 1);
+    assert_int_equal(run_edge_l(r, y, x, &gy), LG_EDGE_CYCLE);
+
+    /* A benign component that loses members (leave, then demote). */
+    lg_node_id p = run_node(r), q = run_node(r), s = run_node(r);
+    assert_int_equal(run_edge(r, p, q, 30), LG_EDGE_ADDED);
+    assert_int_equal(run_edge(r, q, p, 30), LG_EDGE_ADDED);
+    assert_int_equal(run_edge(r, q, s, 30), LG_EDGE_ADDED);
+    assert_int_equal(run_edge(r, s, p, 30), LG_EDGE_ADDED);
+    run_remove(r, q);
+    assert_int_equal(run_edge(r, p, s, 31), LG_EDGE_CYCLE);
+    run_remove(r, s);
+
+    /* A hub with many edges (the edge table grows), then removed. */
+    lg_node_id hub = run_node(r);
+    static lg_node_id leaf[STAR];
+    for (int i = 0; i < STAR; i++) {
+        leaf[i] = run_node(r);
+        run_edge(r, hub, leaf[i], 40);
+        if (i % 4 == 0)
+            run_edge(r, leaf[i], ch[i % CHAIN], 41); /* backwards: a repair */
+    }
+    run_remove(r, hub);
+    run_remove(r, ch[3]);
+
+    /* Enough nodes for the pool's chunk table to grow. */
+    for (int i = 0; i < 8300; i++)
+        run_node(r);
+    lg_graph_each_edge(r->f->g, run_dump, r);
+    struct lg_graph_stats st;
+    lg_graph_stats(r->f->g, &st);
+    run_mix(r, st.nodes);
+    run_mix(r, st.edges);
+    run_mix(r, st.labels);
+    run_mix(r, st.labels_dropped);
+    run_mix(r, st.reorders);
+    assert_int_equal(st.searches_truncated, 0);
+}
+
+static void
+test_allocation_failures_leave_graph_consistent(void **state)
+{
+    struct fx *f = *state;
+    lg_graph_free(f->g);
+    f->g = NULL;
+
+    struct run clean = { .f = f };
+    f->t = (struct tally){ 0 };
+    assert_int_equal(lg_graph_new(&f->g, &f->a, NULL), 0);
+    run_script(&clean);
+    uint64_t total = f->t.calls;
+    lg_graph_free(f->g);
+    f->g = NULL;
+    assert_int_equal(f->t.live, 0);
+    assert_int_equal(clean.enomem, 0);
+    assert_true(total > 40);
+
+    for (uint64_t k = 1; k <= total; k++) {
+        struct run r = { .f = f };
+        f->t = (struct tally){ .fail_at = k };
+        int rc = lg_graph_new(&f->g, &f->a, NULL);
+        if (rc == -ENOMEM) {
+            assert_int_equal(f->t.live, 0);
+            rc = lg_graph_new(&f->g, &f->a, NULL);
+        }
+        assert_int_equal(rc, 0);
+        run_script(&r);
+        assert_int_equal(f->t.failures, 1);
+        assert_true(r.hash == clean.hash);
+        lg_graph_free(f->g);
+        f->g = NULL;
+        assert_int_equal(f->t.live, 0);
+    }
+    assert_int_equal(lg_graph_new(&f->g, &f->a, NULL), 0); /* for the teardown */
+}
+
+int
+main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_graph_empty),
+        T(test_node_ids_never_reused),
+        T(test_add_edge_rejects_bad_input),
+        T(test_cycle_two_locks_two_threads),
+        T(test_cycle_three_locks),
+        T(test_cycle_thirty_locks),
+        T(test_cycle_thirty_locks_shuffled),
+        T(test_cycle_thousand_locks),
+        T(test_no_report_one_thread),
+        T(test_no_report_common_gate),
+        T(test_no_report_readers),
+        T(test_readers_rule_at_the_closing_lock),
+        T(test_three_cycle_same_thread_twice),
+        T(test_three_cycle_other_label_choice_works),
+        T(test_backtracks_over_labels_along_the_path),
+        T(test_only_simple_cycles_count),
+        T(test_cycle_owns_its_memory),
+        T(test_new_label_on_existing_edge_completes_cycle),
+        T(test_benign_cycle_stays_for_later_cycles),
+        T(test_shortest_cycle_is_reported),
+        T(test_label_dedupe_is_known),
+        T(test_label_cap_and_counter),
+        T(test_label_cap_default_is_eight),
+        T(test_dropped_label_is_still_checked),
+        T(test_remove_drops_edges),
+        T(test_removed_node_breaks_cycle),
+        T(test_reorders_are_counted),
+        T(test_each_edge_once_with_cyclic_flag),
+        T(test_search_budget_truncation_is_counted),
+        T(test_random_graphs_match_brute_force),
+        T(test_random_large_graphs_reachability),
+        T(test_allocation_failures_leave_graph_consistent),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,399 @@
+/*
+ * Unit tests for lockgraph's liveness decisions (detectors/lockgraph/live.c),
+ * fed with made-up samples at made-up times: every threshold and edge case
+ * of the starvation, livelock and stall definitions, without any timing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "live.h"
+
+#define MS 1000000ull
+#define LOCK_A 101
+#define LOCK_B 102
+
+static size_t live_bytes;
+static long fail_after = -1; /* allocations left before failing; -1: never */
+
+static void *
+t_alloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    if (fail_after == 0)
+        return NULL;
+    if (fail_after > 0)
+        fail_after--;
+    live_bytes += n;
+    return calloc(1, n);
+}
+
+static void
+t_free(void *ctx, void *p, size_t n)
+{
+    (void)ctx;
+    live_bytes -= n;
+    free(p);
+}
+
+static const struct lg_alloc alloc = { t_alloc, t_free, NULL };
+
+static const struct lg_live_config cfg = {
+    .starvation_ns = 1000 * MS,
+    .livelock_ns = 1000 * MS,
+    .stall_ns = 3000 * MS,
+    .starvation_grants = 100,
+    .min_backoffs = 3,
+};
+
+static struct lg_live *lv;
+static struct lg_live_verdict out[8];
+
+static int
+setup(void **state)
+{
+    (void)state;
+    fail_after = -1;
+    return lg_live_new(&lv, &alloc, &cfg);
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    lg_live_free(lv);
+    assert_int_equal(live_bytes, 0);
+    return 0;
+}
+
+static struct lg_live_sample
+running(uint32_t thread)
+{
+    struct lg_live_sample s;
+    memset(&s, 0, sizeof s);
+    s.thread = thread;
+    return s;
+}
+
+static struct lg_live_sample
+retrying(uint32_t thread, uint64_t lock, uint64_t since, uint32_t blocker)
+{
+    struct lg_live_sample s = running(thread);
+    s.trying_lock = lock;
+    s.trying_since_ns = since;
+    s.trying_blocker = blocker;
+    return s;
+}
+
+static struct lg_live_sample
+blocked(uint32_t thread, uint8_t block, uint64_t since, uint64_t lock)
+{
+    struct lg_live_sample s = running(thread);
+    s.block = block;
+    s.block_since_ns = since;
+    s.block_lock = lock;
+    return s;
+}
+
+static void
+set_grants(struct lg_live_sample *s, uint64_t lock, uint64_t grants)
+{
+    s->grants[0].lock = lock;
+    s->grants[0].grants = grants;
+}
+
+static int
+tick(uint64_t now, struct lg_live_sample *s, uint32_t n)
+{
+    return lg_live_tick(lv, now, s, n, out, 8);
+}
+
+/* T2 retries A from t=0; T3 gets A `grants` times between the first tick
+ * and `when`. */
+static int
+starvation_case(uint64_t grants, uint64_t when)
+{
+    struct lg_live_sample s[2] = { retrying(2, LOCK_A, 0, 3), running(3) };
+    set_grants(&s[1], LOCK_A, 50);
+    s[0].lock_grants = 50;
+    assert_int_equal(tick(10 * MS, s, 2), 0); /* the episode is seen */
+    set_grants(&s[1], LOCK_A, 50 + grants);
+    s[0].lock_grants = 50 + grants;
+    return tick(when, s, 2);
+}
+
+static void
+test_starvation_reported(void **state)
+{
+    (void)state;
+    assert_int_equal(starvation_case(150, 1100 * MS), 1);
+    assert_int_equal(out[0].kind, LG_LIVE_STARVATION);
+    assert_int_equal(out[0].lock, LOCK_A);
+    assert_int_equal(out[0].lock_grants, 150);
+    assert_int_equal(out[0].n, 2);
+    assert_int_equal(out[0].members[0].thread, 2);
+    assert_int_equal(out[0].members[0].grants, 0);
+    assert_int_equal(out[0].members[1].thread, 3);
+    assert_int_equal(out[0].members[1].grants, 150);
+    assert_true(fabs(out[0].jain - 0.5) < 1e-9);
+    assert_true(out[0].window_ns == 1100 * MS);
+}
+
+static void
+test_starvation_needs_enough_grants(void **state)
+{
+    (void)state;
+    assert_int_equal(starvation_case(99, 1100 * MS), 0);
+}
+
+static void
+test_starvation_needs_enough_time(void **state)
+{
+    (void)state;
+    assert_int_equal(starvation_case(1000, 999 * MS), 0);
+}
+
+static void
+test_starvation_reported_once_per_episode(void **state)
+{
+    (void)state;
+    assert_int_equal(starvation_case(150, 1100 * MS), 1);
+    struct lg_live_sample s[2] = { retrying(2, LOCK_A, 0, 3), running(3) };
+    set_grants(&s[1], LOCK_A, 500);
+    s[0].lock_grants = 500;
+    assert_int_equal(tick(1500 * MS, s, 2), 0);
+    /* A new episode (it got the lock, then retries again) counts anew. */
+    s[0] = retrying(2, LOCK_A, 1600 * MS, 3);
+    s[0].lock_grants = 500;
+    assert_int_equal(tick(1610 * MS, s, 2), 0);
+    set_grants(&s[1], LOCK_A, 700);
+    s[0].lock_grants = 700;
+    assert_int_equal(tick(2700 * MS, s, 2), 1);
+}
+
+static void
+test_slow_holder_is_not_starvation(void **state)
+{
+    (void)state;
+    /* T2 blocked on A for 5 s, but T3 holds A the whole time: no grants. */
+    struct lg_live_sample s[2] = { blocked(2, LG_LIVE_LOCK, 0, LOCK_A), running(3) };
+    s[0].lock_grants = 7;
+    set_grants(&s[1], LOCK_A, 7);
+    assert_int_equal(tick(10 * MS, s, 2), 0);
+    assert_int_equal(tick(5000 * MS, s, 2), 0);
+}
+
+static void
+test_blocked_waiter_starves_under_barging(void **state)
+{
+    (void)state;
+    struct lg_live_sample s[3] = { blocked(2, LG_LIVE_LOCK, 0, LOCK_A), running(3), running(4) };
+    assert_int_equal(tick(5 * MS, s, 3), 0);
+    set_grants(&s[1], LOCK_A, 300);
+    set_grants(&s[2], LOCK_A, 100);
+    s[0].lock_grants = 400;
+    assert_int_equal(tick(1200 * MS, s, 3), 1);
+    assert_int_equal(out[0].kind, LG_LIVE_STARVATION);
+    assert_int_equal(out[0].n, 3);
+    /* shares 0, 300, 100: 400^2 / (3 * 100000) */
+    assert_true(fabs(out[0].jain - 160000.0 / 300000.0) < 1e-9);
+}
+
+/* T2 retries B (held by T3) and T3 retries A (held by T2), both running and
+ * backing off: the polite philosophers. */
+static void
+polite(struct lg_live_sample *s, uint64_t backoffs)
+{
+    s[0] = retrying(2, LOCK_B, 0, 3);
+    s[1] = retrying(3, LOCK_A, 0, 2);
+    s[0].backoffs = s[1].backoffs = backoffs;
+    /* Each keeps getting its own first fork: plenty of grants. */
+    set_grants(&s[0], LOCK_A, backoffs);
+    set_grants(&s[1], LOCK_B, backoffs);
+    s[0].lock_grants = s[1].lock_grants = backoffs;
+}
+
+static void
+test_livelock_reported_and_not_as_starvation(void **state)
+{
+    (void)state;
+    struct lg_live_sample s[2];
+    polite(s, 10);
+    assert_int_equal(tick(10 * MS, s, 2), 0);
+    polite(s, 5000);
+    assert_int_equal(tick(1100 * MS, s, 2), 1);
+    assert_int_equal(out[0].kind, LG_LIVE_LIVELOCK);
+    assert_int_equal(out[0].n, 2);
+    assert_int_equal(out[0].members[0].backoffs, 4990);
+    assert_true(out[0].members[0].thread != out[0].members[1].thread);
+    polite(s, 9000);
+    assert_int_equal(tick(2000 * MS, s, 2), 0); /* once */
+}
+
+static void
+test_livelock_needs_backoffs(void **state)
+{
+    (void)state;
+    struct lg_live_sample s[2];
+    polite(s, 10);
+    assert_int_equal(tick(10 * MS, s, 2), 0);
+    polite(s, 12); /* 2 back-offs each in the window: below min_backoffs */
+    assert_int_equal(tick(1100 * MS, s, 2), 0);
+}
+
+static void
+test_progress_mark_is_not_livelock(void **state)
+{
+    (void)state;
+    struct lg_live_sample s[2];
+    polite(s, 10);
+    assert_int_equal(tick(10 * MS, s, 2), 0);
+    polite(s, 5000);
+    s[0].progress = 1; /* T2 says it got work done */
+    int n = tick(1100 * MS, s, 2);
+    for (int i = 0; i < n; i++)
+        assert_int_not_equal(out[i].kind, LG_LIVE_LIVELOCK);
+}
+
+static void
+test_one_thread_retrying_is_not_livelock(void **state)
+{
+    (void)state;
+    /* T2 retries B held by T3, but T3 makes progress (not retrying). */
+    struct lg_live_sample s[2] = { retrying(2, LOCK_B, 0, 3), running(3) };
+    s[0].backoffs = 10;
+    assert_int_equal(tick(10 * MS, s, 2), 0);
+    s[0].backoffs = 5000;
+    int n = tick(1100 * MS, s, 2);
+    for (int i = 0; i < n; i++)
+        assert_int_not_equal(out[i].kind, LG_LIVE_LIVELOCK);
+}
+
+static void
+test_livelock_of_three(void **state)
+{
+    (void)state;
+    struct lg_live_sample s[3] = { retrying(2, LOCK_B, 0, 3), retrying(3, 103, 0, 4),
+                                   retrying(4, LOCK_A, 0, 2) };
+    assert_int_equal(tick(10 * MS, s, 3), 0);
+    for (int i = 0; i < 3; i++)
+        s[i].backoffs = 100;
+    assert_int_equal(tick(1500 * MS, s, 3), 1);
+    assert_int_equal(out[0].kind, LG_LIVE_LIVELOCK);
+    assert_int_equal(out[0].n, 3);
+}
+
+static void
+test_blocked_threads_are_not_livelocked(void **state)
+{
+    (void)state;
+    struct lg_live_sample s[2];
+    polite(s, 10);
+    assert_int_equal(tick(10 * MS, s, 2), 0);
+    polite(s, 5000);
+    s[1].block = LG_LIVE_LOCK;
+    s[1].block_lock = LOCK_A;
+    s[1].block_since_ns = 500 * MS; /* blocked for 600 ms of the window */
+    int n = tick(1100 * MS, s, 2);
+    for (int i = 0; i < n; i++)
+        assert_int_not_equal(out[i].kind, LG_LIVE_LIVELOCK);
+}
+
+static void
+test_short_waits_between_retries_are_still_livelock(void **state)
+{
+    (void)state;
+    /* Caught in a barrier between two retries, blocked for 1 ms. */
+    struct lg_live_sample s[2];
+    polite(s, 10);
+    assert_int_equal(tick(10 * MS, s, 2), 0);
+    polite(s, 5000);
+    s[0].block = LG_LIVE_BARRIER;
+    s[0].block_since_ns = 1099 * MS;
+    assert_int_equal(tick(1100 * MS, s, 2), 1);
+    assert_int_equal(out[0].kind, LG_LIVE_LIVELOCK);
+}
+
+static void
+test_stall_with_lost_wakeup(void **state)
+{
+    (void)state;
+    struct lg_live_sample s[2] = { blocked(1, LG_LIVE_JOIN, 0, 0),
+                                   blocked(2, LG_LIVE_COND, 100 * MS, 0) };
+    assert_int_equal(tick(3000 * MS, s, 2), 0); /* T2 blocked only 2.9 s */
+    assert_int_equal(tick(3100 * MS, s, 2), 1);
+    assert_int_equal(out[0].kind, LG_LIVE_STALL);
+    assert_int_equal(out[0].n, 2);
+    assert_false(out[0].members[0].lost_wakeup);
+    assert_true(out[0].members[1].lost_wakeup);
+    assert_int_equal(tick(4000 * MS, s, 2), 0); /* once */
+}
+
+static void
+test_running_thread_prevents_stall(void **state)
+{
+    (void)state;
+    struct lg_live_sample s[2] = { blocked(1, LG_LIVE_COND, 0, 0), running(2) };
+    assert_int_equal(tick(60000 * MS, s, 2), 0);
+    /* A stall after somebody ran again is a new stall. */
+    s[1] = blocked(2, LG_LIVE_SEM, 61000 * MS, 0);
+    assert_int_equal(tick(64500 * MS, s, 2), 1);
+    assert_int_equal(out[0].kind, LG_LIVE_STALL);
+}
+
+static void
+test_jain(void **state)
+{
+    (void)state;
+    uint64_t equal[] = { 5, 5, 5, 5 }, one[] = { 0, 0, 9, 0 }, zeros[] = { 0, 0 };
+    assert_true(fabs(lg_live_jain(equal, 4) - 1.0) < 1e-12);
+    assert_true(fabs(lg_live_jain(one, 4) - 0.25) < 1e-12);
+    assert_true(lg_live_jain(zeros, 2) == 1.0);
+    assert_true(lg_live_jain(NULL, 0) == 1.0);
+}
+
+static void
+test_out_of_memory_is_an_error_not_a_crash(void **state)
+{
+    (void)state;
+    for (long k = 0; k < 6; k++) {
+        struct lg_live_sample s[2];
+        polite(s, 10);
+        fail_after = k;
+        int r = tick(10 * MS + (uint64_t)k, s, 2);
+        fail_after = -1;
+        assert_true(r == 0 || r == -ENOMEM);
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_starvation_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_starvation_needs_enough_grants, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_starvation_needs_enough_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_starvation_reported_once_per_episode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_holder_is_not_starvation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blocked_waiter_starves_under_barging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_livelock_reported_and_not_as_starvation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_livelock_needs_backoffs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress_mark_is_not_livelock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_thread_retrying_is_not_livelock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_livelock_of_three, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blocked_threads_are_not_livelocked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_short_waits_between_retries_are_still_livelock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stall_with_lost_wakeup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_running_thread_prevents_stall, setup, teardown),
+        cmocka_unit_test(test_jain),
+        cmocka_unit_test_setup_teardown(test_out_of_memory_is_an_error_not_a_crash, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

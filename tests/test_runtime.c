@@ -1,0 +1,322 @@
+/*
+ * Unit tests for lockgraph's runtime (everything behind the interposers):
+ * the allocator, lock records, per-thread held stacks and chain sets, and
+ * the acquire/release checks feeding the graph and the reports. The
+ * runtime is driven directly, without interposition, so these tests also
+ * run under ASan+UBSan and TSan (the dogfood presets).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rt.h"
+
+static char json_path[64];
+
+static int
+setup(void **state)
+{
+    (void)state;
+    snprintf(json_path, sizeof json_path, "/tmp/lg-test-runtime-%ld.json", (long)getpid());
+    unlink(json_path);
+    lg_options_defaults(&lg_opt);
+    lg_opt.json = json_path;
+    lg_opt.log = "/dev/null";
+    lg_opt.exitcode = 0;
+    lg_locks_init();
+    lg_stack_init();
+    lg_reporting_init();
+    return lg_graph_new(&lg_graph, &lg_mem, NULL);
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    unlink(json_path);
+    return 0;
+}
+
+/* How many reports of `kind` the JSON log holds. */
+static int
+reports_of(const char *kind)
+{
+    FILE *f = fopen(json_path, "r");
+    if (!f)
+        return 0;
+    char line[1 << 16], needle[64];
+    snprintf(needle, sizeof needle, "\"kind\":\"%s\"", kind);
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, needle))
+            n++;
+    fclose(f);
+    return n;
+}
+
+static void
+test_mem_is_zeroed_and_reused(void **state)
+{
+    (void)state;
+    unsigned char *p = lg_mem_alloc(100);
+    assert_non_null(p);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(p[i], 0);
+    memset(p, 0xAB, 100);
+    lg_mem_free(p, 100);
+    unsigned char *q = lg_mem_alloc(100);
+    assert_ptr_equal(p, q); /* same size class: the block comes back */
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(q[i], 0);
+    lg_mem_free(q, 100);
+    void *big = lg_mem_alloc(1 << 20);
+    assert_non_null(big);
+    lg_mem_free(big, 1 << 20);
+}
+
+static void
+test_lock_identity_ends_at_forget(void **state)
+{
+    (void)state;
+    struct lg_thread *t = lg_self();
+    static int object;
+    uintptr_t addr = (uintptr_t)&object;
+    struct lg_lock *l = lg_lock_get(t, addr, LG_MUTEX_NORMAL, false, 0);
+    assert_non_null(l);
+    uint64_t uid = atomic_load(&l->uid);
+    assert_ptr_equal(lg_lock_find(t, addr), l);
+    assert_ptr_equal(lg_lock_get(t, addr, LG_MUTEX_NORMAL, false, 0), l);
+    lg_lock_forget(l, lg_lock_uid(l));
+    assert_null(lg_lock_find(t, addr));
+    struct lg_lock *again = lg_lock_get(t, addr, LG_MUTEX_RECURSIVE, false, 0);
+    assert_non_null(again);
+    assert_true(atomic_load(&again->uid) != uid);
+    assert_int_equal(again->type, LG_MUTEX_RECURSIVE);
+    /* init on a live record is a new lock too (the record may be reused) */
+    uint64_t again_uid = atomic_load(&again->uid);
+    struct lg_lock *fresh = lg_lock_init(t, addr, LG_MUTEX_NORMAL, true, 0);
+    assert_true(atomic_load(&fresh->uid) != again_uid);
+    assert_true(fresh->robust);
+    lg_lock_forget(fresh, lg_lock_uid(fresh));
+}
+
+static void
+test_held_stack_out_of_order_release(void **state)
+{
+    (void)state;
+    struct lg_thread *t = lg_self();
+    static int objs[3];
+    struct lg_lock *l[3];
+    for (int i = 0; i < 3; i++)
+        l[i] = lg_lock_get(t, (uintptr_t)&objs[i], LG_MUTEX_NORMAL, false, 0);
+    uint32_t base = t->nheld;
+    for (int i = 0; i < 3; i++)
+        assert_true(lg_held_push(t, l[i], LG_EXCL, false, 0x1000 + (uintptr_t)i));
+    assert_true(lg_held_pop(t, l[1], NULL)); /* the middle one */
+    assert_int_equal(t->nheld, base + 2);
+    uint64_t chain_ac = t->held[t->nheld - 1].chain;
+    assert_true(lg_held_pop(t, l[2], NULL));
+    assert_true(lg_held_pop(t, l[0], NULL));
+    assert_false(lg_held_pop(t, l[0], NULL));
+    /* A then C pushed fresh hash the same as what was left. */
+    lg_held_push(t, l[0], LG_EXCL, false, 0);
+    lg_held_push(t, l[2], LG_EXCL, false, 0);
+    assert_true(t->held[t->nheld - 1].chain == chain_ac);
+    lg_held_pop(t, l[2], NULL);
+    lg_held_pop(t, l[0], NULL);
+    assert_int_equal(t->nheld, base);
+    for (int i = 0; i < 3; i++)
+        lg_lock_forget(l[i], lg_lock_uid(l[i]));
+}
+
+static void
+test_held_stack_has_no_fixed_limit(void **state)
+{
+    (void)state;
+    struct lg_thread *t = lg_self();
+    enum { N = 500 };
+    static int objs[N];
+    static struct lg_lock *l[N];
+    for (int i = 0; i < N; i++) {
+        l[i] = lg_lock_get(t, (uintptr_t)&objs[i], LG_MUTEX_NORMAL, false, 0);
+        assert_true(lg_held_push(t, l[i], LG_EXCL, false, 0));
+    }
+    for (int i = N - 1; i >= 0; i--)
+        assert_true(lg_held_pop(t, l[i], NULL));
+    for (int i = 0; i < N; i++)
+        lg_lock_forget(l[i], lg_lock_uid(l[i]));
+}
+
+static void
+test_chain_set_remembers_and_grows(void **state)
+{
+    (void)state;
+    struct lg_thread *t = lg_self();
+    for (uint64_t i = 1; i <= 5000; i++)
+        assert_false(lg_chain_seen(t, lg_chain_hash(i, i * 7, LG_EXCL)));
+    for (uint64_t i = 1; i <= 5000; i++)
+        assert_true(lg_chain_seen(t, lg_chain_hash(i, i * 7, LG_EXCL)));
+    assert_true(lg_chain_hash(1, 2, LG_EXCL) != lg_chain_hash(1, 2, LG_SHARED));
+}
+
+struct order_arg {
+    struct lg_lock *first, *second;
+};
+
+static void *
+take_in_order(void *p)
+{
+    struct order_arg *a = p;
+    struct lg_thread *t = lg_self();
+    lg_before_acquire(t, a->first, LG_EXCL, LG_BLOCKING, 0);
+    lg_after_acquire(t, a->first, LG_EXCL, LG_BLOCKING, 0);
+    lg_before_acquire(t, a->second, LG_EXCL, LG_BLOCKING, 0);
+    lg_after_acquire(t, a->second, LG_EXCL, LG_BLOCKING, 0);
+    lg_before_release(t, a->second, a->second->addr, t->tid, true, 0);
+    lg_before_release(t, a->first, a->first->addr, t->tid, true, 0);
+    return NULL;
+}
+
+static void
+run(struct order_arg *a)
+{
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, take_in_order, a), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+}
+
+static void
+test_inversion_across_threads_is_reported_once(void **state)
+{
+    (void)state;
+    static int oa, ob;
+    struct lg_lock *a = lg_lock_get(NULL, (uintptr_t)&oa, LG_MUTEX_NORMAL, false, 0);
+    struct lg_lock *b = lg_lock_get(NULL, (uintptr_t)&ob, LG_MUTEX_NORMAL, false, 0);
+    int before = reports_of("lock-order-inversion");
+    struct order_arg ab = { a, b }, ba = { b, a };
+    run(&ab);
+    assert_int_equal(reports_of("lock-order-inversion"), before);
+    run(&ba);
+    assert_int_equal(reports_of("lock-order-inversion"), before + 1);
+    run(&ba); /* the same cycle again: not reported twice */
+    run(&ab);
+    assert_int_equal(reports_of("lock-order-inversion"), before + 1);
+    lg_lock_forget(a, lg_lock_uid(a));
+    lg_lock_forget(b, lg_lock_uid(b));
+}
+
+static void
+test_inversion_by_one_thread_is_not_reported(void **state)
+{
+    (void)state;
+    static int oa, ob;
+    struct lg_lock *a = lg_lock_get(NULL, (uintptr_t)&oa, LG_MUTEX_NORMAL, false, 0);
+    struct lg_lock *b = lg_lock_get(NULL, (uintptr_t)&ob, LG_MUTEX_NORMAL, false, 0);
+    int before = reports_of("lock-order-inversion");
+    struct order_arg ab = { a, b }, ba = { b, a };
+    take_in_order(&ab);
+    take_in_order(&ba);
+    assert_int_equal(reports_of("lock-order-inversion"), before);
+    lg_lock_forget(a, lg_lock_uid(a));
+    lg_lock_forget(b, lg_lock_uid(b));
+}
+
+static void
+test_misuse_reports(void **state)
+{
+    (void)state;
+    struct lg_thread *t = lg_self();
+    static int o;
+    struct lg_lock *l = lg_lock_get(t, (uintptr_t)&o, LG_MUTEX_NORMAL, false, 0);
+    int unlocked = reports_of("unlock-unlocked"), not_owner = reports_of("unlock-not-owner");
+    lg_before_release(t, l, l->addr, 0, false, 0x10);
+    assert_int_equal(reports_of("unlock-unlocked"), unlocked + 1);
+    lg_before_release(t, l, l->addr, t->tid + 1, true, 0x20);
+    assert_int_equal(reports_of("unlock-not-owner"), not_owner + 1);
+    /* Locked by this very thread before lockgraph saw it: not misuse. */
+    lg_before_release(t, l, l->addr, t->tid, true, 0x30);
+    assert_int_equal(reports_of("unlock-not-owner"), not_owner + 1);
+    int destroyed = reports_of("destroy-locked");
+    lg_before_destroy(t, l, l->addr, true, t->tid, 0x40);
+    assert_int_equal(reports_of("destroy-locked"), destroyed + 1);
+    lg_after_destroy(t, l, lg_lock_uid(l));
+    assert_null(lg_lock_find(t, (uintptr_t)&o));
+}
+
+/* Many threads creating, finding, holding and forgetting locks at once:
+ * the lock table's lock-free reads, the allocator and the graph lock under
+ * contention (this is what TSan checks in the tsan preset). */
+enum { STRESS_THREADS = 4, STRESS_LOCKS = 64, STRESS_ROUNDS = 300 };
+static int stress_objs[STRESS_LOCKS], churn_objs[STRESS_LOCKS];
+
+static void *
+stress(void *p)
+{
+    unsigned seed = (unsigned)(uintptr_t)p;
+    struct lg_thread *t = lg_self();
+    for (int r = 0; r < STRESS_ROUNDS; r++) {
+        unsigned i = (unsigned)rand_r(&seed) % STRESS_LOCKS;
+        unsigned j = (i + 1 + (unsigned)rand_r(&seed) % (STRESS_LOCKS - 1)) % STRESS_LOCKS;
+        if (i > j) {
+            unsigned k = i;
+            i = j;
+            j = k;
+        }
+        struct lg_lock *a = lg_lock_get(t, (uintptr_t)&stress_objs[i], LG_MUTEX_NORMAL, false, 0);
+        struct lg_lock *b = lg_lock_get(t, (uintptr_t)&stress_objs[j], LG_MUTEX_NORMAL, false, 0);
+        if (!a || !b)
+            continue;
+        /* Always i < j: a consistent order, so nothing may be reported. */
+        lg_before_acquire(t, a, LG_EXCL, LG_BLOCKING, 0);
+        lg_after_acquire(t, a, LG_EXCL, LG_BLOCKING, 0);
+        lg_before_acquire(t, b, LG_EXCL, LG_BLOCKING, 0);
+        lg_after_acquire(t, b, LG_EXCL, LG_BLOCKING, 0);
+        lg_held_pop(t, b, NULL);
+        lg_held_pop(t, a, NULL);
+        /* Locks set up and destroyed all the time, beside the ones in use. */
+        uintptr_t churn = (uintptr_t)&churn_objs[(unsigned)rand_r(&seed) % STRESS_LOCKS];
+        if (rand_r(&seed) % 2)
+            lg_lock_init(t, churn, LG_MUTEX_NORMAL, false, 0);
+        else if ((a = lg_lock_find(t, churn)) != NULL)
+            lg_lock_forget(a, lg_lock_uid(a));
+    }
+    return NULL;
+}
+
+static void
+test_concurrent_use_of_the_runtime(void **state)
+{
+    (void)state;
+    int before = reports_of("lock-order-inversion");
+    pthread_t th[STRESS_THREADS];
+    for (uintptr_t i = 0; i < STRESS_THREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, stress, (void *)(i + 1)), 0);
+    for (int i = 0; i < STRESS_THREADS; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    assert_int_equal(reports_of("lock-order-inversion"), before);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mem_is_zeroed_and_reused),
+        cmocka_unit_test(test_lock_identity_ends_at_forget),
+        cmocka_unit_test(test_held_stack_out_of_order_release),
+        cmocka_unit_test(test_held_stack_has_no_fixed_limit),
+        cmocka_unit_test(test_chain_set_remembers_and_grows),
+        cmocka_unit_test(test_inversion_across_threads_is_reported_once),
+        cmocka_unit_test(test_inversion_by_one_thread_is_not_reported),
+        cmocka_unit_test(test_misuse_reports),
+        cmocka_unit_test(test_concurrent_use_of_the_runtime),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
