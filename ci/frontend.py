@@ -14,12 +14,20 @@ TREE_OF = {"tsan": "tsan", "asan": "asan"}
 
 
 def ensure_built(tree):
-    """Configure the tree if needed and build it (quick when up to date)."""
-    quiet = {"stdout": subprocess.DEVNULL}
+    """Configure the tree if needed and build it (quick when up to date);
+    on failure say so, with the build's own output, and exit."""
+    steps = []
     if not os.path.exists(os.path.join(ROOT, "build", tree, "CMakeCache.txt")):
         print(f"racebed: configuring build/{tree} (once)", file=sys.stderr)
-        subprocess.run(["cmake", "--preset", tree], cwd=ROOT, check=True, **quiet)
-    subprocess.run(["cmake", "--build", "--preset", tree], cwd=ROOT, check=True, **quiet)
+        steps.append(["cmake", "--preset", tree])
+    steps.append(["cmake", "--build", "--preset", tree])
+    for cmd in steps:
+        p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+        if p.returncode != 0:
+            print(p.stdout[-6000:], file=sys.stderr)
+            print(f"racebed: '{' '.join(cmd)}' failed (output above)", file=sys.stderr)
+            sys.exit(1)
 
 
 def scenarios(tree="dev"):

@@ -21,6 +21,22 @@
 
 static char json_path[64];
 
+/* intercept.c reads a lock's owner from the pthread object; the locks here
+ * are plain ints, owned by nobody. */
+long
+lg_abi_owner_tid(const struct lg_lock *l)
+{
+    (void)l;
+    return 0;
+}
+
+size_t
+lg_abi_object_size(const struct lg_lock *l)
+{
+    (void)l;
+    return sizeof(int);
+}
+
 static int
 setup(void **state)
 {
@@ -119,7 +135,8 @@ test_held_stack_out_of_order_release(void **state)
         l[i] = lg_lock_get(t, (uintptr_t)&objs[i], LG_MUTEX_NORMAL, false, 0);
     uint32_t base = t->nheld;
     for (int i = 0; i < 3; i++)
-        assert_true(lg_held_push(t, l[i], LG_EXCL, false, 0x1000 + (uintptr_t)i));
+        assert_true(lg_held_push(t, l[i], LG_EXCL, false, 0x1000 + (uintptr_t)i,
+                                 lg_chain_for(t, lg_lock_uid(l[i]), LG_EXCL)));
     assert_true(lg_held_pop(t, l[1], NULL)); /* the middle one */
     assert_int_equal(t->nheld, base + 2);
     uint64_t chain_ac = t->held[t->nheld - 1].chain;
@@ -127,8 +144,10 @@ test_held_stack_out_of_order_release(void **state)
     assert_true(lg_held_pop(t, l[0], NULL));
     assert_false(lg_held_pop(t, l[0], NULL));
     /* A then C pushed fresh hash the same as what was left. */
-    lg_held_push(t, l[0], LG_EXCL, false, 0);
-    lg_held_push(t, l[2], LG_EXCL, false, 0);
+    lg_held_push(t, l[0], LG_EXCL, false, 0,
+                                 lg_chain_for(t, lg_lock_uid(l[0]), LG_EXCL));
+    lg_held_push(t, l[2], LG_EXCL, false, 0,
+                                 lg_chain_for(t, lg_lock_uid(l[2]), LG_EXCL));
     assert_true(t->held[t->nheld - 1].chain == chain_ac);
     lg_held_pop(t, l[2], NULL);
     lg_held_pop(t, l[0], NULL);
@@ -147,7 +166,8 @@ test_held_stack_has_no_fixed_limit(void **state)
     static struct lg_lock *l[N];
     for (int i = 0; i < N; i++) {
         l[i] = lg_lock_get(t, (uintptr_t)&objs[i], LG_MUTEX_NORMAL, false, 0);
-        assert_true(lg_held_push(t, l[i], LG_EXCL, false, 0));
+        assert_true(lg_held_push(t, l[i], LG_EXCL, false, 0,
+                                 lg_chain_for(t, lg_lock_uid(l[i]), LG_EXCL)));
     }
     for (int i = N - 1; i >= 0; i--)
         assert_true(lg_held_pop(t, l[i], NULL));
@@ -176,10 +196,10 @@ take_in_order(void *p)
 {
     struct order_arg *a = p;
     struct lg_thread *t = lg_self();
-    lg_before_acquire(t, a->first, LG_EXCL, LG_BLOCKING, 0);
-    lg_after_acquire(t, a->first, LG_EXCL, LG_BLOCKING, 0);
-    lg_before_acquire(t, a->second, LG_EXCL, LG_BLOCKING, 0);
-    lg_after_acquire(t, a->second, LG_EXCL, LG_BLOCKING, 0);
+    uint64_t chain = lg_before_acquire(t, a->first, LG_EXCL, LG_BLOCKING, 0);
+    lg_after_acquire(t, a->first, LG_EXCL, LG_BLOCKING, 0, chain);
+    chain = lg_before_acquire(t, a->second, LG_EXCL, LG_BLOCKING, 0);
+    lg_after_acquire(t, a->second, LG_EXCL, LG_BLOCKING, 0, chain);
     lg_before_release(t, a->second, a->second->addr, t->tid, true, 0);
     lg_before_release(t, a->first, a->first->addr, t->tid, true, 0);
     return NULL;
@@ -275,10 +295,10 @@ stress(void *p)
         if (!a || !b)
             continue;
         /* Always i < j: a consistent order, so nothing may be reported. */
-        lg_before_acquire(t, a, LG_EXCL, LG_BLOCKING, 0);
-        lg_after_acquire(t, a, LG_EXCL, LG_BLOCKING, 0);
-        lg_before_acquire(t, b, LG_EXCL, LG_BLOCKING, 0);
-        lg_after_acquire(t, b, LG_EXCL, LG_BLOCKING, 0);
+        uint64_t chain = lg_before_acquire(t, a, LG_EXCL, LG_BLOCKING, 0);
+        lg_after_acquire(t, a, LG_EXCL, LG_BLOCKING, 0, chain);
+        chain = lg_before_acquire(t, b, LG_EXCL, LG_BLOCKING, 0);
+        lg_after_acquire(t, b, LG_EXCL, LG_BLOCKING, 0, chain);
         lg_held_pop(t, b, NULL);
         lg_held_pop(t, a, NULL);
         /* Locks set up and destroyed all the time, beside the ones in use. */

@@ -20,14 +20,6 @@ atomic_bool lg_active;
 
 static atomic_bool said_graph_memory, said_deadlock_size;
 
-static uint64_t
-now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * Would this acquisition block forever on a lock the thread already holds?
  * A recursive mutex may be re-taken by its owner; an error-checking mutex,
@@ -163,26 +155,22 @@ out:
         lg_mem_free(cycles, n * sizeof *cycles);
 }
 
-void
+uint64_t
 lg_before_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
                   enum lg_acquire_how how, uintptr_t site)
 {
+    uint64_t chain = lg_chain_for(t, atomic_load_explicit(&l->uid, memory_order_relaxed), mode);
     struct lg_held *h = lg_held_find(t, l);
     if (LG_UNLIKELY(h != NULL)) {
-        if (is_self_deadlock(l, h, mode, how)) {
-            if (lg_report_self_deadlock(t, l, h, site))
-                lg_exit_now();
-        }
-        return; /* a re-take by the owner orders nothing */
+        if (is_self_deadlock(l, h, mode, how) && lg_report_self_deadlock(t, l, h, site))
+            lg_exit_now();
+        return chain; /* a re-take by the owner orders nothing */
     }
     /* An edge into a trylock is no ordering: a trylock never waits. */
-    if (how == LG_TRY || t->nheld == 0)
-        return;
-    uint64_t chain = lg_chain_hash(t->held[t->nheld - 1].chain,
-                                   atomic_load_explicit(&l->uid, memory_order_relaxed), mode);
-    if (LG_LIKELY(lg_chain_seen(t, chain)))
-        return;
+    if (how == LG_TRY || t->nheld == 0 || LG_LIKELY(lg_chain_seen(t, chain)))
+        return chain;
     add_edges(t, l, mode);
+    return chain;
 }
 
 static void
@@ -196,22 +184,17 @@ bump(atomic_uint_fast64_t *counter)
 
 void
 lg_after_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
-                 enum lg_acquire_how how, uintptr_t site)
+                 enum lg_acquire_how how, uintptr_t site, uint64_t chain)
 {
-    lg_held_push(t, l, mode, how == LG_TRY, site);
-    if (mode == LG_EXCL) {
+    lg_held_push(t, l, mode, how == LG_TRY, site, chain);
+    if (LG_UNLIKELY(l->type == LG_SPINLOCK))
         atomic_store_explicit(&l->owner, t, memory_order_relaxed);
-        atomic_store_explicit(&l->owner_num, t->num, memory_order_relaxed);
-    } else {
-        atomic_fetch_add_explicit(&l->readers, 1, memory_order_relaxed);
-    }
-    bump(&l->grants);
-    bump(&t->grants);
     /* Grants per lock, for "who got it while another starved": a small
-     * direct-mapped table private to the thread. */
+     * direct-mapped table private to the thread, read by the monitor. */
     uint64_t uid = atomic_load_explicit(&l->uid, memory_order_relaxed);
     unsigned slot = (unsigned)(uid ^ (uid >> 7)) & 15;
-    if (atomic_load_explicit(&t->lock_grants[slot].uid, memory_order_relaxed) != uid) {
+    if (LG_UNLIKELY(atomic_load_explicit(&t->lock_grants[slot].uid, memory_order_relaxed)
+                    != uid)) {
         atomic_store_explicit(&t->lock_grants[slot].grants, 0, memory_order_relaxed);
         atomic_store_explicit(&t->lock_grants[slot].uid, uid, memory_order_relaxed);
     }
@@ -227,15 +210,13 @@ lg_after_failed_try(struct lg_thread *t, struct lg_lock *l, uintptr_t site)
     (void)site;
     bump(&t->failed_trys);
     t->failed_since_release = true;
-    atomic_store_explicit(&t->trying_blocker, atomic_load_explicit(&l->owner_num,
-                                                                   memory_order_relaxed),
-                          memory_order_relaxed);
+    atomic_store_explicit(&t->trying_blocker_tid, lg_abi_owner_tid(l), memory_order_relaxed);
     if (atomic_load_explicit(&t->trying, memory_order_relaxed) == l)
         return;
     /* A new retry episode: when it started, and where (captured once). */
     atomic_store_explicit(&t->trying_uid, atomic_load_explicit(&l->uid, memory_order_relaxed),
                           memory_order_relaxed);
-    atomic_store_explicit(&t->trying_since_ns, now_ns(), memory_order_relaxed);
+    atomic_store_explicit(&t->trying_since_ns, lg_now_ns(), memory_order_relaxed);
     atomic_store_explicit(&t->trying_stack, lg_stack_capture(2), memory_order_relaxed);
     atomic_store_explicit(&t->trying, l, memory_order_release);
 }
@@ -244,19 +225,14 @@ void
 lg_before_release(struct lg_thread *t, struct lg_lock *l, uintptr_t addr,
                   long real_owner_tid, bool real_locked, uintptr_t site)
 {
-    struct lg_held e;
     if (LG_UNLIKELY(t->failed_since_release)) {
         /* A failed try, then giving something up: a back-off cycle. */
         t->failed_since_release = false;
         bump(&t->backoffs);
     }
-    if (LG_LIKELY(l && lg_held_pop(t, l, &e))) {
-        if (e.mode == LG_SHARED) {
-            atomic_fetch_sub_explicit(&l->readers, 1, memory_order_relaxed);
-        } else if (!lg_held_find(t, l)) { /* last level of a recursive lock */
+    if (LG_LIKELY(l && lg_held_pop(t, l, NULL))) {
+        if (LG_UNLIKELY(l->type == LG_SPINLOCK))
             atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
-            atomic_store_explicit(&l->owner_num, 0, memory_order_relaxed);
-        }
         return;
     }
     /* Not on this thread's held stack. The lock object itself says whether
@@ -302,7 +278,7 @@ lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *l,
     t->dl_sig = 0;
     atomic_store_explicit(&t->wait_stack, 0, memory_order_relaxed);
     atomic_store_explicit(&t->wait_object, object, memory_order_relaxed);
-    atomic_store_explicit(&t->wait_since_ns, now_ns(), memory_order_relaxed);
+    atomic_store_explicit(&t->wait_since_ns, lg_now_ns(), memory_order_relaxed);
     if (l)
         atomic_store_explicit(&t->waiting_uid, atomic_load_explicit(&l->uid, memory_order_relaxed),
                               memory_order_relaxed);
@@ -345,9 +321,8 @@ wait_cycle(struct lg_thread *t, struct lg_thread **path)
         if (!l || atomic_load_explicit(&l->uid, memory_order_relaxed)
                       != atomic_load_explicit(&cur->waiting_uid, memory_order_relaxed))
             return 0;
-        struct lg_thread *o = atomic_load_explicit(&l->owner, memory_order_relaxed);
-        if (!o || o->num != atomic_load_explicit(&l->owner_num, memory_order_relaxed)
-            || !atomic_load_explicit(&o->alive, memory_order_relaxed))
+        struct lg_thread *o = lg_thread_by_tid(lg_abi_owner_tid(l));
+        if (!o)
             return 0;
         if (o == t)
             return n;
@@ -377,7 +352,7 @@ lg_wait_poll(struct lg_thread *t)
                                      ^ atomic_load_explicit(&path[i]->waiting_uid,
                                                             memory_order_relaxed),
                             LG_EXCL);
-    uint64_t now = now_ns();
+    uint64_t now = lg_now_ns();
     if (t->dl_sig != sig) {
         t->dl_sig = sig;
         t->dl_since_ns = now;

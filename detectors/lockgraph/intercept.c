@@ -194,6 +194,32 @@ rwlock_locked(const pthread_rwlock_t *rw)
     return rwlock_writer(rw) != 0 || (readers >> 3) != 0; /* RWLOCK_READER_SHIFT */
 }
 
+size_t
+lg_abi_object_size(const struct lg_lock *l)
+{
+    switch (l->type) {
+    case LG_RWLOCK: return sizeof(pthread_rwlock_t);
+    case LG_SPINLOCK: return sizeof(pthread_spinlock_t);
+    default: return sizeof(pthread_mutex_t);
+    }
+}
+
+long
+lg_abi_owner_tid(const struct lg_lock *l)
+{
+    uintptr_t obj = lg_lock_addr(l);
+    switch (l->type) {
+    case LG_RWLOCK:
+        return rwlock_writer((const pthread_rwlock_t *)obj);
+    case LG_SPINLOCK: {
+        struct lg_thread *o = atomic_load_explicit(&l->owner, memory_order_relaxed);
+        return o ? o->tid : 0;
+    }
+    default:
+        return mutex_owner((const pthread_mutex_t *)obj);
+    }
+}
+
 /* ---- waiting in slices -------------------------------------------------- */
 
 static struct timespec
@@ -327,7 +353,7 @@ mutex_acquire(pthread_mutex_t *m, clockid_t clock, const struct timespec *until,
                      : REAL(pthread_mutex_lock)(m);
     }
     enum lg_acquire_how how = timed ? LG_TIMED : LG_BLOCKING;
-    lg_before_acquire(t, l, LG_EXCL, how, site);
+    uint64_t chain = lg_before_acquire(t, l, LG_EXCL, how, site);
     leave();
     int err = REAL(pthread_mutex_trylock)(m);
     if (err == EBUSY) {
@@ -338,7 +364,7 @@ mutex_acquire(pthread_mutex_t *m, clockid_t clock, const struct timespec *until,
     }
     reenter();
     if (err == 0 || err == EOWNERDEAD)
-        lg_after_acquire(t, l, LG_EXCL, how, site);
+        lg_after_acquire(t, l, LG_EXCL, how, site, chain);
     else if (err == ETIMEDOUT)
         lg_after_failed_try(t, l, site);
     leave();
@@ -376,7 +402,8 @@ pthread_mutex_trylock(pthread_mutex_t *m)
     if (l) {
         reenter();
         if (err == 0 || err == EOWNERDEAD)
-            lg_after_acquire(t, l, LG_EXCL, LG_TRY, site);
+            lg_after_acquire(t, l, LG_EXCL, LG_TRY, site,
+                             lg_chain_for(t, lg_lock_uid(l), LG_EXCL));
         else if (err == EBUSY)
             lg_after_failed_try(t, l, site);
         leave();
@@ -448,7 +475,7 @@ rwlock_acquire(pthread_rwlock_t *rw, enum lock_op op, clockid_t clock,
     }
     enum lg_mode mode = rd ? LG_SHARED : LG_EXCL;
     enum lg_acquire_how how = timed ? LG_TIMED : LG_BLOCKING;
-    lg_before_acquire(t, l, mode, how, site);
+    uint64_t chain = lg_before_acquire(t, l, mode, how, site);
     leave();
     int err = rd ? REAL(pthread_rwlock_tryrdlock)(rw) : REAL(pthread_rwlock_trywrlock)(rw);
     if (err == EBUSY) {
@@ -459,7 +486,7 @@ rwlock_acquire(pthread_rwlock_t *rw, enum lock_op op, clockid_t clock,
     }
     reenter();
     if (err == 0)
-        lg_after_acquire(t, l, mode, how, site);
+        lg_after_acquire(t, l, mode, how, site, chain);
     else if (err == ETIMEDOUT)
         lg_after_failed_try(t, l, site);
     leave();
@@ -514,7 +541,8 @@ rwlock_try(pthread_rwlock_t *rw, bool rd, uintptr_t site)
     if (l) {
         reenter();
         if (err == 0)
-            lg_after_acquire(t, l, rd ? LG_SHARED : LG_EXCL, LG_TRY, site);
+            lg_after_acquire(t, l, rd ? LG_SHARED : LG_EXCL, LG_TRY, site,
+                             lg_chain_for(t, lg_lock_uid(l), rd ? LG_SHARED : LG_EXCL));
         else if (err == EBUSY)
             lg_after_failed_try(t, l, site);
         leave();
@@ -597,7 +625,7 @@ pthread_spin_lock(pthread_spinlock_t *s)
         leave();
         return REAL(pthread_spin_lock)(s);
     }
-    lg_before_acquire(t, l, LG_EXCL, LG_BLOCKING, site);
+    uint64_t chain = lg_before_acquire(t, l, LG_EXCL, LG_BLOCKING, site);
     leave();
     int err = REAL(pthread_spin_trylock)(s);
     if (err == EBUSY) {
@@ -628,7 +656,7 @@ pthread_spin_lock(pthread_spinlock_t *s)
     }
     if (err == 0) {
         reenter();
-        lg_after_acquire(t, l, LG_EXCL, LG_BLOCKING, site);
+        lg_after_acquire(t, l, LG_EXCL, LG_BLOCKING, site, chain);
         leave();
     }
     return err;
@@ -647,7 +675,7 @@ pthread_spin_trylock(pthread_spinlock_t *s)
     if (l) {
         reenter();
         if (err == 0)
-            lg_after_acquire(t, l, LG_EXCL, LG_TRY, site);
+            lg_after_acquire(t, l, LG_EXCL, LG_TRY, site, lg_chain_for(t, lg_lock_uid(l), LG_EXCL));
         else
             lg_after_failed_try(t, l, site);
         leave();
@@ -709,8 +737,8 @@ cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock, const struct t
     if (kind == 0)
         lg_wait_end(t);
     if (had) {
-        lg_before_acquire(t, l, LG_EXCL, LG_BLOCKING, site);
-        lg_after_acquire(t, l, LG_EXCL, LG_BLOCKING, saved.site);
+        uint64_t chain = lg_before_acquire(t, l, LG_EXCL, LG_BLOCKING, site);
+        lg_after_acquire(t, l, LG_EXCL, LG_BLOCKING, saved.site, chain);
     }
     leave();
     return err;

@@ -27,17 +27,10 @@ lg_progress(void)
                               memory_order_relaxed);
 }
 
-static uint64_t
-now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 struct sampling {
     struct lg_live_sample *samples;
     struct lg_lock **locks; /* the lock each sample waits for or retries */
+    pid_t *tids;
     uint32_t n, cap;
     bool failed;
 };
@@ -65,16 +58,19 @@ sample_thread(struct lg_thread *t, void *ctx)
         uint32_t cap = sm->cap ? sm->cap * 2 : 64;
         struct lg_live_sample *s = lg_grow(&lg_mem, sm->samples, sm->cap * sizeof *s,
                                            cap * sizeof *s);
+        if (s)
+            sm->samples = s;
         struct lg_lock **l = s ? lg_grow(&lg_mem, sm->locks, sm->cap * sizeof *l,
                                          cap * sizeof *l) : NULL;
-        if (!s || !l) {
-            if (s)
-                sm->samples = s;
-            sm->failed = true;
+        if (l)
+            sm->locks = l;
+        pid_t *tids = l ? lg_grow(&lg_mem, sm->tids, sm->cap * sizeof *tids,
+                                  cap * sizeof *tids) : NULL;
+        if (!tids) {
+            sm->failed = true; /* whatever grew stays, with the old capacity */
             return;
         }
-        sm->samples = s;
-        sm->locks = l;
+        sm->tids = tids;
         sm->cap = cap;
     }
     struct lg_live_sample *s = &sm->samples[sm->n];
@@ -91,7 +87,9 @@ sample_thread(struct lg_thread *t, void *ctx)
     if (trying) {
         s->trying_lock = atomic_load_explicit(&t->trying_uid, memory_order_relaxed);
         s->trying_since_ns = atomic_load_explicit(&t->trying_since_ns, memory_order_relaxed);
-        s->trying_blocker = atomic_load_explicit(&t->trying_blocker, memory_order_relaxed);
+        /* A tid for now; turned into a thread number once all are sampled. */
+        s->trying_blocker = (uint32_t)atomic_load_explicit(&t->trying_blocker_tid,
+                                                           memory_order_relaxed);
         if (!target)
             target = trying;
     }
@@ -101,10 +99,30 @@ sample_thread(struct lg_thread *t, void *ctx)
         s->grants[i].lock = atomic_load_explicit(&t->lock_grants[i].uid, memory_order_relaxed);
         s->grants[i].grants = atomic_load_explicit(&t->lock_grants[i].grants, memory_order_relaxed);
     }
-    if (target)
-        s->lock_grants = atomic_load_explicit(&target->grants, memory_order_relaxed);
     sm->locks[sm->n] = target;
+    sm->tids[sm->n] = t->tid;
     sm->n++;
+}
+
+/* After sampling: blockers as thread numbers, and each target lock's grants
+ * summed over every thread's table. */
+static void
+finish_samples(struct sampling *sm)
+{
+    for (uint32_t i = 0; i < sm->n; i++) {
+        struct lg_live_sample *s = &sm->samples[i];
+        uint32_t num = 0;
+        for (uint32_t j = 0; j < sm->n && s->trying_blocker; j++)
+            if ((uint32_t)sm->tids[j] == s->trying_blocker)
+                num = sm->samples[j].thread;
+        s->trying_blocker = num;
+        uint64_t target = s->block == LG_LIVE_LOCK ? s->block_lock : s->trying_lock;
+        s->lock_grants = 0;
+        for (uint32_t j = 0; target && j < sm->n; j++)
+            for (int k = 0; k < LG_LIVE_GRANT_SLOTS; k++)
+                if (sm->samples[j].grants[k].lock == target)
+                    s->lock_grants += sm->samples[j].grants[k].grants;
+    }
 }
 
 static struct lg_lock *
@@ -154,8 +172,9 @@ lg_liveness_run(void)
         sm.n = 0;
         sm.failed = false;
         lg_threads_each(sample_thread, &sm);
+        finish_samples(&sm);
         struct lg_live_verdict v[8];
-        int n = sm.failed ? -ENOMEM : lg_live_tick(lv, now_ns(), sm.samples, sm.n, v, 8);
+        int n = sm.failed ? -ENOMEM : lg_live_tick(lv, lg_now_ns(), sm.samples, sm.n, v, 8);
         if (n < 0) {
             lg_warn_once(&said_memory, "out of memory in the liveness monitor: this tick "
                          "is skipped");

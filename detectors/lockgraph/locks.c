@@ -63,23 +63,15 @@ cache_put(struct lg_thread *t, uintptr_t addr, struct lg_lock *l)
 {
     if (!t)
         return;
-    unsigned i = (unsigned)((addr >> 4) ^ (addr >> 10)) & 63;
+    unsigned i = lg_cache_slot(addr);
     t->cache[i].addr = addr;
     t->cache[i].lock = l;
     t->cache[i].uid = atomic_load_explicit(&l->uid, memory_order_relaxed);
 }
 
 struct lg_lock *
-lg_lock_find(struct lg_thread *t, uintptr_t addr)
+lg_lock_find_slow(struct lg_thread *t, uintptr_t addr)
 {
-    if (t) {
-        unsigned i = (unsigned)((addr >> 4) ^ (addr >> 10)) & 63;
-        struct lg_lock *l = t->cache[i].lock;
-        if (LG_LIKELY(l && t->cache[i].addr == addr
-                      && atomic_load_explicit(&l->uid, memory_order_relaxed) == t->cache[i].uid
-                      && lg_lock_addr(l) == addr))
-            return l;
-    }
     if (!table_ready())
         return NULL;
     uint32_t b = bucket_of(addr);
@@ -128,9 +120,6 @@ create_locked(uint32_t b, uintptr_t addr, enum lg_lock_type type, bool robust, u
     l->init_site = site;
     l->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
     atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
-    atomic_store_explicit(&l->owner_num, 0, memory_order_relaxed);
-    atomic_store_explicit(&l->readers, 0, memory_order_relaxed);
-    atomic_store_explicit(&l->grants, 0, memory_order_relaxed);
     atomic_store_explicit(&l->next, atomic_load_explicit(&buckets[b], memory_order_relaxed),
                           memory_order_relaxed);
     atomic_store_explicit(&l->uid, atomic_fetch_add_explicit(&next_uid, 1, memory_order_relaxed),

@@ -248,7 +248,7 @@ add_lock(struct builder *b, struct lg_lock *l, uintptr_t addr)
     rl->id = id;
     rl->addr = l ? lg_lock_addr(l) : addr;
     rl->type = l ? lg_lock_type_name(l) : "lock";
-    rl->name = lg_symbolize_data(rl->addr);
+    rl->name = lg_symbolize_data(rl->addr, l ? lg_abi_object_size(l) : 0);
     rl->init = l ? stack_of(b, lg_stack_from_pc(l->init_site)) : NULL;
     return (int32_t)b->r.nlocks++;
 }
@@ -562,9 +562,7 @@ lg_report_deadlock(struct lg_thread *const *threads, uint32_t n)
                      "stops the program instead of letting it hang");
         uint64_t blocked_ms = 0;
         uint64_t since = atomic_load_explicit(&threads[0]->wait_since_ns, memory_order_relaxed);
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        uint64_t now = lg_now_ns();
         if (now > since)
             blocked_ms = (now - since) / 1000000u;
         add_field(&b, "blocked_ms", (double)blocked_ms, NULL);
@@ -906,7 +904,7 @@ dot_node(struct dot_ctx *d, lg_node_id node)
     d->done[d->ndone++] = node;
     struct lg_lock *l = lg_lock_by_node(node);
     char label[200];
-    const char *name = l ? lg_symbolize_data(lg_lock_addr(l)) : NULL;
+    const char *name = l ? lg_symbolize_data(lg_lock_addr(l), lg_abi_object_size(l)) : NULL;
     if (l && name)
         snprintf(label, sizeof label, "L%llu %s\n%s", (unsigned long long)l->id, name,
                  lg_lock_type_name(l));

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "graph.h"
@@ -43,6 +44,15 @@
 /* An impossible failure of the checker itself: say where, then abort. */
 _Noreturn void lg_die(const char *file, int line, const char *what);
 #define LG_DIE(what) lg_die(__FILE__, __LINE__, (what))
+
+/* Monotonic time in nanoseconds. */
+static inline uint64_t
+lg_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* ---- mem.c -------------------------------------------------------------- */
 
@@ -69,6 +79,8 @@ void lg_warn_once(atomic_bool *said, const char *fmt, ...)
 /* A message from lockgraph itself (not a report), to the log. */
 void lg_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+struct lg_lock;
+
 /* ---- stack.c ------------------------------------------------------------ */
 
 typedef uint32_t lg_stack_id; /* 0: none */
@@ -80,8 +92,11 @@ lg_stack_id lg_stack_capture(int skip);
 lg_stack_id lg_stack_from_pc(uintptr_t pc);
 /* Symbolised frames of a stack, valid until exit (cached). */
 struct lg_stack lg_stack_get(lg_stack_id id);
-/* Symbol+offset of a data address (a global lock), or NULL. */
-const char *lg_symbolize_data(uintptr_t addr);
+/* The name of a global lock: "name", "name[i]" in an array of objects of
+ * elem_size bytes, or "name+offset"; NULL when not a global. */
+const char *lg_symbolize_data(uintptr_t addr, size_t elem_size);
+/* The size of the pthread object behind a lock (intercept.c knows). */
+size_t lg_abi_object_size(const struct lg_lock *l);
 void lg_stack_init(void);
 void lg_stack_atfork_prepare(void);
 void lg_stack_atfork_parent(void);
@@ -150,7 +165,6 @@ struct lg_thread {
 
     /* Liveness counters (liveness.c), written by the thread only, read by
      * the monitor without locks. */
-    atomic_uint_fast64_t grants;        /* locks acquired */
     atomic_uint_fast64_t failed_trys;   /* trylocks that failed */
     atomic_uint_fast64_t backoffs;      /* releases after a failed try */
     bool failed_since_release;
@@ -159,7 +173,7 @@ struct lg_thread {
     atomic_uint_fast64_t trying_uid;
     atomic_uint_fast64_t trying_since_ns;
     atomic_uint trying_stack;
-    atomic_uint trying_blocker;         /* who held it at the last failure */
+    atomic_long trying_blocker_tid;     /* who held it at the last failure */
     /* Grants per lock for the locks used last (direct mapped by uid). */
     struct {
         atomic_uint_fast64_t uid, grants;
@@ -169,28 +183,50 @@ struct lg_thread {
 };
 
 /* This thread's record, created on first use. NULL only while lockgraph
- * cannot run (before init or during its own work). */
-struct lg_thread *lg_self(void);
-struct lg_thread *lg_self_peek(void); /* without creating */
+ * cannot run (out of memory). */
+extern LG_TLS struct lg_thread *lg_tls_self;
+struct lg_thread *lg_self_slow(void);
+static inline struct lg_thread *
+lg_self(void)
+{
+    struct lg_thread *t = lg_tls_self;
+    return LG_LIKELY(t != NULL) ? t : lg_self_slow();
+}
+static inline struct lg_thread *
+lg_self_peek(void)
+{
+    return lg_tls_self;
+}
 /* Called on the thread's way out (return, pthread_exit, cancellation). */
 void lg_thread_exiting(struct lg_thread *t);
 /* Walk every thread record (alive or not) under the registry lock. */
 void lg_threads_each(void (*fn)(struct lg_thread *t, void *ctx), void *ctx);
 struct lg_thread *lg_thread_by_num(uint32_t num);
+struct lg_thread *lg_thread_by_tid(long tid); /* a live one */
 uint32_t lg_threads_alive(void);
 /* The pthread key whose destructor tells lockgraph a thread is exiting. */
 void lg_threads_set_exit_key(unsigned key);
 void lg_threads_atfork_prepare(void);
 void lg_threads_atfork_parent(void);
 void lg_threads_atfork_child(void);
-bool lg_held_push(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
-                  bool trylock, uintptr_t site);
-/* Remove the innermost entry for lock l (any mode); false if not held. */
-bool lg_held_pop(struct lg_thread *t, struct lg_lock *l, struct lg_held *out);
-struct lg_held *lg_held_find(struct lg_thread *t, const struct lg_lock *l);
-/* Whether the chain is known; adds it when not (returns false then). */
-bool lg_chain_seen(struct lg_thread *t, uint64_t chain);
-uint64_t lg_chain_hash(uint64_t below, uint64_t uid, enum lg_mode mode);
+
+/* The hash of a held-stack entry: the lock and mode, over everything below. */
+static inline uint64_t
+lg_chain_hash(uint64_t below, uint64_t uid, enum lg_mode mode)
+{
+    uint64_t h = below ^ (uid * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)mode << 63);
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDull;
+    h ^= h >> 33;
+    return h | 1; /* 0 marks an empty slot */
+}
+
+/* The chain this thread would have after taking l in `mode`. */
+static inline uint64_t
+lg_chain_for(const struct lg_thread *t, uint64_t uid, enum lg_mode mode)
+{
+    return lg_chain_hash(t->nheld ? t->held[t->nheld - 1].chain : 0, uid, mode);
+}
 
 /* ---- locks.c ------------------------------------------------------------ */
 
@@ -213,14 +249,9 @@ struct lg_lock {
                                 * written under graph_lock */
     uintptr_t init_site;       /* return address of init, or of first use */
 
-    /* Ownership, written by the owner, read by the checker's other threads. */
+    /* The owner of a spinlock (which does not say who holds it). Mutexes
+     * and rwlocks carry their owner's tid themselves: lg_abi_owner_tid(). */
     _Atomic(struct lg_thread *) owner;
-    atomic_uint owner_num;
-    atomic_uint readers;
-
-    /* Liveness: acquisitions so far (racy increments are fine: it is a
-     * threshold, and only the owner increments). */
-    atomic_uint_fast64_t grants;
 
     struct lg_lock *_Atomic next; /* hash chain; records are never unmapped */
     struct lg_lock *free_next;    /* free list of recycled records */
@@ -232,8 +263,27 @@ void lg_locks_init(void);
  * `t` may be NULL (no per-thread cache then). */
 struct lg_lock *lg_lock_get(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type,
                             bool robust, uintptr_t site);
-/* The record if one exists, without creating it. */
-struct lg_lock *lg_lock_find(struct lg_thread *t, uintptr_t addr);
+/* The record if one exists, without creating it: the thread's cache
+ * first, then the table. */
+struct lg_lock *lg_lock_find_slow(struct lg_thread *t, uintptr_t addr);
+static inline unsigned
+lg_cache_slot(uintptr_t addr)
+{
+    return (unsigned)((addr >> 4) ^ (addr >> 10)) & 63;
+}
+static inline struct lg_lock *
+lg_lock_find(struct lg_thread *t, uintptr_t addr)
+{
+    if (LG_LIKELY(t != NULL)) {
+        unsigned i = lg_cache_slot(addr);
+        struct lg_lock *l = t->cache[i].lock;
+        /* Same identity (uid) means the same lock, at the same address. */
+        if (LG_LIKELY(l && t->cache[i].addr == addr
+                      && atomic_load_explicit(&l->uid, memory_order_relaxed) == t->cache[i].uid))
+            return l;
+    }
+    return lg_lock_find_slow(t, addr);
+}
 /* A lock (re)initialised at addr: a new identity, whatever was there. */
 struct lg_lock *lg_lock_init(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type,
                              bool robust, uintptr_t site);
@@ -262,6 +312,73 @@ void lg_locks_atfork_prepare(void);
 void lg_locks_atfork_parent(void);
 void lg_locks_atfork_child(void);
 
+/* ---- held stacks and chains (threads.c; inline: the per-acquire path) -- */
+
+bool lg_held_grow(struct lg_thread *t);
+void lg_held_remove(struct lg_thread *t, uint32_t i);
+bool lg_chain_insert(struct lg_thread *t, uint64_t chain);
+
+/* The innermost entry for lock l (with its current identity), or NULL. */
+static inline struct lg_held *
+lg_held_find(struct lg_thread *t, const struct lg_lock *l)
+{
+    uint64_t uid = atomic_load_explicit(&l->uid, memory_order_relaxed);
+    for (uint32_t i = t->nheld; i-- > 0;)
+        if (t->held[i].lock == l && t->held[i].uid == uid)
+            return &t->held[i];
+    return NULL;
+}
+
+/* Push l; `chain` is lg_chain_for() of it. False when out of memory. */
+static inline bool
+lg_held_push(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode, bool trylock,
+             uintptr_t site, uint64_t chain)
+{
+    if (LG_UNLIKELY(t->nheld == t->held_cap) && !lg_held_grow(t))
+        return false;
+    struct lg_held *e = &t->held[t->nheld++];
+    e->lock = l;
+    e->uid = atomic_load_explicit(&l->uid, memory_order_relaxed);
+    e->chain = chain;
+    e->site = site;
+    e->mode = (uint8_t)mode;
+    e->trylock = trylock;
+    return true;
+}
+
+/* Remove the innermost entry for lock l (usually the top); false if not
+ * held. */
+static inline bool
+lg_held_pop(struct lg_thread *t, struct lg_lock *l, struct lg_held *out)
+{
+    uint64_t uid = atomic_load_explicit(&l->uid, memory_order_relaxed);
+    if (LG_LIKELY(t->nheld && t->held[t->nheld - 1].lock == l
+                  && t->held[t->nheld - 1].uid == uid)) {
+        if (out)
+            *out = t->held[t->nheld - 1];
+        t->nheld--;
+        return true;
+    }
+    struct lg_held *e = lg_held_find(t, l);
+    if (!e)
+        return false;
+    if (out)
+        *out = *e;
+    lg_held_remove(t, (uint32_t)(e - t->held));
+    return true;
+}
+
+/* Whether the chain's edges are already in the graph; adds it when not
+ * (and returns false then). */
+static inline bool
+lg_chain_seen(struct lg_thread *t, uint64_t chain)
+{
+    if (LG_LIKELY(t->chain_cap != 0)
+        && t->chains[(uint32_t)(chain >> 32) & (t->chain_cap - 1)] == chain)
+        return true;
+    return !lg_chain_insert(t, chain);
+}
+
 /* ---- check.c ------------------------------------------------------------ */
 
 extern struct lg_options lg_opt;
@@ -271,14 +388,17 @@ extern atomic_bool lg_active; /* false before init, after exit began, or when di
 
 enum lg_acquire_how { LG_BLOCKING, LG_TRY, LG_TIMED };
 
-/* Before a blocking/timed acquisition: self-deadlock check and lock-order
- * edges. Returns false if the call must not be made (never: it reports and
- * exits instead; kept for the recursion case). */
-void lg_before_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
-                       enum lg_acquire_how how, uintptr_t site);
+/* Before an acquisition: the self-deadlock check (a blocking one that can
+ * never succeed is reported and the process exits) and the lock-order
+ * edges. Returns the chain the thread will have once it holds the lock,
+ * for lg_after_acquire(). */
+uint64_t lg_before_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
+                           enum lg_acquire_how how, uintptr_t site);
 /* After a successful acquisition (0, or EOWNERDEAD for robust mutexes). */
 void lg_after_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
-                      enum lg_acquire_how how, uintptr_t site);
+                      enum lg_acquire_how how, uintptr_t site, uint64_t chain);
+/* The owner of a lock, from the lock object (intercept.c knows the ABI). */
+long lg_abi_owner_tid(const struct lg_lock *l);
 /* After a failed trylock/timed attempt (for the liveness monitor). */
 void lg_after_failed_try(struct lg_thread *t, struct lg_lock *l, uintptr_t site);
 /* Before a release: misuse checks, and the held stack. `real_owner_tid` is

@@ -295,9 +295,11 @@ module_of(uintptr_t addr)
     return m;
 }
 
-/* The symbol of the given type containing addr, as "name" or "name+off". */
+/* The symbol of the given type containing addr, as "name", "name+off",
+ * or "name[i]" when it is an array of objects of elem_size bytes. */
 static const char *
-module_symbol(struct module *m, uintptr_t addr, unsigned type, bool with_offset)
+module_symbol(struct module *m, uintptr_t addr, unsigned type, bool with_offset,
+              size_t elem_size)
 {
     if (!m->syms)
         return NULL;
@@ -316,7 +318,10 @@ module_symbol(struct module *m, uintptr_t addr, unsigned type, bool with_offset)
     const char *name = m->strtab + best->st_name;
     char buf[256];
     uintptr_t off = rel - best->st_value;
-    if (with_offset && off)
+    if (with_offset && elem_size && best->st_size > elem_size && best->st_size % elem_size == 0
+        && off % elem_size == 0)
+        snprintf(buf, sizeof buf, "%s[%lu]", name, (unsigned long)(off / elem_size));
+    else if (with_offset && off)
         snprintf(buf, sizeof buf, "%s+%lu", name, (unsigned long)off);
     else
         snprintf(buf, sizeof buf, "%s", name);
@@ -324,11 +329,11 @@ module_symbol(struct module *m, uintptr_t addr, unsigned type, bool with_offset)
 }
 
 const char *
-lg_symbolize_data(uintptr_t addr)
+lg_symbolize_data(uintptr_t addr, size_t elem_size)
 {
     lg_mutex_lock(&depot_lock);
     struct module *m = module_of(addr);
-    const char *name = m ? module_symbol(m, addr, STT_OBJECT, true) : NULL;
+    const char *name = m ? module_symbol(m, addr, STT_OBJECT, true, elem_size) : NULL;
     lg_mutex_unlock(&depot_lock);
     return name;
 }
@@ -522,7 +527,7 @@ symbolize(struct depot_entry *e)
             }
             /* The ELF symbol names the outermost level when DWARF did not. */
             if (!f->function && m && lv + 1 == levels)
-                f->function = module_symbol(m, e->pcs[i] - 1, STT_FUNC, false);
+                f->function = module_symbol(m, e->pcs[i] - 1, STT_FUNC, false, 0);
         }
     }
     e->frames = frames;

@@ -13,7 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static LG_TLS struct lg_thread *self;
+LG_TLS struct lg_thread *lg_tls_self;
 static lg_mutex thread_lock = LG_MUTEX_INIT;
 static struct lg_thread *all_threads;
 static atomic_uint next_num = 1;
@@ -32,18 +32,9 @@ lg_threads_set_exit_key(unsigned key)
 #define CHAIN_MAX (1u << 20) /* entries per thread before the set starts over */
 
 struct lg_thread *
-lg_self_peek(void)
+lg_self_slow(void)
 {
-    return self;
-}
-
-struct lg_thread *
-lg_self(void)
-{
-    struct lg_thread *t = self;
-    if (LG_LIKELY(t != NULL))
-        return t;
-    t = lg_mem_alloc(sizeof *t);
+    struct lg_thread *t = lg_mem_alloc(sizeof *t);
     if (!t) {
         lg_warn_once(&said_thread_memory, "out of memory for thread records: some "
                      "threads are not checked");
@@ -57,68 +48,31 @@ lg_self(void)
     all_threads = t;
     lg_mutex_unlock(&thread_lock);
     atomic_fetch_add_explicit(&alive_count, 1, memory_order_relaxed);
-    self = t;
+    lg_tls_self = t;
     if (have_exit_key)
         pthread_setspecific(exit_key, t); /* its destructor runs at thread exit */
     return t;
 }
 
-uint64_t
-lg_chain_hash(uint64_t below, uint64_t uid, enum lg_mode mode)
-{
-    uint64_t h = below ^ (uid * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)mode << 63);
-    h ^= h >> 33;
-    h *= 0xFF51AFD7ED558CCDull;
-    h ^= h >> 33;
-    return h | 1; /* 0 marks an empty slot */
-}
-
 bool
-lg_held_push(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode, bool trylock,
-             uintptr_t site)
+lg_held_grow(struct lg_thread *t)
 {
-    if (LG_UNLIKELY(t->nheld == t->held_cap)) {
-        uint32_t cap = t->held_cap ? t->held_cap * 2 : 16;
-        struct lg_held *grown = lg_grow(&lg_mem, t->held, t->held_cap * sizeof *grown,
-                                        cap * sizeof *grown);
-        if (!grown) {
-            lg_warn_once(&said_held_memory, "out of memory for a held-lock stack: "
-                         "locks held deeper than %u are not checked", t->held_cap);
-            return false;
-        }
-        t->held = grown;
-        t->held_cap = cap;
+    uint32_t cap = t->held_cap ? t->held_cap * 2 : 16;
+    struct lg_held *grown = lg_grow(&lg_mem, t->held, t->held_cap * sizeof *grown,
+                                    cap * sizeof *grown);
+    if (!grown) {
+        lg_warn_once(&said_held_memory, "out of memory for a held-lock stack: "
+                     "locks held deeper than %u are not checked", t->held_cap);
+        return false;
     }
-    struct lg_held *e = &t->held[t->nheld];
-    e->lock = l;
-    e->uid = atomic_load_explicit(&l->uid, memory_order_relaxed);
-    e->chain = lg_chain_hash(t->nheld ? t->held[t->nheld - 1].chain : 0, e->uid, mode);
-    e->site = site;
-    e->mode = (uint8_t)mode;
-    e->trylock = trylock;
-    t->nheld++;
+    t->held = grown;
+    t->held_cap = cap;
     return true;
 }
 
-struct lg_held *
-lg_held_find(struct lg_thread *t, const struct lg_lock *l)
+void
+lg_held_remove(struct lg_thread *t, uint32_t i)
 {
-    uint64_t uid = atomic_load_explicit(&l->uid, memory_order_relaxed);
-    for (uint32_t i = t->nheld; i-- > 0;)
-        if (t->held[i].lock == l && t->held[i].uid == uid)
-            return &t->held[i];
-    return NULL;
-}
-
-bool
-lg_held_pop(struct lg_thread *t, struct lg_lock *l, struct lg_held *out)
-{
-    struct lg_held *e = lg_held_find(t, l);
-    if (!e)
-        return false;
-    uint32_t i = (uint32_t)(e - t->held);
-    if (out)
-        *out = *e;
     t->nheld--;
     /* Released out of order: the entries above move down and their chain
      * hashes, which cover everything below them, are recomputed. */
@@ -127,7 +81,6 @@ lg_held_pop(struct lg_thread *t, struct lg_lock *l, struct lg_held *out)
         t->held[j].chain = lg_chain_hash(j ? t->held[j - 1].chain : 0, t->held[j].uid,
                                          (enum lg_mode)t->held[j].mode);
     }
-    return true;
 }
 
 static bool
@@ -158,26 +111,28 @@ chain_grow(struct lg_thread *t)
     return true;
 }
 
+/* Insert a chain the fast probe did not find at its home slot; false if
+ * it was already there (further along the probe sequence). */
 bool
-lg_chain_seen(struct lg_thread *t, uint64_t chain)
+lg_chain_insert(struct lg_thread *t, uint64_t chain)
 {
-    if (LG_LIKELY(t->chain_cap != 0)) {
+    if (t->chain_cap != 0) {
         for (uint32_t j = (uint32_t)(chain >> 32) & (t->chain_cap - 1);;
              j = (j + 1) & (t->chain_cap - 1)) {
             if (t->chains[j] == chain)
-                return true;
+                return false;
             if (!t->chains[j])
                 break;
         }
     }
     if ((t->nchains + 1) * 2 > t->chain_cap && !chain_grow(t))
-        return false; /* no memory: just do the slow path every time */
+        return true; /* no memory: the slow path runs every time */
     uint32_t j = (uint32_t)(chain >> 32) & (t->chain_cap - 1);
     while (t->chains[j])
         j = (j + 1) & (t->chain_cap - 1);
     t->chains[j] = chain;
     t->nchains++;
-    return false;
+    return true;
 }
 
 void
@@ -221,6 +176,20 @@ lg_thread_by_num(uint32_t num)
     return found;
 }
 
+struct lg_thread *
+lg_thread_by_tid(long tid)
+{
+    struct lg_thread *found = NULL;
+    if (tid <= 0)
+        return NULL;
+    lg_mutex_lock(&thread_lock);
+    for (struct lg_thread *t = all_threads; t && !found; t = t->next)
+        if (t->tid == tid && atomic_load_explicit(&t->alive, memory_order_relaxed))
+            found = t;
+    lg_mutex_unlock(&thread_lock);
+    return found;
+}
+
 uint32_t
 lg_threads_alive(void)
 {
@@ -246,7 +215,7 @@ lg_threads_atfork_child(void)
     /* Only the forking thread lives on in the child. */
     unsigned alive = 0;
     for (struct lg_thread *t = all_threads; t; t = t->next) {
-        if (t == self) {
+        if (t == lg_tls_self) {
             t->tid = (pid_t)syscall(SYS_gettid);
             alive++;
         } else if (atomic_load_explicit(&t->alive, memory_order_relaxed)) {
