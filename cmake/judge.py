@@ -32,6 +32,9 @@ DETECTORS = ("native", "tsan", "helgrind", "drd", "lockgraph", "asan")
 # Reports after which the detector itself ends the program (lockgraph stops a
 # hang instead of letting it happen), so no outcome line can be printed.
 FATAL_KINDS = {"self-deadlock", "deadlock", "stall"}
+# Detectors whose every report ends the program: the asan tree is built with
+# -fno-sanitize-recover=all and runs with halt_on_error=1.
+HALTING_DETECTORS = {"asan"}
 
 
 def read_lines(path):
@@ -120,6 +123,10 @@ def summary_count(detector, output):
     if detector == "tsan":
         m = re.findall(r"ThreadSanitizer: reported (\d+) warnings", output)
         return int(m[-1]) if m else 0
+    if detector == "asan":
+        # One SUMMARY line per ASan or UBSan report.
+        return len(re.findall(r"^SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer): ",
+                              output, re.M))
     return None
 
 
@@ -209,7 +216,8 @@ def main():
             problems.append(f"{args.detector} no longer reports {', '.join(lost)}")
         problems.append("if this change is real, update the expectation in "
                         "scenarios/CMakeLists.txt and say why")
-    ended_by_detector = bool(FATAL_KINDS & set(observed))
+    ended_by_detector = bool(FATAL_KINDS & set(observed)) or (
+        args.detector in HALTING_DETECTORS and bool(observed))
     want = "SYMPTOM" if buggy else "OK"
     if outcome_tag != want and not ended_by_detector and not timed_out:
         problems.append(f"the program did not print its {want} line "

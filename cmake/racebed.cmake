@@ -28,7 +28,7 @@ set(RACEBED_KINDS
   unlock-not-owner unlock-unlocked destroy-locked cond-misuse invalid-mutex
   livelock starvation stall thread-leak use-after-free use-after-scope
   undefined-behaviour signal-unsafe api-error lost-wakeup order-violation
-  atomicity-violation oversubscription)
+  atomicity-violation oversubscription unchecked-wakeup)
 set(RACEBED_ALL_DETECTORS tsan helgrind drd lockgraph)
 
 # Seconds the judge lets one run take before it kills it; ctest's TIMEOUT
@@ -186,6 +186,24 @@ function(racebed_scenario name)
       string(REPLACE "fixed" "fixed.${name}" target "${v}")
       set(vlabel fixed)
     endif()
+    # Every cell's expectation, whatever this tree runs: the expected matrix
+    # (ci/matrix.py --expected, and the README's table) is drawn from it.
+    foreach(d IN ITEMS native ${detectors})
+      if(d STREQUAL "native")
+        set(ekinds "")
+        set(ereason "")
+      else()
+        set(ekinds "${expect_${v}_${d}}")
+        set(ereason "${reason_${v}_${d}}")
+      endif()
+      _racebed_json_string("${ereason}" jreason)
+      string(REPLACE "," "\",\"" jkinds "${ekinds}")
+      if(NOT jkinds STREQUAL "")
+        set(jkinds "\"${jkinds}\"")
+      endif()
+      set_property(GLOBAL APPEND PROPERTY RACEBED_EXPECTATIONS
+        "{\"scenario\":\"${name}\",\"class\":\"${S_CLASS}\",\"kind\":\"${S_KIND}\",\"summary\":${jsummary},\"variant\":\"${v}\",\"detector\":\"${d}\",\"test\":\"${name}.${v}.${d}\",\"expected\":[${jkinds}],\"reason\":${jreason}}")
+    endforeach()
     foreach(d IN LISTS RACEBED_TREE_DETECTORS)
       if(d STREQUAL "native")
         set(kinds "")
@@ -229,9 +247,13 @@ function(racebed_scenario name)
 endfunction()
 
 # Write every registered (scenario, variant, detector) cell of this tree to
-# racebed-manifest.json, so the matrix knows which results must exist.
+# racebed-manifest.json, so the matrix knows which results must exist, and
+# every cell of every tree to racebed-expectations.json (the expected matrix).
 function(racebed_write_manifest)
   get_property(records GLOBAL PROPERTY RACEBED_MANIFEST)
   string(JOIN ",\n " body ${records})
   file(WRITE ${CMAKE_BINARY_DIR}/racebed-manifest.json "[\n ${body}\n]\n")
+  get_property(records GLOBAL PROPERTY RACEBED_EXPECTATIONS)
+  string(JOIN ",\n " body ${records})
+  file(WRITE ${CMAKE_BINARY_DIR}/racebed-expectations.json "[\n ${body}\n]\n")
 endfunction()

@@ -2,6 +2,9 @@
 #include "rb.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +122,66 @@ rb_meet(struct rb_meet *m)
     }
     RB_CHECK(pthread_mutex_unlock(&m->mu));
     return met;
+}
+
+/* How often rb_cue_wait() looks; short next to any wait it stands in for. */
+#define RB_CUE_POLL_NS 100000L
+
+void
+rb_cue_give(struct rb_cue *c)
+{
+    /* A read-modify-write, never a plain store: Helgrind and DRD model it as
+     * a read, so it cannot conflict with the waiter's loads. Relaxed, so
+     * ThreadSanitizer sees no release either. */
+    atomic_fetch_add_explicit(&c->given, 1, memory_order_relaxed);
+}
+
+bool
+rb_cue_wait(struct rb_cue *c)
+{
+    uint64_t until = rb_now_ns() + RB_MEET_TIMEOUT_MS * 1000000ull;
+    const struct timespec poll = { 0, RB_CUE_POLL_NS };
+    while (atomic_load_explicit(&c->given, memory_order_relaxed) == 0) {
+        if (rb_now_ns() >= until)
+            return false;
+        nanosleep(&poll, NULL);
+    }
+    return true;
+}
+
+static char watchdog_line[600];
+static size_t watchdog_len;
+
+static void
+watchdog_fired(int sig)
+{
+    (void)sig;
+    /* Only async-signal-safe calls here: the line was formatted in advance. */
+    ssize_t ignored = write(STDOUT_FILENO, watchdog_line, watchdog_len);
+    (void)ignored;
+    _exit(1);
+}
+
+void
+rb_watchdog(long ms, const char *fmt, ...)
+{
+    char what[480];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    int n = snprintf(watchdog_line, sizeof watchdog_line, "%s: SYMPTOM: %s\n", rb_name, what);
+    watchdog_len = n < 0 ? 0 : (size_t)n < sizeof watchdog_line ? (size_t)n : sizeof watchdog_line - 1;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = watchdog_fired;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGALRM, &sa, NULL) != 0)
+        rb_die(__FILE__, __LINE__, "sigaction(SIGALRM)", errno);
+    struct itimerval when = { { 0, 0 }, { ms / 1000, (ms % 1000) * 1000 } };
+    if (setitimer(ITIMER_REAL, &when, NULL) != 0)
+        rb_die(__FILE__, __LINE__, "setitimer", errno);
 }
 
 void

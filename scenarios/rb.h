@@ -76,6 +76,11 @@ int rb_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * and from then on rb_meet() returns at once. That timeout changes only how
  * long a fixed program runs, never what a buggy program shows.
  *
+ * Keep it to one party waiting when a meeting point times out: when several
+ * time out together, Debian 12's glibc can call pthread_cond_broadcast from
+ * inside pthread_cond_timedwait before re-taking the mutex, and Helgrind
+ * then reports a broadcast without the lock, now and then.
+ *
  * Returns true when the parties met, false when the point is (now) off.
  */
 #define RB_MEET_TIMEOUT_MS 1000
@@ -93,6 +98,48 @@ struct rb_meet {
     { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, (n), 0, 0, false }
 
 bool rb_meet(struct rb_meet *m);
+
+/*
+ * A one-shot cue that orders two threads without telling the detectors.
+ *
+ * rb_meet() is a mutex and a condition variable, and every detector sees
+ * them: what one party did before the meeting point happens-before what the
+ * others do after it, so a pair of accesses on either side of it is never a
+ * race to a detector. That suits bugs whose racing accesses both come after
+ * the meeting point. Some bugs need the racing accesses themselves in a
+ * fixed order (the caller reads a result before the task writes it); a cue
+ * forces that order with nothing a detector counts as synchronisation, so
+ * the race it reports is the program's own.
+ *
+ * rb_cue_give() is one relaxed atomic read-modify-write; rb_cue_wait()
+ * polls with relaxed loads and short sleeps (a futex wake would be seen by
+ * DRD as a write). ThreadSanitizer does not synchronise on relaxed atomics,
+ * and Helgrind and DRD treat an atomic read-modify-write as a read, so the
+ * cue itself is never reported. The order is real; no happens-before edge
+ * is created.
+ *
+ * Like rb_meet(), a cue cannot hang: rb_cue_wait() gives up after
+ * RB_MEET_TIMEOUT_MS (in a fixed program the fix itself may hold the giver
+ * back) and returns false. It returns true once the cue has been given.
+ */
+struct rb_cue {
+    atomic_uint given;
+};
+
+#define RB_CUE_INITIALIZER { 0 }
+
+void rb_cue_give(struct rb_cue *c);
+bool rb_cue_wait(struct rb_cue *c);
+
+/*
+ * Bound a run whose symptom is a hang (a lost wakeup, a deadlock through a
+ * semaphore): the program waits the way the bug makes it wait, untimed, and
+ * if it is still running after `ms` the watchdog prints the outcome line
+ * (formatted now, so the signal handler only writes it) and exits 1.
+ * A checker that reports hangs, like lockgraph's stall report, sees the
+ * real untimed wait and ends the run first; --hang runs skip the watchdog.
+ */
+void rb_watchdog(long ms, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- threads and time --------------------------------------------------- */
 

@@ -99,6 +99,24 @@ def main():
         check("lock-order-inversion" in logtext and "lock-order-inversion" not in err,
               "--log: text report in the file, not on stderr")
 
+    with tempfile.TemporaryDirectory() as tmp:
+        supp = os.path.join(tmp, "lockgraph.supp")
+        with open(supp, "w") as f:
+            f.write("# a comment\n\nlock-order-inversion:inversion_two_locks.c\n")
+        rc, out, err = run([lg, "--suppressions=" + supp, "--", a.inversion])
+        check(rc == 0 and "lock-order-inversion" not in err,
+              "suppressions: a matching '<kind>:<file>' line silences the report")
+        with open(supp, "w") as f:
+            f.write("self-deadlock:inversion_two_locks.c\n")
+        rc, out, err = run([lg, "--suppressions=" + supp, "--", a.inversion])
+        check(rc == 66, "suppressions: a line for another kind does not")
+        with open(supp, "w") as f:
+            f.write("no colon here\n")
+        rc, out, err = run([lg, "--suppressions=" + supp, "--", a.inversion])
+        check(rc == 2 and "lockgraph.supp:1" in err, "malformed suppressions: file:line error, exit 2")
+        rc, out, err = run([lg, "--suppressions=" + os.path.join(tmp, "missing"), "--", a.clean])
+        check(rc == 2 and "missing" in err, "missing suppressions file: error, exit 2")
+
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed")
         return 1

@@ -6,6 +6,9 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "rb.h"
 
@@ -118,6 +121,47 @@ test_meet_times_out_once_then_is_off(void **state)
 }
 
 static void
+test_cue_given_before_wait_returns_at_once(void **state)
+{
+    (void)state;
+    static struct rb_cue c = RB_CUE_INITIALIZER;
+    rb_cue_give(&c);
+    uint64_t t0 = rb_now_ns();
+    assert_true(rb_cue_wait(&c));
+    assert_true(rb_cue_wait(&c)); /* it stays given */
+    assert_true((rb_now_ns() - t0) / 1000000u < 100);
+}
+
+static void *
+cue_giver(void *p)
+{
+    rb_cue_give(p);
+    return NULL;
+}
+
+static void
+test_cue_wait_returns_when_another_thread_gives(void **state)
+{
+    (void)state;
+    static struct rb_cue c = RB_CUE_INITIALIZER;
+    pthread_t t;
+    rb_spawn(&t, cue_giver, &c);
+    assert_true(rb_cue_wait(&c));
+    rb_join(t);
+}
+
+static void
+test_cue_wait_times_out_when_never_given(void **state)
+{
+    (void)state;
+    static struct rb_cue c = RB_CUE_INITIALIZER;
+    uint64_t t0 = rb_now_ns();
+    assert_false(rb_cue_wait(&c));
+    uint64_t waited_ms = (rb_now_ns() - t0) / 1000000u;
+    assert_true(waited_ms >= RB_MEET_TIMEOUT_MS - 5);
+}
+
+static void
 test_deadline_is_in_the_future(void **state)
 {
     (void)state;
@@ -127,6 +171,32 @@ test_deadline_is_in_the_future(void **state)
                    + (double)(until.tv_nsec - now.tv_nsec) / 1e9;
     assert_true(ahead > 1.4 && ahead <= 1.5);
     assert_true(until.tv_nsec >= 0 && until.tv_nsec < 1000000000L);
+}
+
+static void
+test_watchdog_prints_the_symptom_and_exits_1(void **state)
+{
+    (void)state;
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        rb_watchdog(50, "still waiting after %d ms", 50);
+        for (;;)
+            pause(); /* the hang the watchdog bounds */
+    }
+    close(out[1]);
+    char buf[256] = { 0 };
+    ssize_t n = read(out[0], buf, sizeof buf - 1);
+    close(out[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    assert_true(n > 0);
+    assert_non_null(strstr(buf, ": SYMPTOM: still waiting after 50 ms\n"));
 }
 
 int
@@ -142,7 +212,11 @@ main(void)
         cmocka_unit_test(test_outcome_return_values),
         cmocka_unit_test(test_meet_all_parties_arrive),
         cmocka_unit_test(test_meet_times_out_once_then_is_off),
+        cmocka_unit_test(test_cue_given_before_wait_returns_at_once),
+        cmocka_unit_test(test_cue_wait_returns_when_another_thread_gives),
+        cmocka_unit_test(test_cue_wait_times_out_when_never_given),
         cmocka_unit_test(test_deadline_is_in_the_future),
+        cmocka_unit_test(test_watchdog_prints_the_symptom_and_exits_1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -774,10 +774,19 @@ lg_report_liveness(const struct lg_live_verdict *v,
             struct lg_rep_row *row = &b.rows[b.r.nrows++];
             row->thread = add_thread(&b, m->thread);
             row->held = -1;
-            row->wanted = m->lock ? add_lock(&b, lock_of(m->lock, ctx), 0) : -1;
+            struct lg_lock *l = m->lock ? lock_of(m->lock, ctx) : NULL;
+            row->wanted = l ? add_lock(&b, l, 0) : -1;
             row->wanted_at = stuck_at(&b, m->thread, false);
-            append(details[0], sizeof details[0], "%sT%u: %s%s", i ? ", " : "", m->thread,
-                   block_name(m->block), m->lost_wakeup ? " (lost wakeup)" : "");
+            struct lg_thread *holder = l ? lg_thread_by_tid(lg_abi_owner_tid(l)) : NULL;
+            if (holder) {
+                row->held = -1;
+                append(details[0], sizeof details[0], "%sT%u: %s held by T%u", i ? ", " : "",
+                       m->thread, lock_label(&b, row->wanted, name, sizeof name), holder->num);
+            } else {
+                append(details[0], sizeof details[0], "%sT%u: %s%s", i ? ", " : "", m->thread,
+                       l ? lock_label(&b, row->wanted, name, sizeof name) : block_name(m->block),
+                       m->lost_wakeup ? " (lost wakeup)" : "");
+            }
             if (m->lost_wakeup) {
                 append(details[1], sizeof details[1], "%sT%u", lost ? ", " : "", m->thread);
                 lost++;

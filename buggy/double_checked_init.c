@@ -1,0 +1,84 @@
+/*
+ * double_checked_init: the menu is built on first use; get_menu() checks the
+ * pointer without the lock and locks (and checks again) only when it is
+ * NULL. The builder publishes the menu before filling it in (as a compiler or
+ * CPU may: nothing forbids it), so a diner whose unlocked check sees the
+ * pointer gets a half-built menu. Cues put the diner's look in between.
+ */
+#include "rb.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#define DISHES 4
+
+struct menu {
+    int count;
+    const char *dish[DISHES];
+};
+
+static const char *const todays[DISHES] = { "soup", "salad", "stew", "tart" };
+static struct menu *menu;
+static pthread_mutex_t menu_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct rb_cue published = RB_CUE_INITIALIZER, looked = RB_CUE_INITIALIZER;
+
+static void
+build_menu(void)
+{
+    struct menu *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        rb_die(__FILE__, __LINE__, "calloc", ENOMEM);
+    menu = m;
+    rb_cue_give(&published); /* a diner looks now, */
+    rb_cue_wait(&looked);    /* and the menu is filled in after */
+    for (int i = 0; i < DISHES; i++)
+        m->dish[m->count++] = todays[i];
+}
+
+static const struct menu *
+get_menu(void)
+{
+    if (menu == NULL) {
+        pthread_mutex_lock(&menu_mu);
+        if (menu == NULL)
+            build_menu();
+        pthread_mutex_unlock(&menu_mu);
+    }
+    return menu;
+}
+
+static void *
+first_diner(void *arg)
+{
+    (void)arg;
+    return (void *)(intptr_t)get_menu()->count;
+}
+
+static void *
+second_diner(void *arg)
+{
+    (void)arg;
+    rb_cue_wait(&published);
+    int dishes = get_menu()->count;
+    rb_cue_give(&looked);
+    return (void *)(intptr_t)dishes;
+}
+
+int
+main(int argc, char **argv)
+{
+    rb_start(argc, argv, 0, "Two diners ask for the menu, which is built on first use.");
+    pthread_t a, b;
+    void *seen[2];
+    rb_spawn(&a, first_diner, NULL);
+    rb_spawn(&b, second_diner, NULL);
+    RB_CHECK(pthread_join(a, &seen[0]));
+    RB_CHECK(pthread_join(b, &seen[1]));
+    int first = (int)(intptr_t)seen[0], second = (int)(intptr_t)seen[1];
+    free(menu);
+    if (second != DISHES)
+        return rb_symptom("the second diner got a menu with %d of %d dishes: it saw "
+                          "the pointer before the menu was filled in", second, DISHES);
+    return rb_ok("both diners got the whole menu (%d and %d of %d dishes)", first,
+                 second, DISHES);
+}

@@ -1,0 +1,90 @@
+/*
+ * cond_if_not_while (fixed): two waiters wait at the pass for plates, and
+ * the cook rings the bell for everyone when he puts one out. Each waiter now
+ * waits with `while (pass empty) pthread_cond_wait()`: a wake-up only means
+ * "look again", so the waiter who finds the pass already emptied by the
+ * other goes back to waiting, and takes the next plate when it comes.
+ */
+#include "rb.h"
+
+#define WAITERS 2
+#define PASS_SIZE 4
+
+static pthread_mutex_t pass_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t plate_up = PTHREAD_COND_INITIALIZER;
+static int pass[PASS_SIZE]; /* plate numbers in a ring; 0 is an empty spot */
+static unsigned head, tail;
+static int on_pass;
+
+/* Scaffolding: the cook rings only once both waiters are waiting, and puts
+ * out the second plate only once both have woken up. */
+static pthread_cond_t cook_cv = PTHREAD_COND_INITIALIZER;
+static unsigned waits, wakeups;
+
+static int
+take_plate(void)
+{
+    pthread_mutex_lock(&pass_mu);
+    while (on_pass == 0) {
+        waits++;
+        pthread_cond_broadcast(&cook_cv);
+        pthread_cond_wait(&plate_up, &pass_mu);
+        wakeups++;
+        pthread_cond_broadcast(&cook_cv);
+    }
+    int plate = pass[head % PASS_SIZE];
+    pass[head++ % PASS_SIZE] = 0;
+    on_pass--;
+    pthread_mutex_unlock(&pass_mu);
+    return plate;
+}
+
+static void
+put_plate(int plate)
+{
+    pass[tail++ % PASS_SIZE] = plate;
+    on_pass++;
+    pthread_cond_broadcast(&plate_up); /* the bell: everyone at the pass hears it */
+}
+
+static void *
+waiter(void *arg)
+{
+    *(int *)arg = take_plate();
+    return NULL;
+}
+
+static void *
+cook(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&pass_mu);
+    while (waits < WAITERS)
+        pthread_cond_wait(&cook_cv, &pass_mu);
+    put_plate(1);
+    while (wakeups < WAITERS)
+        pthread_cond_wait(&cook_cv, &pass_mu);
+    put_plate(2);
+    pthread_mutex_unlock(&pass_mu);
+    return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+    rb_start(argc, argv, 0, "Two waiters wait at the pass for the cook's bell.");
+    int carried[WAITERS] = { 0 };
+    pthread_t w[WAITERS], c;
+    for (int i = 0; i < WAITERS; i++)
+        rb_spawn(&w[i], waiter, &carried[i]);
+    rb_spawn(&c, cook, NULL);
+    rb_join(c);
+    for (int i = 0; i < WAITERS; i++)
+        rb_join(w[i]);
+    if (carried[0] == 0 || carried[1] == 0)
+        return rb_symptom("a waiter woke to the bell, did not look again and took from "
+                          "the empty pass: it carried out nothing");
+    bool in_order = carried[0] < carried[1];
+    return rb_ok("the waiters carried plates %d and %d",
+                 in_order ? carried[0] : carried[1], in_order ? carried[1] : carried[0]);
+}

@@ -1,0 +1,65 @@
+/*
+ * detached_lifetime (fixed): take_order() writes the order on a slip (on the
+ * heap) and hands the slip to a detached courier thread, and with it the
+ * ownership: take_order() no longer tears the slip up when it returns, the
+ * courier does, once he has read it. Nothing outlives its owner, so the
+ * courier carries the right order however late he sets off.
+ */
+#include "rb.h"
+
+#include <errno.h>
+#include <semaphore.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct slip {
+    int table;
+    char dish[20];
+};
+
+static struct rb_cue order_taken = RB_CUE_INITIALIZER;
+static sem_t back; /* a detached courier cannot be joined: it reports back */
+static struct slip carried;
+
+static void *
+courier(void *arg)
+{
+    struct slip *slip = arg;
+    rb_cue_wait(&order_taken); /* take_order() has returned */
+    carried = *slip;
+    memset(slip, 0, sizeof *slip); /* done with the order: tear up the slip */
+    free(slip);
+    sem_post(&back);
+    return NULL;
+}
+
+static void
+take_order(int table, const char *dish)
+{
+    struct slip *slip = malloc(sizeof *slip);
+    if (slip == NULL)
+        rb_die(__FILE__, __LINE__, "malloc", ENOMEM);
+    slip->table = table;
+    snprintf(slip->dish, sizeof slip->dish, "%s", dish);
+
+    pthread_attr_t detached;
+    pthread_t t;
+    RB_CHECK(pthread_attr_init(&detached));
+    RB_CHECK(pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED));
+    RB_CHECK(pthread_create(&t, &detached, courier, slip));
+    RB_CHECK(pthread_attr_destroy(&detached));
+}
+
+int
+main(int argc, char **argv)
+{
+    rb_start(argc, argv, 0, "The till hands an order slip to a detached courier.");
+    RB_CHECK(sem_init(&back, 0, 0) ? errno : 0);
+    take_order(7, "ramen");
+    rb_cue_give(&order_taken);
+    RB_CHECK(sem_wait(&back) ? errno : 0);
+    if (carried.table != 7 || strcmp(carried.dish, "ramen") != 0)
+        return rb_symptom("the courier's slip no longer said \"table 7: ramen\": "
+                          "take_order() had torn it up and freed it before he read it");
+    return rb_ok("the courier took ramen to table %d", carried.table);
+}
