@@ -186,22 +186,8 @@ void
 lg_after_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
                  enum lg_acquire_how how, uintptr_t site, uint64_t chain)
 {
-    lg_held_push(t, l, mode, how == LG_TRY, site, chain);
-    if (LG_UNLIKELY(l->type == LG_SPINLOCK))
-        atomic_store_explicit(&l->owner, t, memory_order_relaxed);
-    /* Grants per lock, for "who got it while another starved": a small
-     * direct-mapped table private to the thread, read by the monitor. */
-    uint64_t uid = atomic_load_explicit(&l->uid, memory_order_relaxed);
-    unsigned slot = (unsigned)(uid ^ (uid >> 7)) & 15;
-    if (LG_UNLIKELY(atomic_load_explicit(&t->lock_grants[slot].uid, memory_order_relaxed)
-                    != uid)) {
-        atomic_store_explicit(&t->lock_grants[slot].grants, 0, memory_order_relaxed);
-        atomic_store_explicit(&t->lock_grants[slot].uid, uid, memory_order_relaxed);
-    }
-    bump(&t->lock_grants[slot].grants);
-    /* Getting the lock it was retrying ends the retry episode. */
-    if (LG_UNLIKELY(atomic_load_explicit(&t->trying, memory_order_relaxed) == l))
-        atomic_store_explicit(&t->trying, NULL, memory_order_relaxed);
+    lg_acquired(t, l, atomic_load_explicit(&l->uid, memory_order_relaxed), mode,
+                how == LG_TRY, site, chain);
 }
 
 void

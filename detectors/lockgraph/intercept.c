@@ -371,9 +371,34 @@ mutex_acquire(pthread_mutex_t *m, clockid_t clock, const struct timespec *until,
     return err;
 }
 
+/*
+ * The fast path of every lock operation: a mutex this thread has looked up
+ * before, taken in a chain of held locks it has used before, that it does
+ * not already hold, and that is free. It is what mutex_acquire() does in
+ * that case, minus the generality: no re-entry flag (nothing here can call
+ * back into pthreads), one trylock, and the bookkeeping inline. Anything
+ * else (a new chain, a held lock, a busy mutex) takes the full path.
+ */
 LG_EXPORT int
 pthread_mutex_lock(pthread_mutex_t *m)
 {
+    struct lg_thread *t = lg_tls_self;
+    if (LG_LIKELY(t != NULL && !busy && atomic_load_explicit(&lg_active, memory_order_relaxed))) {
+        uintptr_t addr = (uintptr_t)m;
+        unsigned i = lg_cache_slot(addr);
+        struct lg_lock *l = t->cache[i].lock;
+        uint64_t uid = t->cache[i].uid;
+        if (LG_LIKELY(l && t->cache[i].addr == addr
+                      && atomic_load_explicit(&l->uid, memory_order_relaxed) == uid
+                      && t->nheld < t->held_cap && !lg_held_find(t, l))) {
+            uint64_t chain = lg_chain_for(t, uid, LG_EXCL);
+            if (LG_LIKELY((t->nheld == 0 || lg_chain_known(t, chain))
+                          && real.pthread_mutex_trylock(m) == 0)) {
+                lg_acquired(t, l, uid, LG_EXCL, false, SITE, chain);
+                return 0;
+            }
+        }
+    }
     return mutex_acquire(m, CLOCK_REALTIME, NULL, false, SITE);
 }
 
@@ -414,7 +439,20 @@ pthread_mutex_trylock(pthread_mutex_t *m)
 LG_EXPORT int
 pthread_mutex_unlock(pthread_mutex_t *m)
 {
-    struct lg_thread *t = enter();
+    /* Fast path: releasing the innermost lock, with no retry episode to
+     * account for. Bookkeeping first: once the real unlock is done, the
+     * next owner may already be recording itself. */
+    struct lg_thread *t = lg_tls_self;
+    if (LG_LIKELY(t != NULL && !busy && t->nheld != 0 && !t->failed_since_release)) {
+        struct lg_held *top = &t->held[t->nheld - 1];
+        if (LG_LIKELY(lg_lock_addr(top->lock) == (uintptr_t)m
+                      && atomic_load_explicit(&top->lock->uid, memory_order_relaxed) == top->uid
+                      && top->lock->type != LG_SPINLOCK)) {
+            t->nheld--;
+            return real.pthread_mutex_unlock(m);
+        }
+    }
+    t = enter();
     if (!t)
         return REAL(pthread_mutex_unlock)(m);
     struct lg_lock *l = lg_lock_find(t, (uintptr_t)m);

@@ -368,15 +368,57 @@ lg_held_pop(struct lg_thread *t, struct lg_lock *l, struct lg_held *out)
     return true;
 }
 
+/* Whether this thread already recorded the chain: the first few slots of
+ * its probe sequence (the set is at most half full, so that is nearly
+ * always enough; a miss here only means "take the full path"). */
+static inline bool
+lg_chain_known(const struct lg_thread *t, uint64_t chain)
+{
+    if (LG_UNLIKELY(t->chain_cap == 0))
+        return false;
+    uint32_t mask = t->chain_cap - 1, j = (uint32_t)(chain >> 32) & mask;
+    for (int probe = 0; probe < 4; probe++, j = (j + 1) & mask) {
+        if (t->chains[j] == chain)
+            return true;
+        if (t->chains[j] == 0)
+            return false;
+    }
+    return false;
+}
+
 /* Whether the chain's edges are already in the graph; adds it when not
  * (and returns false then). */
 static inline bool
 lg_chain_seen(struct lg_thread *t, uint64_t chain)
 {
-    if (LG_LIKELY(t->chain_cap != 0)
-        && t->chains[(uint32_t)(chain >> 32) & (t->chain_cap - 1)] == chain)
-        return true;
-    return !lg_chain_insert(t, chain);
+    return lg_chain_known(t, chain) || !lg_chain_insert(t, chain);
+}
+
+/* What a successful acquisition records: the held stack, a spinlock's
+ * owner, the thread's grant count for the lock (the liveness monitor reads
+ * it), and the end of a retry episode on this lock. Inline: it is half of
+ * every lock operation. */
+static inline void
+lg_acquired(struct lg_thread *t, struct lg_lock *l, uint64_t uid, enum lg_mode mode,
+            bool trylock, uintptr_t site, uint64_t chain)
+{
+    lg_held_push(t, l, mode, trylock, site, chain);
+    if (LG_UNLIKELY(l->type == LG_SPINLOCK))
+        atomic_store_explicit(&l->owner, t, memory_order_relaxed);
+    /* A small direct-mapped table private to the thread; a plain (relaxed)
+     * increment: only this thread writes it. */
+    unsigned slot = (unsigned)(uid ^ (uid >> 7)) & 15;
+    if (LG_UNLIKELY(atomic_load_explicit(&t->lock_grants[slot].uid, memory_order_relaxed)
+                    != uid)) {
+        atomic_store_explicit(&t->lock_grants[slot].grants, 0, memory_order_relaxed);
+        atomic_store_explicit(&t->lock_grants[slot].uid, uid, memory_order_relaxed);
+    }
+    atomic_store_explicit(&t->lock_grants[slot].grants,
+                          atomic_load_explicit(&t->lock_grants[slot].grants,
+                                               memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    if (LG_UNLIKELY(atomic_load_explicit(&t->trying, memory_order_relaxed) == l))
+        atomic_store_explicit(&t->trying, NULL, memory_order_relaxed);
 }
 
 /* ---- check.c ------------------------------------------------------------ */
