@@ -112,6 +112,30 @@ lab_gate(uint32_t thread, const lg_node_id *gate, uint32_t ngate)
     return (struct lg_edge_label){ .thread = thread, .gate = gate, .ngate = ngate };
 }
 
+/* Small, fixed-seed generator: every run sees the same graphs. */
+static uint64_t
+rnd(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static uint32_t
+rnd_below(uint64_t *s, uint32_t n)
+{
+    return (uint32_t)((rnd(s) >> 32) % n);
+}
+
+static bool
+rnd_chance(uint64_t *s, uint32_t percent)
+{
+    return rnd_below(s, 100) < percent;
+}
+
 /* Add an edge and drop any cycle (its validity is checked elsewhere). */
 static int
 edge(struct fx *f, lg_node_id a, lg_node_id b, uint32_t thread)
@@ -223,7 +247,7 @@ test_add_edge_rejects_bad_input(void **state)
     lg_node_id a = node(f), b = node(f);
     lg_node_id unsorted[] = { b, a }, dup[] = { a, a }, zero[] = { LG_NODE_NONE };
     struct lg_edge_label l = lab(1), bad;
-    struct lg_cycle *c = (struct lg_cycle *)&l; /* must be reset to NULL */
+    struct lg_cycle sentinel, *c = &sentinel; /* must be reset to NULL */
 
     assert_int_equal(lg_graph_add_edge(f->g, a, a, &l, &c), -EINVAL);
     assert_null(c);
@@ -285,9 +309,6 @@ test_cycle_three_locks(void **state)
     assert_true(c->steps[1].from == a && c->steps[2].from == b);
     lg_cycle_free(f->g, c);
 }
-
-static uint64_t rnd(uint64_t *s);
-static uint32_t rnd_below(uint64_t *s, uint32_t n);
 
 static void
 shuffle(uint32_t *a, uint32_t n, uint64_t *s)
@@ -692,6 +713,90 @@ test_dropped_label_is_still_checked(void **state)
 /* ---- removal ----------------------------------------------------------- */
 
 static void
+test_dense_graph_finds_its_edges(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 12 };
+    lg_node_id a[N], b[N];
+    for (int i = 0; i < N; i++) {
+        a[i] = node(f);
+        b[i] = node(f);
+    }
+    /* Every lock has many edges: lookups go through the edge table. */
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            assert_int_equal(edge(f, a[i], b[j], 1), LG_EDGE_ADDED);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            assert_int_equal(edge(f, a[i], b[j], 1), LG_EDGE_KNOWN);
+            assert_int_equal(edge(f, a[i], b[j], 2), LG_EDGE_ADDED);
+        }
+    assert_int_equal(stats(f).edges, N * N);
+    assert_int_equal(stats(f).labels, 2 * N * N);
+    /* Degrees fall below the scanning threshold again; lookups still work. */
+    for (int i = 0; i < N - 2; i++)
+        assert_int_equal(lg_graph_node_remove(f->g, a[i]), 0);
+    for (int i = N - 2; i < N; i++)
+        for (int j = 0; j < N; j++)
+            assert_int_equal(edge(f, a[i], b[j], 2), LG_EDGE_KNOWN);
+    assert_int_equal(stats(f).edges, 2 * N);
+    assert_int_equal(edge(f, b[3], a[N - 1], 3), LG_EDGE_CYCLE);
+    assert_int_equal(edge(f, b[3], a[N - 1], 3), LG_EDGE_KNOWN);
+}
+
+struct churn_count {
+    uint64_t edges;
+};
+
+static void
+churn_visit(void *ctx, lg_node_id from, lg_node_id to, const struct lg_edge_label *labels,
+            uint32_t nlabels, bool cyclic)
+{
+    (void)from, (void)to, (void)labels, (void)cyclic;
+    assert_int_equal(nlabels, 1);
+    ((struct churn_count *)ctx)->edges++;
+}
+
+static void
+test_dense_graph_churn(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 24 };
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        uint64_t s = seed * 0xA0761D6478BD642FULL;
+        fx_regraph(f, NULL);
+        lg_node_id id[N];
+        bool adj[N][N] = { { false } };
+        uint64_t edges = 0;
+        for (int i = 0; i < N; i++)
+            id[i] = node(f);
+        for (int step = 0; step < 3000; step++) {
+            if (rnd_chance(&s, 3)) {
+                /* The slot is reused at once: stale table entries would show. */
+                uint32_t x = rnd_below(&s, N);
+                assert_int_equal(lg_graph_node_remove(f->g, id[x]), 0);
+                for (int j = 0; j < N; j++) {
+                    edges -= adj[x][j] + adj[j][x];
+                    adj[x][j] = adj[j][x] = false;
+                }
+                id[x] = node(f);
+                continue;
+            }
+            uint32_t a = rnd_below(&s, N), b = rnd_below(&s, N - 1);
+            b += b >= a;
+            /* One thread: cycles are benign, so the answer is only new / known. */
+            assert_int_equal(edge(f, id[a], id[b], 1), adj[a][b] ? LG_EDGE_KNOWN : LG_EDGE_ADDED);
+            edges += !adj[a][b];
+            adj[a][b] = true;
+        }
+        struct churn_count c = { 0 };
+        lg_graph_each_edge(f->g, churn_visit, &c);
+        assert_int_equal(c.edges, edges);
+        assert_int_equal(stats(f).edges, edges);
+    }
+}
+
+static void
 test_remove_drops_edges(void **state)
 {
     struct fx *f = *state;
@@ -823,29 +928,6 @@ test_search_budget_truncation_is_counted(void **state)
 }
 
 /* ---- random graphs against brute force --------------------------------- */
-
-static uint64_t
-rnd(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
-static uint32_t
-rnd_below(uint64_t *s, uint32_t n)
-{
-    return (uint32_t)((rnd(s) >> 32) % n);
-}
-
-static bool
-rnd_chance(uint64_t *s, uint32_t percent)
-{
-    return rnd_below(s, 100) < percent;
-}
 
 #define M_NODES 8
 #define M_GATES 4
@@ -1432,6 +1514,20 @@ run_script(struct run *r)
     run_remove(r, hub);
     run_remove(r, ch[3]);
 
+    /* A dense block: both ends of every edge have many edges, so the edge
+     * table holds them, and grows; then a cycle through it. */
+    static lg_node_id left[16], right[16];
+    for (int i = 0; i < 16; i++) {
+        left[i] = run_node(r);
+        right[i] = run_node(r);
+    }
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++)
+            assert_int_equal(run_edge(r, left[i], right[j], 50), LG_EDGE_ADDED);
+    assert_int_equal(run_edge(r, left[3], right[5], 50), LG_EDGE_KNOWN);
+    assert_int_equal(run_edge(r, right[5], left[3], 51), LG_EDGE_CYCLE);
+    run_remove(r, left[0]);
+
     /* Enough nodes for the pool's chunk table to grow. */
     for (int i = 0; i < 8300; i++)
         run_node(r);
@@ -1483,9 +1579,12 @@ test_allocation_failures_leave_graph_consistent(void **state)
     assert_int_equal(lg_graph_new(&f->g, &f->a, NULL), 0); /* for the teardown */
 }
 
+/* An optional argument runs only the tests whose names match it (a glob). */
 int
-main(void)
+main(int argc, char **argv)
 {
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
     const struct CMUnitTest tests[] = {
         T(test_graph_empty),
@@ -1512,6 +1611,8 @@ main(void)
         T(test_label_cap_and_counter),
         T(test_label_cap_default_is_eight),
         T(test_dropped_label_is_still_checked),
+        T(test_dense_graph_finds_its_edges),
+        T(test_dense_graph_churn),
         T(test_remove_drops_edges),
         T(test_removed_node_breaks_cycle),
         T(test_reorders_are_counted),

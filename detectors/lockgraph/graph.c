@@ -5,24 +5,29 @@
  * pool grows by one chunk at a time, so nothing is ever copied or moved and
  * a pointer into a pool stays valid. Everything is named by a 32-bit index.
  * Each node lists its out- and in-edges (intrusive and doubly linked, so a
- * removal costs the node's degree); a hash table maps (from, to) to an edge.
+ * removal costs the node's degree). A hash table maps (from, to) to an edge,
+ * but only where both ends have many edges: most new edges touch a fresh
+ * lock, whose short list is faster to scan than a cold table slot is to read.
  *
- * Order. The topological order is kept over the vertices of the
+ * Vertices. The topological order is kept over the vertices of the
  * condensation. A node alone in its strongly connected component is its own
- * vertex and keeps its own position, so the common case touches no extra
- * memory; a component of two or more nodes is a record with a member list
- * and one position for all of them. A vertex id is a node index, or a
- * component index with LG_COMP_BIT set. Positions are int64 values that
- * only need to be distinct, so a lock can be put before everything (--lo)
- * or after everything (++hi) in O(1).
+ * vertex, so the common case touches no extra memory; a component of two or
+ * more nodes is a record with a member list. A vertex id is a node index, or
+ * a component index with LG_COMP_BIT set. Merging is union by size with
+ * eager relabelling (weighted quick-find): each node names its component, so
+ * finding it is O(1) on the hot path and a node is relabelled O(log n)
+ * times at most. Removal never splits a component: a component is then a
+ * union of strongly connected components, which keeps every cycle inside
+ * one component and the order over components topological; its only cost is
+ * that the exact cycle search may run where no cycle is left.
  *
- * Components. Merging is union by size with eager relabelling (weighted
- * quick-find): each node names its component directly, so finding it is
- * O(1) on the hot path, and a node is relabelled O(log n) times at most.
- * Removal never splits a component: a component is then a union of strongly
- * connected components, which keeps every cycle inside one component and
- * the order over components topological; its only cost is that the exact
- * cycle search runs where no cycle is left.
+ * Order. The vertices sit in a doubly linked list in topological order,
+ * each with a 62-bit label increasing along the list (order maintenance,
+ * Bender et al. 2002): comparing two vertices is comparing labels; a vertex
+ * goes anywhere in the list in O(1), relabelling a small neighbourhood when
+ * labels run out there (O(log n) amortised). An edge that goes backwards is
+ * repaired with Pearce-Kelly's bounded searches, run in alternation so that
+ * only the smaller side is ever explored in full (see lg_order_search).
  *
  * Failure. lg_graph_add_edge() works in three phases: look (order repair
  * plan, cycle search, report), reserve (every allocation the change needs),
@@ -38,6 +43,11 @@
 
 #include "graph.h"
 
+#ifdef LG_GRAPH_SELFCHECK
+#include <stdio.h>
+#include <stdlib.h>
+#endif
+
 #define LG_NIL UINT32_MAX
 #define LG_CHUNK_SHIFT 10u
 #define LG_CHUNK_LEN (1u << LG_CHUNK_SHIFT)
@@ -47,15 +57,21 @@
 #define LG_DEFAULT_LABELS 8u
 #define LG_DEFAULT_BUDGET 1000000u
 
+/* What the order and its searches need of a vertex (a node or a component). */
+struct lg_vhdr {
+    uint64_t label;           /* position in the order */
+    uint32_t prev, next;      /* the order list; for a node inside a
+                               * component, the component's member list */
+    uint32_t fmark, bmark;    /* order repair: reached forward / backward */
+};
+
 struct lg_node {
-    int64_t ord;              /* position, while the node is its own vertex */
+    struct lg_vhdr v;         /* the order part is unused inside a component */
     uint32_t gen;             /* generation of the current or last occupant */
     uint32_t comp;            /* component record, LG_NIL while alone */
     uint32_t out_head;        /* also the free-list link of a dead node */
     uint32_t in_head;
     uint32_t nout, nin;
-    uint32_t comp_next, comp_prev;
-    uint32_t fmark, bmark;    /* order repair: reached forward / backward */
     uint32_t sepoch, sdist;   /* cycle search: sdist is valid in sepoch */
     bool live;
     bool on_path;             /* cycle search: on the current path */
@@ -65,7 +81,8 @@ struct lg_edge {
     uint32_t from, to;
     uint32_t next_out;        /* also the free-list link of a free slot */
     uint32_t prev_out, next_in, prev_in;
-    uint32_t nlabels;
+    uint32_t nlabels : 31;
+    uint32_t hashed : 1;      /* in the edge table (see lg_edge_find) */
     uint32_t cap;             /* 0: free slot; 1: the label is inline */
     union {
         struct lg_edge_label one;
@@ -74,11 +91,13 @@ struct lg_edge {
 };
 
 struct lg_comp {
-    int64_t ord;
+    struct lg_vhdr v;         /* v.next is the free-list link of a free record */
     uint32_t head, size;      /* live members */
-    uint32_t fmark, bmark;
-    uint32_t next_free;
 };
+
+/* A node and an edge are one cache line each: the hot path touches few. */
+_Static_assert(sizeof(struct lg_node) <= 64, "struct lg_node outgrew a cache line");
+_Static_assert(sizeof(struct lg_edge) <= 64, "struct lg_edge outgrew a cache line");
 
 struct lg_pool {
     void **chunks;
@@ -102,7 +121,7 @@ struct lg_buf {
 };
 
 struct lg_ordv {
-    int64_t ord;
+    uint64_t label;
     uint32_t v;
 };
 
@@ -119,13 +138,17 @@ enum lg_plan_kind {
     LG_PLAN_NONE,   /* the order already agrees */
     LG_PLAN_FRONT,  /* u has no in-edges: put it before everything */
     LG_PLAN_BACK,   /* v has no out-edges: put it after everything */
-    LG_PLAN_REPAIR, /* Pearce-Kelly reorder of F and B (and merge F & B) */
+    LG_PLAN_MOVE,   /* move the searched side (and merge, on a cycle) */
 };
 
 struct lg_plan {
     enum lg_plan_kind kind;
-    bool cycle;               /* REPAIR: the edge closes a cycle */
-    uint32_t nf, nb;          /* REPAIR: sizes of g->fwd and g->bwd */
+    bool forward;             /* MOVE: the side is F (in g->fwd), else B */
+    bool cycle;               /* MOVE: the edge closes a cycle */
+    uint32_t n;               /* MOVE: vertices in the side */
+    uint32_t ep;              /* MOVE: the side's mark; ep + 1 marks F & B */
+    uint32_t vu, vv;
+    uint32_t near;            /* MOVE: see lg_side.near */
     uint32_t target;          /* cycle: component to merge into, or LG_NIL */
 };
 
@@ -136,15 +159,16 @@ struct lg_graph {
     struct lg_pool nodes, edges, comps;
     struct lg_hslot *htab;
     uint32_t hcap, hcount;
-    int64_t lo, hi;           /* every position lies in [lo, hi] */
+    uint32_t ohead, otail;    /* the order list */
     uint32_t epoch;           /* order repair marks */
     uint32_t sepoch;          /* cycle search marks */
     struct lg_graph_stats st;
     struct lg_buf fwd, bwd;   /* uint32_t vertices */
-    struct lg_buf sort, pool; /* struct lg_ordv */
+    struct lg_buf sort;       /* struct lg_ordv */
     struct lg_buf queue;      /* uint32_t nodes */
     struct lg_buf frames;     /* struct lg_frame */
     struct lg_buf path;       /* struct lg_step */
+    uint64_t ops;             /* self-check pacing */
 };
 
 /* ---- pools and scratch ------------------------------------------------- */
@@ -264,31 +288,10 @@ lg_vert(const struct lg_graph *g, uint32_t n)
     return c == LG_NIL ? n : (c | LG_COMP_BIT);
 }
 
-static inline int64_t
-lg_vert_ord(const struct lg_graph *g, uint32_t v)
+static inline struct lg_vhdr *
+lg_vh(const struct lg_graph *g, uint32_t x)
 {
-    return (v & LG_COMP_BIT) ? lg_comp_at(g, v & ~LG_COMP_BIT)->ord : lg_node_at(g, v)->ord;
-}
-
-static inline void
-lg_vert_set_ord(struct lg_graph *g, uint32_t v, int64_t ord)
-{
-    if (v & LG_COMP_BIT)
-        lg_comp_at(g, v & ~LG_COMP_BIT)->ord = ord;
-    else
-        lg_node_at(g, v)->ord = ord;
-}
-
-static inline uint32_t *
-lg_vert_fmark(const struct lg_graph *g, uint32_t v)
-{
-    return (v & LG_COMP_BIT) ? &lg_comp_at(g, v & ~LG_COMP_BIT)->fmark : &lg_node_at(g, v)->fmark;
-}
-
-static inline uint32_t *
-lg_vert_bmark(const struct lg_graph *g, uint32_t v)
-{
-    return (v & LG_COMP_BIT) ? &lg_comp_at(g, v & ~LG_COMP_BIT)->bmark : &lg_node_at(g, v)->bmark;
+    return (x & LG_COMP_BIT) ? &lg_comp_at(g, x & ~LG_COMP_BIT)->v : &lg_node_at(g, x)->v;
 }
 
 /* Members of a vertex: the node itself, or the component's member list. */
@@ -301,7 +304,7 @@ lg_vert_first(const struct lg_graph *g, uint32_t v)
 static inline uint32_t
 lg_vert_next(const struct lg_graph *g, uint32_t v, uint32_t member)
 {
-    return (v & LG_COMP_BIT) ? lg_node_at(g, member)->comp_next : LG_NIL;
+    return (v & LG_COMP_BIT) ? lg_node_at(g, member)->v.next : LG_NIL;
 }
 
 static inline struct lg_edge_label *
@@ -357,17 +360,21 @@ lg_label_release(struct lg_graph *g, struct lg_edge_label *l)
     lg_free(&g->a, (void *)(uintptr_t)l->gate, l->ngate * sizeof *l->gate);
 }
 
-/* Epoch stamps replace clearing marks; clear for real once in 2^32. */
-static void
-lg_next_epoch(struct lg_graph *g)
+/* Epoch stamps replace clearing marks; clear for real once in 2^32.
+ * Returns the first of n fresh consecutive epochs. */
+static uint32_t
+lg_take_epochs(struct lg_graph *g, uint32_t n)
 {
-    if (++g->epoch != 0)
-        return;
-    for (uint32_t i = 0; i < g->nodes.used; i++)
-        lg_node_at(g, i)->fmark = lg_node_at(g, i)->bmark = 0;
-    for (uint32_t i = 0; i < g->comps.used; i++)
-        lg_comp_at(g, i)->fmark = lg_comp_at(g, i)->bmark = 0;
-    g->epoch = 1;
+    if (g->epoch > UINT32_MAX - n) {
+        for (uint32_t i = 0; i < g->nodes.used; i++)
+            lg_node_at(g, i)->v.fmark = lg_node_at(g, i)->v.bmark = 0;
+        for (uint32_t i = 0; i < g->comps.used; i++)
+            lg_comp_at(g, i)->v.fmark = lg_comp_at(g, i)->v.bmark = 0;
+        g->epoch = 0;
+    }
+    uint32_t first = g->epoch + 1;
+    g->epoch += n;
+    return first;
 }
 
 static void
@@ -418,13 +425,15 @@ lg_hash_put(struct lg_hslot *tab, uint32_t mask, struct lg_hslot s)
     tab[i] = s;
 }
 
-/* Room for one more entry at a load of at most 0.7 (linear probing). */
+/* Room for n more entries at a load of at most 0.7 (linear probing). */
 static int
-lg_hash_reserve(struct lg_graph *g)
+lg_hash_reserve(struct lg_graph *g, uint32_t n)
 {
-    if ((uint64_t)(g->hcount + 1) * 10 <= (uint64_t)g->hcap * 7)
+    if ((uint64_t)(g->hcount + n) * 10 <= (uint64_t)g->hcap * 7)
         return 0;
     uint32_t cap = g->hcap ? 2 * g->hcap : 64;
+    while (cap && (uint64_t)(g->hcount + n) * 10 > (uint64_t)cap * 7)
+        cap *= 2;
     if (cap == 0 || cap > (1u << 31))
         return -ENOMEM;
     struct lg_hslot *tab = lg_alloc(&g->a, (size_t)cap * sizeof *tab);
@@ -465,6 +474,73 @@ lg_hash_del(struct lg_graph *g, uint32_t from, uint32_t to)
 
 /* ---- edges ------------------------------------------------------------- */
 
+/* An end with at most this many edges is searched by scanning its list. */
+#define LG_SCAN_MAX 4u
+
+/*
+ * The edge from u to v, or LG_NIL. The table holds every edge whose ends
+ * both have more than LG_SCAN_MAX edges (out of u, into v), so when either
+ * end has fewer, scanning that end's list is both complete and cheaper.
+ */
+static uint32_t
+lg_edge_find(const struct lg_graph *g, uint32_t u, uint32_t v)
+{
+    const struct lg_node *a = lg_node_at(g, u), *b = lg_node_at(g, v);
+    if (a->nout > LG_SCAN_MAX && b->nin > LG_SCAN_MAX)
+        return lg_hash_find(g, u, v);
+    if (a->nout <= b->nin) {
+        for (uint32_t ei = a->out_head; ei != LG_NIL; ei = lg_edge_at(g, ei)->next_out)
+            if (lg_edge_at(g, ei)->to == v)
+                return ei;
+    } else {
+        for (uint32_t ei = b->in_head; ei != LG_NIL; ei = lg_edge_at(g, ei)->next_in)
+            if (lg_edge_at(g, ei)->from == u)
+                return ei;
+    }
+    return LG_NIL;
+}
+
+/* Table entries that adding an edge u -> v may need (an upper bound). */
+static uint32_t
+lg_index_need(const struct lg_graph *g, uint32_t u, uint32_t v)
+{
+    uint32_t out = lg_node_at(g, u)->nout + 1, in = lg_node_at(g, v)->nin + 1;
+    return (out > LG_SCAN_MAX && in > LG_SCAN_MAX) + (out == LG_SCAN_MAX + 1) * out
+           + (in == LG_SCAN_MAX + 1) * in;
+}
+
+static void
+lg_index_edge(struct lg_graph *g, uint32_t ei)
+{
+    struct lg_edge *e = lg_edge_at(g, ei);
+    if (e->hashed)
+        return;
+    lg_hash_put(g->htab, g->hcap - 1, (struct lg_hslot){ e->from, e->to, ei + 1 });
+    g->hcount++;
+    e->hashed = 1;
+}
+
+/* After u -> v (edge ei) was linked: an end that just went past
+ * LG_SCAN_MAX brings its edges whose other end is past it too into the
+ * table. Degrees only grow one at a time, so every edge whose ends are both
+ * past it went through this when the later of them crossed. Entries are
+ * kept when degrees fall again; they are then merely unused. */
+static void
+lg_index_after_add(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei)
+{
+    const struct lg_node *a = lg_node_at(g, u), *b = lg_node_at(g, v);
+    if (a->nout == LG_SCAN_MAX + 1)
+        for (uint32_t x = a->out_head; x != LG_NIL; x = lg_edge_at(g, x)->next_out)
+            if (lg_node_at(g, lg_edge_at(g, x)->to)->nin > LG_SCAN_MAX)
+                lg_index_edge(g, x);
+    if (b->nin == LG_SCAN_MAX + 1)
+        for (uint32_t x = b->in_head; x != LG_NIL; x = lg_edge_at(g, x)->next_in)
+            if (lg_node_at(g, lg_edge_at(g, x)->from)->nout > LG_SCAN_MAX)
+                lg_index_edge(g, x);
+    if (a->nout > LG_SCAN_MAX && b->nin > LG_SCAN_MAX)
+        lg_index_edge(g, ei);
+}
+
 static int
 lg_edge_take(struct lg_graph *g, uint32_t *out)
 {
@@ -483,6 +559,7 @@ lg_edge_give(struct lg_graph *g, uint32_t i)
     struct lg_edge *e = lg_edge_at(g, i);
     e->cap = 0;
     e->nlabels = 0;
+    e->hashed = 0;
     e->next_out = g->edges.free;
     g->edges.free = i;
 }
@@ -507,7 +584,8 @@ lg_edge_drop(struct lg_graph *g, uint32_t ei)
         lg_edge_at(g, e->next_in)->prev_in = e->prev_in;
     from->nout--;
     to->nin--;
-    lg_hash_del(g, e->from, e->to);
+    if (e->hashed)
+        lg_hash_del(g, e->from, e->to);
 
     struct lg_edge_label *l = lg_labels(e);
     for (uint32_t i = 0; i < e->nlabels; i++)
@@ -519,6 +597,113 @@ lg_edge_drop(struct lg_graph *g, uint32_t ei)
     lg_edge_give(g, ei);
 }
 
+/* ---- the order list (order maintenance) ------------------------------- */
+
+/* Labels lie in [0, 2^LG_GRAPH_LABEL_BITS). Tests may shrink it (to 16) to
+ * make relabelling frequent; 62 bits never run short in practice. */
+#ifndef LG_GRAPH_LABEL_BITS
+#define LG_GRAPH_LABEL_BITS 62
+#endif
+#if LG_GRAPH_LABEL_BITS < 16 || LG_GRAPH_LABEL_BITS > 62
+#error "LG_GRAPH_LABEL_BITS must be 16..62"
+#endif
+#define LG_LABEL_LIMIT (UINT64_C(1) << LG_GRAPH_LABEL_BITS)
+#define LG_LABEL_GAP (UINT64_C(1) << (LG_GRAPH_LABEL_BITS / 2 - 7)) /* between appends */
+
+static void
+lg_om_unlink(struct lg_graph *g, uint32_t x)
+{
+    struct lg_vhdr *h = lg_vh(g, x);
+    if (h->prev != LG_NIL)
+        lg_vh(g, h->prev)->next = h->next;
+    else
+        g->ohead = h->next;
+    if (h->next != LG_NIL)
+        lg_vh(g, h->next)->prev = h->prev;
+    else
+        g->otail = h->prev;
+}
+
+/*
+ * Make room for a label next to x. Walk out from x over aligned label
+ * ranges of size 2^i, i = 1, 2, ..., counting the vertices inside, until a
+ * range is sparse enough (at most (2/T)^i vertices, T = 1.4), then spread
+ * those vertices evenly over it: every gap, before the first and after the
+ * last included, is then at least 2 wide. That is Bender et al.'s relabelling
+ * rule, which costs O(log n) amortised per insertion; the labels outside the
+ * range do not change, so the list stays sorted.
+ */
+static void
+lg_om_spread(struct lg_graph *g, uint32_t x)
+{
+    const uint64_t label = lg_vh(g, x)->label;
+    uint32_t first = x, last = x;
+    uint64_t count = 1, size = 0, base = 0;
+    double room = 1.0;
+
+    for (unsigned i = 1; i <= LG_GRAPH_LABEL_BITS; i++) {
+        size = UINT64_C(1) << i;
+        base = label & ~(size - 1);
+        for (uint32_t p; (p = lg_vh(g, first)->prev) != LG_NIL && lg_vh(g, p)->label >= base;) {
+            first = p;
+            count++;
+        }
+        for (uint32_t n; (n = lg_vh(g, last)->next) != LG_NIL && lg_vh(g, n)->label - base < size;) {
+            last = n;
+            count++;
+        }
+        room *= 2.0 / 1.4;
+        if ((double)count <= room && count + 1 <= size / 2)
+            break;
+    }
+    /* The last range is everything: 2^31 vertices fit in 62 bits (and a test
+     * that shrinks the labels keeps its graphs small enough). */
+    uint64_t step = size / (count + 1), at = base;
+    for (uint32_t y = first;; y = lg_vh(g, y)->next) {
+        at += step;
+        lg_vh(g, y)->label = at;
+        if (y == last)
+            break;
+    }
+}
+
+/* Put x (not in the list) right before z, or at the end when z is LG_NIL. */
+static void
+lg_om_insert_before(struct lg_graph *g, uint32_t x, uint32_t z)
+{
+    uint32_t p = z != LG_NIL ? lg_vh(g, z)->prev : g->otail;
+    uint64_t lo, hi; /* the label must lie in [lo, hi) */
+    for (;;) {
+        lo = p != LG_NIL ? lg_vh(g, p)->label + 1 : 0;
+        hi = z != LG_NIL ? lg_vh(g, z)->label : LG_LABEL_LIMIT;
+        if (lo < hi)
+            break;
+        lg_om_spread(g, p != LG_NIL ? p : z);
+    }
+    uint64_t half = (hi - lo) / 2, label;
+    if (p == LG_NIL && z == LG_NIL)
+        label = LG_LABEL_LIMIT / 2; /* the first: room on both sides */
+    else if (z == LG_NIL)
+        label = lo + (half < LG_LABEL_GAP ? half : LG_LABEL_GAP);
+    else if (p == LG_NIL)
+        label = hi - 1 - (half < LG_LABEL_GAP ? half : LG_LABEL_GAP);
+    else
+        label = lo + half;
+
+    struct lg_vhdr *h = lg_vh(g, x);
+    h->label = label;
+    h->prev = p;
+    h->next = z;
+    if (p != LG_NIL)
+        lg_vh(g, p)->next = x;
+    else
+        g->ohead = x;
+    if (z != LG_NIL)
+        lg_vh(g, z)->prev = x;
+    else
+        g->otail = x;
+}
+
 /* ---- components -------------------------------------------------------- */
 
 static int
@@ -526,7 +711,7 @@ lg_comp_take(struct lg_graph *g, uint32_t *out)
 {
     uint32_t i = g->comps.free;
     if (i != LG_NIL) {
-        g->comps.free = lg_comp_at(g, i)->next_free;
+        g->comps.free = lg_comp_at(g, i)->v.next;
         *out = i;
         return 0;
     }
@@ -539,7 +724,7 @@ lg_comp_give(struct lg_graph *g, uint32_t i)
     struct lg_comp *c = lg_comp_at(g, i);
     c->head = LG_NIL;
     c->size = 0;
-    c->next_free = g->comps.free;
+    c->v.next = g->comps.free;
     g->comps.free = i;
 }
 
@@ -549,16 +734,16 @@ lg_comp_push(struct lg_graph *g, uint32_t ci, uint32_t n)
     struct lg_comp *c = lg_comp_at(g, ci);
     struct lg_node *nd = lg_node_at(g, n);
     nd->comp = ci;
-    nd->comp_prev = LG_NIL;
-    nd->comp_next = c->head;
+    nd->v.prev = LG_NIL;
+    nd->v.next = c->head;
     if (c->head != LG_NIL)
-        lg_node_at(g, c->head)->comp_prev = n;
+        lg_node_at(g, c->head)->v.prev = n;
     c->head = n;
     c->size++;
 }
 
 /* A removed node leaves its component without splitting it (see the top);
- * a component left with one member is just that node again. */
+ * a component left with one member is that node again, in its place. */
 static void
 lg_comp_leave(struct lg_graph *g, uint32_t n)
 {
@@ -566,112 +751,240 @@ lg_comp_leave(struct lg_graph *g, uint32_t n)
     uint32_t ci = nd->comp;
     struct lg_comp *c = lg_comp_at(g, ci);
 
-    if (nd->comp_prev != LG_NIL)
-        lg_node_at(g, nd->comp_prev)->comp_next = nd->comp_next;
+    if (nd->v.prev != LG_NIL)
+        lg_node_at(g, nd->v.prev)->v.next = nd->v.next;
     else
-        c->head = nd->comp_next;
-    if (nd->comp_next != LG_NIL)
-        lg_node_at(g, nd->comp_next)->comp_prev = nd->comp_prev;
+        c->head = nd->v.next;
+    if (nd->v.next != LG_NIL)
+        lg_node_at(g, nd->v.next)->v.prev = nd->v.prev;
     nd->comp = LG_NIL;
-    if (--c->size <= 1) {
-        if (c->size == 1) {
-            struct lg_node *last = lg_node_at(g, c->head);
-            last->comp = LG_NIL;
-            last->ord = c->ord;
-        }
-        lg_comp_give(g, ci);
-    }
+    if (--c->size > 1)
+        return;
+    uint32_t last = c->head;
+    struct lg_node *ln = lg_node_at(g, last);
+    ln->comp = LG_NIL;
+    ln->v = c->v;
+    if (ln->v.prev != LG_NIL)
+        lg_vh(g, ln->v.prev)->next = last;
+    else
+        g->ohead = last;
+    if (ln->v.next != LG_NIL)
+        lg_vh(g, ln->v.next)->prev = last;
+    else
+        g->otail = last;
+    lg_comp_give(g, ci);
 }
 
-/* ---- order maintenance (Pearce-Kelly over components) ----------------- */
+/* ---- order repair ------------------------------------------------------ */
+
+/* One side of the search: breadth-first over the vertices in g->fwd or
+ * g->bwd, one edge per step, so that the two sides can take turns. */
+struct lg_side {
+    struct lg_buf *list;
+    uint32_t n, next;         /* list[next] is the next vertex to expand */
+    uint32_t cur, member, edge; /* where the expansion of cur stands */
+    uint32_t stop;            /* reached but never expanded (vu or vv) */
+    uint64_t bound;           /* forward: labels <= bound; backward: >= */
+    bool forward;
+    uint32_t ep;
+    uint32_t near;            /* the outside vertex closest to the window
+                               * that the side touches, LG_NIL for none */
+};
+
+static inline uint32_t
+lg_first_edge(const struct lg_graph *g, uint32_t node, bool forward)
+{
+    const struct lg_node *n = lg_node_at(g, node);
+    return forward ? n->out_head : n->in_head;
+}
+
+/* Add a vertex to a side's list and mark it. */
+static int
+lg_side_add(struct lg_graph *g, struct lg_side *s, uint32_t y)
+{
+    int rc = lg_buf_need(g, s->list, s->n + 1);
+    if (rc)
+        return rc;
+    struct lg_vhdr *h = lg_vh(g, y);
+    if (s->forward)
+        h->fmark = s->ep;
+    else
+        h->bmark = s->ep;
+    ((uint32_t *)s->list->p)[s->n++] = y;
+    return 0;
+}
+
+/* Move the cursor to the next edge to look at; false once the side is
+ * complete (it says so as soon as it is: a fresh lock's side is done
+ * before the other side has looked at anything). */
+static bool
+lg_side_more(const struct lg_graph *g, struct lg_side *s)
+{
+    while (s->edge == LG_NIL) {
+        if (s->cur != LG_NIL) {
+            s->member = lg_vert_next(g, s->cur, s->member);
+            if (s->member == LG_NIL)
+                s->cur = LG_NIL;
+            else
+                s->edge = lg_first_edge(g, s->member, s->forward);
+            continue;
+        }
+        if (s->next == s->n)
+            return false;
+        s->cur = ((uint32_t *)s->list->p)[s->next++];
+        if (s->cur == s->stop) {
+            s->cur = LG_NIL;
+            continue;
+        }
+        s->member = lg_vert_first(g, s->cur);
+        s->edge = lg_first_edge(g, s->member, s->forward);
+    }
+    return true;
+}
+
+/* Look at the edge under the cursor: 1 while there is more to do, 0 once
+ * the side is complete, or -ENOMEM. */
+static int
+lg_side_step(struct lg_graph *g, struct lg_side *s)
+{
+    const struct lg_edge *e = lg_edge_at(g, s->edge);
+    s->edge = s->forward ? e->next_out : e->next_in;
+    uint32_t y = lg_vert(g, s->forward ? e->to : e->from);
+    const struct lg_vhdr *h = lg_vh(g, y);
+    if (y != s->cur && (s->forward ? h->fmark : h->bmark) != s->ep) {
+        if (s->forward ? h->label > s->bound : h->label < s->bound) {
+            if (s->near == LG_NIL
+                || (s->forward ? h->label < lg_vh(g, s->near)->label
+                               : h->label > lg_vh(g, s->near)->label))
+                s->near = y;
+        } else {
+            int rc = lg_side_add(g, s, y);
+            if (rc)
+                return rc;
+        }
+    }
+    return lg_side_more(g, s);
+}
 
 /*
  * Prove where the new edge u -> v may sit in the order, given that it goes
- * backwards: ord(vu) > ord(vv). In a topological order every path from vv
- * to vu stays inside the window [ord(vv), ord(vu)], so only that window can
- * need repair (Pearce-Kelly): F = the vertices reachable from vv inside it,
- * B = the vertices that reach vu inside it. vu in F means the edge closes a
- * cycle, and then exactly F & B are the vertices on the vv ~> vu paths: the
- * new strongly connected component. Nothing is changed here (the marks are
- * epoch stamps), so an allocation failure leaves the graph as it was.
+ * backwards: vu after vv. In a topological order every path from vv to vu
+ * stays between them, so only that window can need repair (Pearce-Kelly):
+ * F = the vertices reachable from vv inside it, B = those that reach vu
+ * inside it. Either side alone is enough: a vertex outside B that points
+ * into B lies before vv (else it would reach vu from inside the window and
+ * be in B), and B's other successors lie after vv; so B, in its own order,
+ * may go anywhere after the last of those predecessors (p) and before vv,
+ * and it goes right after p, which is usually hot (the lock that was held
+ * when the fresh lock was taken). Symmetrically F may go anywhere after vu
+ * and before the first of its outside successors, and goes right before it.
+ * The two searches take turns, one edge each, B first, and the first side
+ * to finish is the one moved: the work is at most twice the smaller side,
+ * not the window (a fresh lock taken before a global that nests a million
+ * objects costs O(1), not O(10^6)).
+ * The edge closes a cycle iff the finished side holds the other end (vu in
+ * F, vv in B). Then the vertices on the vv ~> vu paths, all inside the
+ * finished side, are the new component: they are found by searching back
+ * from vu inside F, or forward from vv inside B, and marked with ep + 1.
+ * Nothing is changed here, so an allocation failure leaves the graph as it
+ * was.
  */
 static int
-lg_pk_search(struct lg_graph *g, uint32_t vu, uint32_t vv, struct lg_plan *p)
+lg_order_search(struct lg_graph *g, uint32_t vu, uint32_t vv, struct lg_plan *p)
 {
-    lg_next_epoch(g);
-    const uint32_t ep = g->epoch;
-    const int64_t ub = lg_vert_ord(g, vu), lb = lg_vert_ord(g, vv);
-    uint32_t nf = 0, nb = 0;
+    const uint32_t ep = lg_take_epochs(g, 2);
+    struct lg_side f = { .list = &g->fwd, .cur = LG_NIL, .edge = LG_NIL, .stop = vu,
+                         .bound = lg_vh(g, vu)->label, .forward = true, .ep = ep,
+                         .near = LG_NIL };
+    struct lg_side b = { .list = &g->bwd, .cur = LG_NIL, .edge = LG_NIL, .stop = vv,
+                         .bound = lg_vh(g, vv)->label, .forward = false, .ep = ep,
+                         .near = LG_NIL };
+    struct lg_side *done = NULL;
     int rc;
 
-    if ((rc = lg_buf_need(g, &g->fwd, 1)) || (rc = lg_buf_need(g, &g->bwd, 1)))
+    if ((rc = lg_side_add(g, &b, vu)))
         return rc;
-    ((uint32_t *)g->fwd.p)[nf++] = vv;
-    *lg_vert_fmark(g, vv) = ep;
-    for (uint32_t i = 0; i < nf; i++) {
-        uint32_t x = ((uint32_t *)g->fwd.p)[i];
-        if (x == vu)
-            continue;
-        for (uint32_t m = lg_vert_first(g, x); m != LG_NIL; m = lg_vert_next(g, x, m)) {
-            for (uint32_t ei = lg_node_at(g, m)->out_head; ei != LG_NIL;) {
-                const struct lg_edge *e = lg_edge_at(g, ei);
-                uint32_t y = lg_vert(g, e->to);
-                ei = e->next_out;
-                if (y == x || *lg_vert_fmark(g, y) == ep || lg_vert_ord(g, y) > ub)
-                    continue;
-                if ((rc = lg_buf_need(g, &g->fwd, nf + 1)))
-                    return rc;
-                *lg_vert_fmark(g, y) = ep;
-                ((uint32_t *)g->fwd.p)[nf++] = y;
-            }
-        }
+    if (!lg_side_more(g, &b))
+        done = &b;
+    else if ((rc = lg_side_add(g, &f, vv)))
+        return rc;
+    else if (!lg_side_more(g, &f))
+        done = &f;
+    while (!done) {
+        if ((rc = lg_side_step(g, &b)) <= 0)
+            done = &b;
+        else if ((rc = lg_side_step(g, &f)) <= 0)
+            done = &f;
     }
-
-    ((uint32_t *)g->bwd.p)[nb++] = vu;
-    *lg_vert_bmark(g, vu) = ep;
-    for (uint32_t i = 0; i < nb; i++) {
-        uint32_t x = ((uint32_t *)g->bwd.p)[i];
-        if (x == vv)
-            continue;
-        for (uint32_t m = lg_vert_first(g, x); m != LG_NIL; m = lg_vert_next(g, x, m)) {
-            for (uint32_t ei = lg_node_at(g, m)->in_head; ei != LG_NIL;) {
-                const struct lg_edge *e = lg_edge_at(g, ei);
-                uint32_t y = lg_vert(g, e->from);
-                ei = e->next_in;
-                if (y == x || *lg_vert_bmark(g, y) == ep || lg_vert_ord(g, y) < lb)
-                    continue;
-                if ((rc = lg_buf_need(g, &g->bwd, nb + 1)))
-                    return rc;
-                *lg_vert_bmark(g, y) = ep;
-                ((uint32_t *)g->bwd.p)[nb++] = y;
-            }
-        }
-    }
-
-    if ((rc = lg_buf_need(g, &g->sort, (size_t)nf + nb))
-        || (rc = lg_buf_need(g, &g->pool, (size_t)nf + nb)))
+    if (rc < 0)
+        return rc;
+    if ((rc = lg_buf_need(g, &g->sort, done->n)))
         return rc;
 
-    p->kind = LG_PLAN_REPAIR;
-    p->nf = nf;
-    p->nb = nb;
-    p->cycle = *lg_vert_fmark(g, vu) == ep;
+    p->kind = LG_PLAN_MOVE;
+    p->forward = done->forward;
+    p->n = done->n;
+    p->ep = ep;
+    p->vu = vu;
+    p->vv = vv;
+    p->near = done->near;
     p->target = LG_NIL;
-    if (p->cycle) {
-        /* Merge into the largest component so relabelling stays O(n log n). */
-        uint32_t best = 0;
-        for (uint32_t i = 0; i < nf; i++) {
-            uint32_t x = ((uint32_t *)g->fwd.p)[i];
-            if (!(x & LG_COMP_BIT) || *lg_vert_bmark(g, x) != ep)
-                continue;
-            uint32_t size = lg_comp_at(g, x & ~LG_COMP_BIT)->size;
-            if (size > best) {
-                best = size;
-                p->target = x & ~LG_COMP_BIT;
+    p->cycle = done->forward ? lg_vh(g, vu)->fmark == ep : lg_vh(g, vv)->bmark == ep;
+    if (!p->cycle)
+        return 0;
+
+    /* The other side's list is free: it queues this search. */
+    struct lg_side m = { .list = done->forward ? &g->bwd : &g->fwd, .cur = LG_NIL,
+                         .edge = LG_NIL, .stop = LG_NIL, .forward = !done->forward,
+                         .ep = ep + 1 };
+    m.bound = m.forward ? UINT64_MAX : 0;
+    if ((rc = lg_side_add(g, &m, done->forward ? vu : vv)))
+        return rc;
+    for (uint32_t i = 0; i < m.n; i++) {
+        uint32_t x = ((uint32_t *)m.list->p)[i];
+        for (uint32_t mb = lg_vert_first(g, x); mb != LG_NIL; mb = lg_vert_next(g, x, mb)) {
+            for (uint32_t ei = lg_first_edge(g, mb, m.forward); ei != LG_NIL;) {
+                const struct lg_edge *e = lg_edge_at(g, ei);
+                ei = m.forward ? e->next_out : e->next_in;
+                uint32_t y = lg_vert(g, m.forward ? e->to : e->from);
+                const struct lg_vhdr *h = lg_vh(g, y);
+                bool in_side = (done->forward ? h->fmark : h->bmark) == ep;
+                bool seen = (m.forward ? h->fmark : h->bmark) == ep + 1;
+                if (y == x || !in_side || seen)
+                    continue;
+                if ((rc = lg_side_add(g, &m, y)))
+                    return rc;
             }
+        }
+    }
+    /* Merge into the largest component so relabelling stays O(n log n). */
+    uint32_t best = 0;
+    for (uint32_t i = 0; i < m.n; i++) {
+        uint32_t x = ((uint32_t *)m.list->p)[i];
+        if (!(x & LG_COMP_BIT))
+            continue;
+        uint32_t size = lg_comp_at(g, x & ~LG_COMP_BIT)->size;
+        if (size > best) {
+            best = size;
+            p->target = x & ~LG_COMP_BIT;
         }
     }
     return 0;
+}
+
+/* In the side that lg_order_search() finished, and on the cycle. */
+static inline bool
+lg_in_side(const struct lg_graph *g, const struct lg_plan *p, uint32_t x)
+{
+    const struct lg_vhdr *h = lg_vh(g, x);
+    return (p->forward ? h->fmark : h->bmark) == p->ep;
+}
+
+static inline bool
+lg_in_merge(const struct lg_graph *g, const struct lg_plan *p, uint32_t x)
+{
+    const struct lg_vhdr *h = lg_vh(g, x);
+    return p->cycle && (p->forward ? h->bmark : h->fmark) == p->ep + 1;
 }
 
 static void
@@ -681,9 +994,9 @@ lg_sift(struct lg_ordv *a, uint32_t i, uint32_t n)
         uint32_t c = 2 * i + 1;
         if (c >= n)
             return;
-        if (c + 1 < n && a[c + 1].ord > a[c].ord)
+        if (c + 1 < n && a[c + 1].label > a[c].label)
             c++;
-        if (a[i].ord >= a[c].ord)
+        if (a[i].label >= a[c].label)
             return;
         struct lg_ordv t = a[i];
         a[i] = a[c];
@@ -692,7 +1005,7 @@ lg_sift(struct lg_ordv *a, uint32_t i, uint32_t n)
     }
 }
 
-/* Heapsort by position: in place and without recursion (libc's qsort may
+/* Heapsort by label: in place and without recursion (libc's qsort may
  * call malloc, which lockgraph must never do). */
 static void
 lg_sort(struct lg_ordv *a, uint32_t n)
@@ -708,91 +1021,89 @@ lg_sort(struct lg_ordv *a, uint32_t n)
 }
 
 /*
- * Apply a repair found by lg_pk_search(): the positions of F and B are
- * pooled and handed out again, B \ F first, then F & B (merged into one
- * component), then F \ B, each group keeping its relative order. This is
- * topological because: B \ F only moves down and F \ B only moves up
- * (each takes the lowest / highest pooled positions), so edges to and from
- * the vertices outside the window still agree; an edge from F \ B into
- * B \ F, or between F & B and the others against this order, would put its
- * source in B or its target in F; and the merged vertex sits between the
- * two groups, above ord(vv)'s outside predecessors and below ord(vu)'s
- * outside successors. The positions left over are simply dropped: they
- * only need to be distinct.
+ * Apply a plan of lg_order_search(). Without a cycle: the side goes, in its
+ * own order, right after B's last outside predecessor (the front when it
+ * has none), or right before F's first outside successor (the end when it
+ * has none), as proved there.
+ * With a cycle, the side's vertices off the cycle (B \ M or F \ M) keep
+ * their order and the merged component M takes the place of vv (for B: B \ M
+ * then M) or of vu (for F: M then F \ M). This is topological: every vertex
+ * outside the side that points into M lies before vv's (vu's) old place and
+ * every one M points to lies after it, by the same argument as above; a
+ * vertex of B \ M reaches vu, so it may point into M but M cannot point to
+ * it (it would be reachable from vv, hence in M); symmetrically for F \ M.
  */
 static void
-lg_pk_apply(struct lg_graph *g, const struct lg_plan *p, uint32_t new_comp)
+lg_order_apply(struct lg_graph *g, const struct lg_plan *p, uint32_t new_comp)
 {
-    const uint32_t ep = g->epoch;
-    const uint32_t *fwd = g->fwd.p, *bwd = g->bwd.p;
-    struct lg_ordv *s = g->sort.p, *pool = g->pool.p;
-    uint32_t nbs = 0, nfs = 0, np = 0;
+    const uint32_t *side = p->forward ? g->fwd.p : g->bwd.p;
+    struct lg_ordv *s = g->sort.p;
+    uint32_t ns = 0, anchor;
 
-    for (uint32_t i = 0; i < p->nb; i++) {
-        uint32_t x = bwd[i];
-        int64_t o = lg_vert_ord(g, x);
-        pool[np++] = (struct lg_ordv){ o, x };
-        if (*lg_vert_fmark(g, x) != ep)
-            s[nbs++] = (struct lg_ordv){ o, x };
+    /* Where the side goes: before anchor (LG_NIL: at the end). */
+    if (!p->cycle) {
+        anchor = p->forward ? p->near : LG_NIL; /* B: known after the unlinking */
+    } else {
+        anchor = lg_vh(g, p->forward ? p->vu : p->vv)->next;
+        while (anchor != LG_NIL && lg_in_side(g, p, anchor))
+            anchor = lg_vh(g, anchor)->next;
     }
-    for (uint32_t i = 0; i < p->nf; i++) {
-        uint32_t x = fwd[i];
-        if (*lg_vert_bmark(g, x) == ep)
-            continue;
-        int64_t o = lg_vert_ord(g, x);
-        pool[np++] = (struct lg_ordv){ o, x };
-        s[nbs + nfs++] = (struct lg_ordv){ o, x };
-    }
-    lg_sort(s, nbs);
-    lg_sort(s + nbs, nfs);
-    lg_sort(pool, np);
-    for (uint32_t i = 0; i < nbs; i++)
-        lg_vert_set_ord(g, s[i].v, pool[i].ord);
-    for (uint32_t i = 0; i < nfs; i++)
-        lg_vert_set_ord(g, s[nbs + i].v, pool[np - nfs + i].ord);
-    if (!p->cycle)
-        return;
+    for (uint32_t i = 0; i < p->n; i++)
+        if (!lg_in_merge(g, p, side[i]))
+            s[ns++] = (struct lg_ordv){ lg_vh(g, side[i])->label, side[i] };
+    lg_sort(s, ns);
+    for (uint32_t i = 0; i < p->n; i++)
+        lg_om_unlink(g, side[i]);
+    if (!p->cycle && !p->forward)
+        anchor = p->near != LG_NIL ? lg_vh(g, p->near)->next : g->ohead;
 
-    uint32_t t = p->target;
-    if (t == LG_NIL) {
-        t = new_comp;
-        struct lg_comp *c = lg_comp_at(g, t);
-        c->head = LG_NIL;
-        c->size = 0;
-        c->fmark = c->bmark = 0;
-    }
-    for (uint32_t i = 0; i < p->nf; i++) {
-        uint32_t x = fwd[i];
-        if (*lg_vert_bmark(g, x) != ep || x == (t | LG_COMP_BIT))
-            continue;
-        if (!(x & LG_COMP_BIT)) {
-            lg_comp_push(g, t, x);
-            continue;
+    uint32_t t = LG_NIL;
+    if (p->cycle) {
+        t = p->target;
+        if (t == LG_NIL) {
+            t = new_comp;
+            struct lg_comp *c = lg_comp_at(g, t);
+            c->head = LG_NIL;
+            c->size = 0;
+            c->v.fmark = c->v.bmark = 0;
         }
-        uint32_t ci = x & ~LG_COMP_BIT;
-        for (uint32_t m = lg_comp_at(g, ci)->head, next; m != LG_NIL; m = next) {
-            next = lg_node_at(g, m)->comp_next;
-            lg_comp_push(g, t, m);
+        for (uint32_t i = 0; i < p->n; i++) {
+            uint32_t x = side[i];
+            if (!lg_in_merge(g, p, x) || x == (t | LG_COMP_BIT))
+                continue;
+            if (!(x & LG_COMP_BIT)) {
+                lg_comp_push(g, t, x);
+                continue;
+            }
+            uint32_t ci = x & ~LG_COMP_BIT;
+            for (uint32_t m = lg_comp_at(g, ci)->head, next; m != LG_NIL; m = next) {
+                next = lg_node_at(g, m)->v.next;
+                lg_comp_push(g, t, m);
+            }
+            lg_comp_give(g, ci);
         }
-        lg_comp_give(g, ci);
+        t |= LG_COMP_BIT;
     }
-    lg_comp_at(g, t)->ord = pool[nbs].ord;
+    if (t != LG_NIL && p->forward)
+        lg_om_insert_before(g, t, anchor);
+    for (uint32_t i = 0; i < ns; i++)
+        lg_om_insert_before(g, s[i].v, anchor);
+    if (t != LG_NIL && !p->forward)
+        lg_om_insert_before(g, t, anchor);
 }
 
 /* ---- the deadlock-capable cycle search --------------------------------- */
 
 struct lg_scope {
-    bool merging;   /* the component is F & B of the current repair */
-    uint32_t vert;  /* otherwise: the one vertex holding u and v */
+    const struct lg_plan *merge; /* the component is the plan's F & B */
+    uint32_t vert;               /* otherwise: the one vertex holding u and v */
 };
 
 static inline bool
 lg_in_scope(const struct lg_graph *g, const struct lg_scope *sc, uint32_t n)
 {
     uint32_t x = lg_vert(g, n);
-    if (!sc->merging)
-        return x == sc->vert;
-    return *lg_vert_fmark(g, x) == g->epoch && *lg_vert_bmark(g, x) == g->epoch;
+    return sc->merge ? lg_in_merge(g, sc->merge, x) : x == sc->vert;
 }
 
 /* Some label of e could follow l0 in a cycle (thread, gates; and, for an
@@ -1017,6 +1328,131 @@ lg_cycle_free(struct lg_graph *g, struct lg_cycle *cycle)
     lg_free(&g->a, cycle, lg_cycle_size(cycle->n, ngates));
 }
 
+/* ---- self-check (tests only: -DLG_GRAPH_SELFCHECK) -------------------- */
+
+#ifdef LG_GRAPH_SELFCHECK
+#define LG_CHECK(cond)                                                        \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            fprintf(stderr, "%s:%d: lockgraph graph self-check failed: %s\n", \
+                    __FILE__, __LINE__, #cond);                               \
+            abort();                                                          \
+        }                                                                     \
+    } while (0)
+
+/*
+ * Prove the structure whole, in O(nodes + edges): the order list is sorted
+ * by label and holds every vertex once; every edge goes forward in it or
+ * stays inside a component; lists, degrees, the edge table, the member
+ * lists and the counters agree; every pool slot is either in use or on its
+ * free list. Abort on the first thing wrong. Big graphs are checked on a
+ * fraction of the operations, so the cost stays about constant per call.
+ */
+static void
+lg_selfcheck(struct lg_graph *g)
+{
+    uint64_t size = g->st.nodes + g->st.edges;
+    if (size > 1024 && ++g->ops % (size / 64) != 0)
+        return;
+
+    uint64_t verts = 0, singles = 0, members = 0, comps = 0;
+    uint32_t prev = LG_NIL;
+    for (uint32_t x = g->ohead; x != LG_NIL; prev = x, x = lg_vh(g, x)->next) {
+        const struct lg_vhdr *h = lg_vh(g, x);
+        LG_CHECK(h->prev == prev);
+        LG_CHECK(h->label < LG_LABEL_LIMIT);
+        LG_CHECK(prev == LG_NIL || lg_vh(g, prev)->label < h->label);
+        LG_CHECK(++verts <= (uint64_t)g->nodes.used + g->comps.used);
+        if (!(x & LG_COMP_BIT)) {
+            LG_CHECK(x < g->nodes.used && lg_node_at(g, x)->live);
+            LG_CHECK(lg_node_at(g, x)->comp == LG_NIL);
+            singles++;
+            continue;
+        }
+        uint32_t ci = x & ~LG_COMP_BIT, n = 0, mprev = LG_NIL;
+        const struct lg_comp *c = lg_comp_at(g, ci);
+        LG_CHECK(ci < g->comps.used && c->size >= 2);
+        for (uint32_t m = c->head; m != LG_NIL; mprev = m, m = lg_node_at(g, m)->v.next) {
+            LG_CHECK(m < g->nodes.used && lg_node_at(g, m)->live);
+            LG_CHECK(lg_node_at(g, m)->comp == ci && lg_node_at(g, m)->v.prev == mprev);
+            LG_CHECK(++n <= c->size);
+        }
+        LG_CHECK(n == c->size);
+        members += n;
+        comps++;
+    }
+    LG_CHECK(g->otail == prev);
+    LG_CHECK(singles + members == g->st.nodes);
+
+    uint64_t live = 0, retired = 0, edges = 0, labels = 0, hashed = 0;
+    for (uint32_t i = 0; i < g->nodes.used; i++) {
+        const struct lg_node *n = lg_node_at(g, i);
+        LG_CHECK(!n->on_path);
+        if (!n->live) {
+            retired += n->gen == UINT32_MAX;
+            continue;
+        }
+        live++;
+        uint32_t nout = 0, nin = 0, ep = LG_NIL;
+        for (uint32_t ei = n->out_head; ei != LG_NIL; ep = ei, ei = lg_edge_at(g, ei)->next_out) {
+            const struct lg_edge *e = lg_edge_at(g, ei);
+            LG_CHECK(e->cap >= 1 && e->from == i && e->prev_out == ep);
+            LG_CHECK(e->to != i && lg_node_at(g, e->to)->live);
+            LG_CHECK(e->nlabels >= 1 && e->nlabels <= e->cap && e->nlabels <= g->max_labels);
+            LG_CHECK(lg_edge_find(g, e->from, e->to) == ei);
+            LG_CHECK(!e->hashed == (lg_hash_find(g, e->from, e->to) == LG_NIL));
+            LG_CHECK(e->hashed || n->nout <= LG_SCAN_MAX
+                     || lg_node_at(g, e->to)->nin <= LG_SCAN_MAX);
+            hashed += e->hashed;
+            const struct lg_edge_label *l = lg_labels_c(e);
+            for (uint32_t k = 0; k < e->nlabels; k++) {
+                LG_CHECK(lg_label_valid(&l[k]));
+                for (uint32_t j = 0; j < k; j++)
+                    LG_CHECK(!lg_label_equal(&l[j], &l[k]));
+            }
+            uint32_t a = lg_vert(g, e->from), b = lg_vert(g, e->to);
+            LG_CHECK(a == b || lg_vh(g, a)->label < lg_vh(g, b)->label);
+            LG_CHECK(++nout <= g->st.edges);
+            labels += e->nlabels;
+        }
+        ep = LG_NIL;
+        for (uint32_t ei = n->in_head; ei != LG_NIL; ep = ei, ei = lg_edge_at(g, ei)->next_in) {
+            const struct lg_edge *e = lg_edge_at(g, ei);
+            LG_CHECK(e->cap >= 1 && e->to == i && e->prev_in == ep);
+            LG_CHECK(++nin <= g->st.edges);
+        }
+        LG_CHECK(nout == n->nout && nin == n->nin);
+        edges += nout;
+    }
+    LG_CHECK(live == g->st.nodes);
+    LG_CHECK(edges == g->st.edges && hashed == g->hcount && labels == g->st.labels);
+
+    uint64_t nfree = 0;
+    for (uint32_t i = g->nodes.free; i != LG_NIL; i = lg_node_at(g, i)->out_head) {
+        LG_CHECK(!lg_node_at(g, i)->live && ++nfree <= g->nodes.used);
+    }
+    LG_CHECK(live + retired + nfree == g->nodes.used);
+    uint64_t slots = 0;
+    for (uint32_t i = 0; i < g->edges.used; i++)
+        slots += lg_edge_at(g, i)->cap != 0;
+    nfree = 0;
+    for (uint32_t i = g->edges.free; i != LG_NIL; i = lg_edge_at(g, i)->next_out)
+        LG_CHECK(lg_edge_at(g, i)->cap == 0 && ++nfree <= g->edges.used);
+    LG_CHECK(slots == edges && slots + nfree == g->edges.used);
+    nfree = 0;
+    for (uint32_t i = g->comps.free; i != LG_NIL; i = lg_comp_at(g, i)->v.next)
+        LG_CHECK(++nfree <= g->comps.used);
+    LG_CHECK(comps + nfree == g->comps.used);
+    uint64_t hused = 0;
+    for (uint32_t i = 0; i < g->hcap; i++)
+        hused += g->htab[i].edge1 != 0;
+    LG_CHECK(hused == g->hcount);
+}
+#define LG_SELFCHECK(g) lg_selfcheck(g)
+#else
+#define LG_SELFCHECK(g) ((void)0)
+#endif
+
 /* ---- the API ----------------------------------------------------------- */
 
 int
@@ -1028,12 +1464,15 @@ lg_graph_new(struct lg_graph **out, const struct lg_alloc *alloc, const struct l
     g->a = *alloc;
     g->max_labels = limits && limits->max_labels_per_edge ? limits->max_labels_per_edge
                                                           : LG_DEFAULT_LABELS;
+    if (g->max_labels > (1u << 30))
+        g->max_labels = 1u << 30; /* what an edge can count */
     g->budget = limits && limits->search_budget ? limits->search_budget : LG_DEFAULT_BUDGET;
     lg_pool_init(&g->nodes, sizeof(struct lg_node), LG_MAX_NODES);
     lg_pool_init(&g->edges, sizeof(struct lg_edge), LG_MAX_EDGES);
     lg_pool_init(&g->comps, sizeof(struct lg_comp), LG_MAX_NODES);
     g->fwd.elem = g->bwd.elem = g->queue.elem = sizeof(uint32_t);
-    g->sort.elem = g->pool.elem = sizeof(struct lg_ordv);
+    g->sort.elem = sizeof(struct lg_ordv);
+    g->ohead = g->otail = LG_NIL;
     g->frames.elem = sizeof(struct lg_frame);
     g->path.elem = sizeof(struct lg_step);
     *out = g;
@@ -1062,7 +1501,6 @@ lg_graph_free(struct lg_graph *g)
     lg_buf_release(g, &g->fwd);
     lg_buf_release(g, &g->bwd);
     lg_buf_release(g, &g->sort);
-    lg_buf_release(g, &g->pool);
     lg_buf_release(g, &g->queue);
     lg_buf_release(g, &g->frames);
     lg_buf_release(g, &g->path);
@@ -1070,8 +1508,8 @@ lg_graph_free(struct lg_graph *g)
     lg_free(&a, g, sizeof *g);
 }
 
-int
-lg_graph_node_add(struct lg_graph *g, lg_node_id *out)
+static int
+lg_node_add(struct lg_graph *g, lg_node_id *out)
 {
     uint32_t i = g->nodes.free;
     if (i != LG_NIL) {
@@ -1088,16 +1526,15 @@ lg_graph_node_add(struct lg_graph *g, lg_node_id *out)
     n->live = true;
     n->comp = LG_NIL;
     n->out_head = n->in_head = LG_NIL;
-    n->comp_next = n->comp_prev = LG_NIL;
     /* A new lock has no edges: any position is right; the end is cheapest. */
-    n->ord = ++g->hi;
+    lg_om_insert_before(g, i, LG_NIL);
     g->st.nodes++;
     *out = lg_id(g, i);
     return 0;
 }
 
-int
-lg_graph_node_remove(struct lg_graph *g, lg_node_id id)
+static int
+lg_node_remove(struct lg_graph *g, lg_node_id id)
 {
     uint32_t i = lg_node_find(g, id);
     if (i == LG_NIL)
@@ -1109,6 +1546,8 @@ lg_graph_node_remove(struct lg_graph *g, lg_node_id id)
         lg_edge_drop(g, n->in_head);
     if (n->comp != LG_NIL)
         lg_comp_leave(g, i);
+    else
+        lg_om_unlink(g, i);
     n->live = false;
     if (n->gen != UINT32_MAX) {
         n->out_head = g->nodes.free;
@@ -1143,9 +1582,9 @@ lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei,
         if (!(arr = lg_alloc(&g->a, ncap * sizeof *arr)))
             goto nomem;
     }
-    if (!e && (lg_hash_reserve(g) || lg_edge_take(g, &new_edge)))
+    if (!e && (lg_hash_reserve(g, lg_index_need(g, u, v)) || lg_edge_take(g, &new_edge)))
         goto nomem;
-    if (p->kind == LG_PLAN_REPAIR && p->cycle && p->target == LG_NIL
+    if (p->kind == LG_PLAN_MOVE && p->cycle && p->target == LG_NIL
         && lg_comp_take(g, &new_comp))
         goto nomem;
 
@@ -1170,9 +1609,9 @@ lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei,
         from->nout++;
         to->nin++;
         e->nlabels = 0;
+        e->hashed = 0;
         e->cap = 1;
-        lg_hash_put(g->htab, g->hcap - 1, (struct lg_hslot){ u, v, ei + 1 });
-        g->hcount++;
+        lg_index_after_add(g, u, v, ei);
         g->st.edges++;
     } else if (arr) {
         memcpy(arr, lg_labels(e), e->nlabels * sizeof *arr);
@@ -1190,13 +1629,15 @@ lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei,
     case LG_PLAN_NONE:
         return 0;
     case LG_PLAN_FRONT:
-        lg_node_at(g, u)->ord = --g->lo;
+        lg_om_unlink(g, u);
+        lg_om_insert_before(g, u, g->ohead);
         break;
     case LG_PLAN_BACK:
-        lg_node_at(g, v)->ord = ++g->hi;
+        lg_om_unlink(g, v);
+        lg_om_insert_before(g, v, LG_NIL);
         break;
-    case LG_PLAN_REPAIR:
-        lg_pk_apply(g, p, new_comp);
+    case LG_PLAN_MOVE:
+        lg_order_apply(g, p, new_comp);
         break;
     }
     g->st.reorders++;
@@ -1215,15 +1656,15 @@ nomem:
  * deadlock-capable cycle through it. The order proves most edges safe in
  * O(1): if from's component comes before to's, no path to ~> from exists.
  * Otherwise a fresh lock can often just be moved (no in-edges: to the
- * front; no out-edges: to the back), and only then does the Pearce-Kelly
- * search look at the window between them, which also finds the cycle when
- * there is one. The exact (GoodLock) search runs only when from and to end
- * up in one component, and only inside it. The label is checked even when
- * it is one too many to keep.
+ * front; no out-edges: to the back), and only then do the two bounded
+ * searches of lg_order_search() look at the window between them, which also
+ * finds the cycle when there is one. The exact (GoodLock) search runs only
+ * when from and to end up in one component, and only inside it. The label
+ * is checked even when it is one too many to keep.
  */
-int
-lg_graph_add_edge(struct lg_graph *g, lg_node_id from, lg_node_id to,
-                  const struct lg_edge_label *label, struct lg_cycle **cycle)
+static int
+lg_add_edge(struct lg_graph *g, lg_node_id from, lg_node_id to,
+            const struct lg_edge_label *label, struct lg_cycle **cycle)
 {
     if (cycle)
         *cycle = NULL;
@@ -1233,7 +1674,7 @@ lg_graph_add_edge(struct lg_graph *g, lg_node_id from, lg_node_id to,
     if (u == LG_NIL || v == LG_NIL || u == v)
         return -EINVAL;
 
-    uint32_t ei = lg_hash_find(g, u, v);
+    uint32_t ei = lg_edge_find(g, u, v);
     bool keep = true;
     if (ei != LG_NIL) {
         const struct lg_edge *e = lg_edge_at(g, ei);
@@ -1248,20 +1689,20 @@ lg_graph_add_edge(struct lg_graph *g, lg_node_id from, lg_node_id to,
     struct lg_plan plan = { .kind = LG_PLAN_NONE, .target = LG_NIL };
     int rc;
     /* An existing edge already agrees with the order. */
-    if (ei == LG_NIL && vu != vv && lg_vert_ord(g, vu) > lg_vert_ord(g, vv)) {
+    if (ei == LG_NIL && vu != vv && lg_vh(g, vu)->label > lg_vh(g, vv)->label) {
         if (vu == u && lg_node_at(g, u)->nin == 0)
             plan.kind = LG_PLAN_FRONT;
         else if (vv == v && lg_node_at(g, v)->nout == 0)
             plan.kind = LG_PLAN_BACK;
-        else if ((rc = lg_pk_search(g, vu, vv, &plan)))
+        else if ((rc = lg_order_search(g, vu, vv, &plan)))
             return rc;
     }
 
     int result = keep ? LG_EDGE_ADDED : LG_EDGE_KNOWN;
     struct lg_cycle *c = NULL;
-    bool merging = plan.kind == LG_PLAN_REPAIR && plan.cycle;
+    bool merging = plan.kind == LG_PLAN_MOVE && plan.cycle;
     if (vu == vv || merging) {
-        struct lg_scope sc = { merging, vu };
+        struct lg_scope sc = { merging ? &plan : NULL, vu };
         uint32_t len = 0;
         if ((rc = lg_find_cycle(g, u, v, label, &sc, &len)) < 0)
             return rc;
@@ -1281,6 +1722,31 @@ lg_graph_add_edge(struct lg_graph *g, lg_node_id from, lg_node_id to,
     if (cycle)
         *cycle = c;
     return result;
+}
+
+int
+lg_graph_node_add(struct lg_graph *g, lg_node_id *out)
+{
+    int rc = lg_node_add(g, out);
+    LG_SELFCHECK(g);
+    return rc;
+}
+
+int
+lg_graph_node_remove(struct lg_graph *g, lg_node_id id)
+{
+    int rc = lg_node_remove(g, id);
+    LG_SELFCHECK(g);
+    return rc;
+}
+
+int
+lg_graph_add_edge(struct lg_graph *g, lg_node_id from, lg_node_id to,
+                  const struct lg_edge_label *label, struct lg_cycle **cycle)
+{
+    int rc = lg_add_edge(g, from, to, label, cycle);
+    LG_SELFCHECK(g);
+    return rc;
 }
 
 void

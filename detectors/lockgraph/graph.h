@@ -75,9 +75,13 @@ struct lg_cycle {
 };
 
 enum lg_add_result {
-    LG_EDGE_KNOWN = 0, /* the edge already had an equal label: nothing changed */
+    LG_EDGE_KNOWN = 0, /* the edge already had an equal label, or already had
+                        * max_labels_per_edge labels and this one was dropped
+                        * (labels_dropped; it was still checked for a cycle):
+                        * nothing changed */
     LG_EDGE_ADDED = 1, /* a new edge or a new label; no deadlock-capable cycle */
-    LG_EDGE_CYCLE = 2, /* added, and it closes a deadlock-capable cycle */
+    LG_EDGE_CYCLE = 2, /* added (unless dropped, as above), and it closes a
+                        * deadlock-capable cycle */
 };
 
 struct lg_graph;
@@ -99,9 +103,11 @@ bool lg_graph_node_live(const struct lg_graph *g, lg_node_id id);
 
 /*
  * Record that label->thread acquired `to` while holding `from`.
- * Returns an enum lg_add_result, or -EINVAL (from == to, or a dead node),
- * or -ENOMEM. On LG_EDGE_CYCLE and when `cycle` is not NULL, *cycle is set
- * to a newly allocated cycle that the caller frees with lg_cycle_free().
+ * Returns an enum lg_add_result, or -EINVAL (from == to, a dead node, or a
+ * label that breaks its rules: NULL, or gate not strictly ascending non-zero
+ * ids), or -ENOMEM (the graph is then as it was). On LG_EDGE_CYCLE and when
+ * `cycle` is not NULL, *cycle is set to a newly allocated cycle that the
+ * caller frees with lg_cycle_free().
  */
 int lg_graph_add_edge(struct lg_graph *g, lg_node_id from, lg_node_id to,
                       const struct lg_edge_label *label, struct lg_cycle **cycle);

@@ -63,7 +63,11 @@ lg_mutex_reset(lg_mutex *m)
 #define CLASS_MIN_SHIFT 4   /* 16 bytes */
 #define CLASS_MAX_SHIFT 16  /* 64 KiB; larger blocks are mapped one by one */
 #define NCLASSES (CLASS_MAX_SHIFT - CLASS_MIN_SHIFT + 1)
-#define CHUNK (1u << 20)
+#define CHUNK (2u << 20)    /* one huge page */
+/* A big lock-order graph is walked at random: past this many chunks, ask
+ * for huge pages, which save a TLB miss on most steps (measured with
+ * bench_graph at 1M locks). A small program keeps its small footprint. */
+#define HUGE_AFTER_CHUNKS 4
 
 struct free_block {
     struct free_block *next;
@@ -72,6 +76,7 @@ struct free_block {
 static lg_mutex mem_lock = LG_MUTEX_INIT;
 static struct free_block *free_list[NCLASSES];
 static char *chunk_pos, *chunk_end;
+static unsigned chunks;
 
 static int
 size_class(size_t size)
@@ -96,13 +101,33 @@ page_round(size_t size)
     return (size + page - 1) & ~(page - 1);
 }
 
+/* A CHUNK-aligned chunk (so that it can be one huge page). */
+static char *
+map_chunk(void)
+{
+    char *p = map(2 * (size_t)CHUNK);
+    if (!p)
+        return NULL;
+    uintptr_t start = ((uintptr_t)p + CHUNK - 1) & ~((uintptr_t)CHUNK - 1);
+    if (start > (uintptr_t)p)
+        munmap(p, start - (uintptr_t)p);
+    munmap((char *)start + CHUNK, (uintptr_t)p + 2 * (size_t)CHUNK - (start + CHUNK));
+    if (++chunks > HUGE_AFTER_CHUNKS)
+        madvise((void *)start, CHUNK, MADV_HUGEPAGE);
+    return (char *)start;
+}
+
 void *
 lg_mem_alloc(size_t size)
 {
     if (size == 0)
         size = 1;
-    if (size > ((size_t)1 << CLASS_MAX_SHIFT))
-        return map(page_round(size)); /* fresh pages are zero */
+    if (size > ((size_t)1 << CLASS_MAX_SHIFT)) {
+        void *big = map(page_round(size)); /* fresh pages are zero */
+        if (big && size >= CHUNK)
+            madvise(big, page_round(size), MADV_HUGEPAGE);
+        return big;
+    }
 
     int c = size_class(size);
     size_t block = (size_t)1 << (c + CLASS_MIN_SHIFT);
@@ -113,7 +138,7 @@ lg_mem_alloc(size_t size)
         free_list[c] = free_list[c]->next;
     } else {
         if ((size_t)(chunk_end - chunk_pos) < block) {
-            char *fresh = map(CHUNK);
+            char *fresh = map_chunk();
             if (fresh) {
                 chunk_pos = fresh;
                 chunk_end = fresh + CHUNK;
