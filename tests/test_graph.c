@@ -606,6 +606,43 @@ test_shortest_cycle_is_reported(void **state)
 
 /* ---- labels ------------------------------------------------------------ */
 
+/* A label whose gate set contains another label's (same thread and modes)
+ * adds nothing: every cycle it could close, the narrower one closes. */
+static void
+test_covered_label_is_known(void **state)
+{
+    struct fx *f = *state;
+    lg_node_id g1 = node(f), g2 = node(f), a = node(f), b = node(f);
+    lg_node_id small[] = { g1 }, big[] = { g1, g2 };
+    struct lg_edge_label narrow = lab_gate(1, small, 1), wide = lab_gate(1, big, 2);
+    struct lg_edge_label other = lab_gate(2, big, 2), shared = lab_gate(1, big, 2);
+    shared.from_shared = true;
+    narrow.payload = 42;
+    assert_int_equal(lg_graph_label_status(f->g, a, b, &narrow, NULL), LG_LABEL_NEW);
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &narrow, NULL), LG_EDGE_ADDED);
+    assert_int_equal(lg_graph_label_status(f->g, a, b, &narrow, NULL), LG_LABEL_KNOWN);
+    assert_int_equal(lg_graph_label_status(f->g, a, b, &wide, NULL), LG_LABEL_KNOWN);
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &wide, NULL), LG_EDGE_KNOWN);
+    uint64_t evidence = 99;
+    assert_int_equal(lg_graph_label_status(f->g, a, b, &other, &evidence), LG_LABEL_NEW);
+    assert_int_equal(evidence, 0); /* thread 2 never took a -> b */
+    evidence = 0;
+    assert_int_equal(lg_graph_label_status(f->g, a, b, &shared, &evidence), LG_LABEL_NEW);
+    assert_int_equal(evidence, 42); /* thread 1's stack for a -> b, to share */
+    /* The narrow label closes the cycle the wide one would have. */
+    struct lg_edge_label back = lab(3);
+    struct lg_cycle *c = NULL;
+    assert_int_equal(lg_graph_add_edge(f->g, b, a, &back, &c), LG_EDGE_CYCLE);
+    assert_cycle_valid(c, b, a, &back);
+    lg_cycle_free(f->g, c);
+    /* A wider label stored first does not cover a narrower one. */
+    lg_node_id x = node(f), y = node(f);
+    assert_int_equal(lg_graph_add_edge(f->g, x, y, &wide, NULL), LG_EDGE_ADDED);
+    assert_int_equal(lg_graph_add_edge(f->g, x, y, &narrow, NULL), LG_EDGE_ADDED);
+    assert_int_equal(stats(f).labels, 4);
+    assert_int_equal(lg_graph_label_status(f->g, a, a, &narrow, NULL), -EINVAL);
+}
+
 static void
 test_label_dedupe_is_known(void **state)
 {
@@ -956,6 +993,14 @@ mlab_eq(const struct mlab *a, const struct mlab *b)
     return a->thread == b->thread && a->fs == b->fs && a->ts == b->ts && a->gates == b->gates;
 }
 
+/* a covers b: same thread and modes, a's gates a subset of b's. */
+static bool
+mlab_covers(const struct mlab *a, const struct mlab *b)
+{
+    return a->thread == b->thread && a->fs == b->fs && a->ts == b->ts
+           && (a->gates & ~b->gates) == 0;
+}
+
 static uint32_t
 mlab_to_lg(const struct model *m, const struct mlab *ml, struct lg_edge_label *l, lg_node_id *gate)
 {
@@ -1182,7 +1227,11 @@ random_graph(struct fx *f, uint64_t seed)
 
         bool known = false;
         for (uint32_t k = 0; k < m->nlab[u][v]; k++)
-            known |= mlab_eq(&m->lab[u][v][k], &ml);
+            known |= mlab_covers(&m->lab[u][v][k], &ml);
+        int status = lg_graph_label_status(f->g, m->id[u], m->id[v], &l, NULL);
+        assert_int_equal(status, known ? LG_LABEL_KNOWN
+                                 : m->nlab[u][v] < m->cap ? LG_LABEL_NEW
+                                                          : LG_LABEL_CHECK_ONLY);
         uint32_t want_len = known ? 0 : brute_cycle(m, u, v, &ml);
         int want = known ? LG_EDGE_KNOWN
                    : want_len ? LG_EDGE_CYCLE
@@ -1607,6 +1656,7 @@ main(int argc, char **argv)
         T(test_new_label_on_existing_edge_completes_cycle),
         T(test_benign_cycle_stays_for_later_cycles),
         T(test_shortest_cycle_is_reported),
+        T(test_covered_label_is_known),
         T(test_label_dedupe_is_known),
         T(test_label_cap_and_counter),
         T(test_label_cap_default_is_eight),

@@ -79,68 +79,125 @@ stale(const struct lg_held *h)
 }
 
 /*
+ * The label of the edge "held[i] -> l" this thread is about to add, or
+ * false if held[i] orders nothing here (l itself, an entry whose lock was
+ * destroyed under it, the second level of a recursive lock). Called under
+ * lg_graph_lock; the payload is left for the caller.
+ */
+static bool
+edge_for(struct lg_thread *t, uint32_t i, struct lg_lock *l, enum lg_mode mode,
+         const lg_node_id *gate, uint32_t ngate, lg_node_id *from, struct lg_edge_label *label)
+{
+    struct lg_held *h = &t->held[i];
+    if (h->lock == l || stale(h))
+        return false;
+    for (uint32_t j = 0; j < i; j++)
+        if (t->held[j].lock == h->lock)
+            return false;
+    *from = lg_lock_node(h->lock);
+    *label = (struct lg_edge_label){
+        .thread = t->num,
+        .from_shared = h->mode == LG_SHARED,
+        .to_shared = mode == LG_SHARED,
+        .ngate = ngate,
+        .gate = gate,
+    };
+    return *from != LG_NODE_NONE;
+}
+
+/*
  * Add the edges "every held lock -> l" for a chain this thread has not used
  * before, and report the deadlock-capable cycles they close. The label of
  * each edge carries this thread, the modes, the gate set (every lock held
  * exclusively, `from` included) and, as payload, where `from` was taken
  * (high 32 bits) and the stack taking `l` now (low 32 bits).
+ *
+ * A new chain often brings nothing new to the graph (the same edges under
+ * other gates, which the graph's labels already cover), and capturing a
+ * stack costs thousands of instructions: so the graph is asked first, and a
+ * stack is captured only for an edge this thread never took before; a new
+ * label on an edge it did take shares the evidence of its earlier label.
  */
 static void
 add_edges(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode)
 {
-    lg_stack_id stack = lg_stack_capture(2);
     uint32_t n = t->nheld;
     lg_node_id gate_small[16];
     lg_node_id *gate = n <= 16 ? gate_small : lg_mem_alloc(n * sizeof *gate);
     struct lg_cycle *cycles_small[4];
     struct lg_cycle **cycles = n <= 4 ? cycles_small : lg_mem_alloc(n * sizeof *cycles);
-    if (!gate || !cycles) {
+    /* What the graph said of each edge, and the evidence it offered. */
+    struct { int status; uint64_t evidence; } said_small[16], *said =
+        n <= 16 ? said_small : lg_mem_alloc(n * sizeof *said);
+    if (!gate || !cycles || !said) {
         lg_warn_once(&said_graph_memory, "out of memory for the lock-order graph: "
                      "new lock orders are not checked");
         goto out;
     }
     uint32_t ncycles = 0;
+    lg_stack_id stack = 0;
+    bool asked = false, released = false;
+    struct lg_edge_label label;
+    lg_node_id from;
 
-    lg_mutex_lock(&lg_graph_lock);
-    lg_node_id to = lg_lock_node(l);
-    uint32_t ngate = 0;
-    for (uint32_t i = 0; i < n && to; i++)
-        if (t->held[i].mode == LG_EXCL && t->held[i].lock != l && !stale(&t->held[i]))
-            gate[ngate++] = lg_lock_node(t->held[i].lock);
-    ngate = sort_unique(gate, ngate);
-    for (uint32_t i = 0; i < n && to; i++) {
-        struct lg_held *h = &t->held[i];
-        if (h->lock == l || stale(h))
-            continue;
-        bool dup = false; /* a recursive lock held twice: one edge */
-        for (uint32_t j = 0; j < i && !dup; j++)
-            dup = t->held[j].lock == h->lock;
-        if (dup)
-            continue;
-        lg_node_id from = lg_lock_node(h->lock);
-        if (!from)
-            continue;
-        struct lg_edge_label label = {
-            .thread = t->num,
-            .from_shared = h->mode == LG_SHARED,
-            .to_shared = mode == LG_SHARED,
-            .ngate = ngate,
-            .gate = gate,
-            .payload = ((uint64_t)lg_stack_from_pc(h->site) << 32) | stack,
-        };
-        struct lg_cycle *c = NULL;
-        int r = lg_graph_add_edge(lg_graph, from, to, &label, &c);
-        if (r == LG_EDGE_CYCLE && c)
-            cycles[ncycles++] = c;
-        else if (r == -ENOMEM)
-            lg_warn_once(&said_graph_memory, "out of memory for the lock-order graph: "
-                         "new lock orders are not checked");
-        if (r >= 0 && lg_opt.verbosity >= 2)
-            lg_note("T%u: new edge L%llu -> L%llu%s", t->num,
-                    (unsigned long long)h->lock->id, (unsigned long long)l->id,
-                    r == LG_EDGE_KNOWN ? " (known)" : "");
+    for (;;) {
+        lg_mutex_lock(&lg_graph_lock);
+        lg_node_id to = lg_lock_node(l);
+        uint32_t ngate = 0;
+        for (uint32_t i = 0; i < n && to; i++)
+            if (t->held[i].mode == LG_EXCL && t->held[i].lock != l && !stale(&t->held[i]))
+                gate[ngate++] = lg_lock_node(t->held[i].lock);
+        ngate = sort_unique(gate, ngate);
+        if (!asked) {
+            asked = true;
+            bool insert = false, keep = false;
+            for (uint32_t i = 0; i < n && to; i++) {
+                said[i].status = LG_LABEL_KNOWN;
+                if (!edge_for(t, i, l, mode, gate, ngate, &from, &label))
+                    continue;
+                said[i].status = lg_graph_label_status(lg_graph, from, to, &label,
+                                                       &said[i].evidence);
+                insert |= said[i].status != LG_LABEL_KNOWN;
+                keep |= said[i].status == LG_LABEL_NEW && !said[i].evidence;
+            }
+            if (!insert) {
+                lg_mutex_unlock(&lg_graph_lock);
+                goto out;
+            }
+            if (keep) {
+                lg_mutex_unlock(&lg_graph_lock);
+                stack = lg_stack_capture(2);
+                released = true;
+                continue;
+            }
+        }
+        for (uint32_t i = 0; i < n && to; i++) {
+            if (!edge_for(t, i, l, mode, gate, ngate, &from, &label))
+                continue;
+            if (released) /* the graph may have changed while the stack was taken */
+                said[i].status = lg_graph_label_status(lg_graph, from, to, &label,
+                                                       &said[i].evidence);
+            if (said[i].status == LG_LABEL_KNOWN)
+                continue;
+            if (said[i].evidence)
+                label.payload = said[i].evidence;
+            else if (stack)
+                label.payload = ((uint64_t)lg_stack_from_pc(t->held[i].site) << 32) | stack;
+            struct lg_cycle *c = NULL;
+            int r = lg_graph_add_edge(lg_graph, from, to, &label, &c);
+            if (r == LG_EDGE_CYCLE && c)
+                cycles[ncycles++] = c;
+            else if (r == -ENOMEM)
+                lg_warn_once(&said_graph_memory, "out of memory for the lock-order graph: "
+                             "new lock orders are not checked");
+            if (r >= 0 && lg_opt.verbosity >= 2)
+                lg_note("T%u: new edge L%llu -> L%llu%s", t->num,
+                        (unsigned long long)t->held[i].lock->id, (unsigned long long)l->id,
+                        r == LG_EDGE_KNOWN ? " (known)" : "");
+        }
+        lg_mutex_unlock(&lg_graph_lock);
+        break;
     }
-    lg_mutex_unlock(&lg_graph_lock);
 
     /* Reports are written outside the graph lock (they symbolise, which
      * takes a while); the cycles are the caller's own copies. */
@@ -153,6 +210,8 @@ out:
         lg_mem_free(gate, n * sizeof *gate);
     if (cycles && cycles != cycles_small)
         lg_mem_free(cycles, n * sizeof *cycles);
+    if (said && said != said_small)
+        lg_mem_free(said, n * sizeof *said);
 }
 
 uint64_t

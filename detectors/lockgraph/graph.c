@@ -330,6 +330,7 @@ lg_label_valid(const struct lg_edge_label *l)
     return true;
 }
 
+#ifdef LG_GRAPH_SELFCHECK
 /* Equal for the graph: the payload (a stack) does not make a new label. */
 static bool
 lg_label_equal(const struct lg_edge_label *a, const struct lg_edge_label *b)
@@ -337,6 +338,31 @@ lg_label_equal(const struct lg_edge_label *a, const struct lg_edge_label *b)
     return a->thread == b->thread && a->from_shared == b->from_shared
            && a->to_shared == b->to_shared && a->ngate == b->ngate
            && (a->ngate == 0 || memcmp(a->gate, b->gate, a->ngate * sizeof *a->gate) == 0);
+}
+#endif
+
+/*
+ * Does label a make label b redundant? Prove that any deadlock-capable
+ * cycle that could use b on this edge could use a instead: a and b have the
+ * same thread and the same modes, so the distinct-threads and readers rules
+ * treat them alike, and a's gate set is a subset of b's, so whatever b's
+ * gates are disjoint from, a's are too. Then b adds nothing, and neither
+ * its storage nor a cycle search is needed.
+ */
+static bool
+lg_label_covers(const struct lg_edge_label *a, const struct lg_edge_label *b)
+{
+    if (a->thread != b->thread || a->from_shared != b->from_shared
+        || a->to_shared != b->to_shared || a->ngate > b->ngate)
+        return false;
+    uint32_t j = 0;
+    for (uint32_t i = 0; i < a->ngate; i++, j++) {
+        while (j < b->ngate && b->gate[j] < a->gate[i])
+            j++;
+        if (j == b->ngate || b->gate[j] != a->gate[i])
+            return false;
+    }
+    return true;
 }
 
 static bool
@@ -1680,7 +1706,7 @@ lg_add_edge(struct lg_graph *g, lg_node_id from, lg_node_id to,
         const struct lg_edge *e = lg_edge_at(g, ei);
         const struct lg_edge_label *l = lg_labels_c(e);
         for (uint32_t i = 0; i < e->nlabels; i++)
-            if (lg_label_equal(&l[i], label))
+            if (lg_label_covers(&l[i], label))
                 return LG_EDGE_KNOWN;
         keep = e->nlabels < g->max_labels;
     }
@@ -1722,6 +1748,31 @@ lg_add_edge(struct lg_graph *g, lg_node_id from, lg_node_id to,
     if (cycle)
         *cycle = c;
     return result;
+}
+
+int
+lg_graph_label_status(const struct lg_graph *g, lg_node_id from, lg_node_id to,
+                      const struct lg_edge_label *label, uint64_t *same_thread_payload)
+{
+    if (same_thread_payload)
+        *same_thread_payload = 0;
+    if (!lg_label_valid(label))
+        return -EINVAL;
+    uint32_t u = lg_node_find(g, from), v = lg_node_find(g, to);
+    if (u == LG_NIL || v == LG_NIL || u == v)
+        return -EINVAL;
+    uint32_t ei = lg_edge_find(g, u, v);
+    if (ei == LG_NIL)
+        return LG_LABEL_NEW;
+    const struct lg_edge *e = lg_edge_at(g, ei);
+    const struct lg_edge_label *l = lg_labels_c(e);
+    for (uint32_t i = 0; i < e->nlabels; i++) {
+        if (lg_label_covers(&l[i], label))
+            return LG_LABEL_KNOWN;
+        if (same_thread_payload && l[i].thread == label->thread && l[i].payload)
+            *same_thread_payload = l[i].payload;
+    }
+    return e->nlabels < g->max_labels ? LG_LABEL_NEW : LG_LABEL_CHECK_ONLY;
 }
 
 int

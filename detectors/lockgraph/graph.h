@@ -114,6 +114,26 @@ int lg_graph_add_edge(struct lg_graph *g, lg_node_id from, lg_node_id to,
 
 void lg_cycle_free(struct lg_graph *g, struct lg_cycle *cycle);
 
+/*
+ * What lg_graph_add_edge() would do with this label, without doing it, so
+ * that a caller can skip costly work (capturing a stack) for labels that
+ * add nothing:
+ *   LG_LABEL_KNOWN       the edge has a label that covers it (same thread and
+ *                        modes, gate set a subset): adding it changes nothing
+ *                        and cannot close a cycle that is not already there
+ *   LG_LABEL_CHECK_ONLY  the edge is full (max_labels_per_edge): the label
+ *                        would be dropped, but still checked for a cycle
+ *   LG_LABEL_NEW         it would be stored
+ * or -EINVAL as for lg_graph_add_edge(). An existing label that covers the
+ * new one also makes lg_graph_add_edge() return LG_EDGE_KNOWN.
+ * When same_thread_payload is not NULL it receives the (non-zero) payload of
+ * a label of the same thread on this edge, or 0 if there is none: evidence
+ * of this thread taking the edge that a new label may share.
+ */
+enum lg_label_status { LG_LABEL_NEW = 0, LG_LABEL_KNOWN = 1, LG_LABEL_CHECK_ONLY = 2 };
+int lg_graph_label_status(const struct lg_graph *g, lg_node_id from, lg_node_id to,
+                          const struct lg_edge_label *label, uint64_t *same_thread_payload);
+
 void lg_graph_stats(const struct lg_graph *g, struct lg_graph_stats *out);
 
 /* Visit every edge once (for the DOT picture). `labels` holds the edge's

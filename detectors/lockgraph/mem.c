@@ -122,12 +122,8 @@ lg_mem_alloc(size_t size)
 {
     if (size == 0)
         size = 1;
-    if (size > ((size_t)1 << CLASS_MAX_SHIFT)) {
-        void *big = map(page_round(size)); /* fresh pages are zero */
-        if (big && size >= CHUNK)
-            madvise(big, page_round(size), MADV_HUGEPAGE);
-        return big;
-    }
+    if (size > ((size_t)1 << CLASS_MAX_SHIFT))
+        return map(page_round(size)); /* fresh pages are zero; sparse tables stay small */
 
     int c = size_class(size);
     size_t block = (size_t)1 << (c + CLASS_MIN_SHIFT);
