@@ -91,7 +91,10 @@ def cmd_run(argv):
     if a.detector == "lockgraph":
         cmd += ["--lockgraph-lib", os.path.join(ROOT, "build", "dev", "lib", "liblockgraph.so")]
     print("racebed: " + " ".join([a.detector, variant, name] + args_after), file=sys.stderr)
-    return subprocess.run(cmd + ["--"] + args_after).returncode
+    try:
+        return subprocess.run(cmd + ["--"] + args_after).returncode
+    except KeyboardInterrupt:
+        return 130  # the judge has stopped the program and said so
 
 
 def main():

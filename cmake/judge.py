@@ -111,6 +111,14 @@ def run(cmd, env, timeout, echo):
         os.killpg(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
         chunks.append(out)
+    except BaseException:
+        # Ctrl-C (a --hang demonstration) or any failure here: the program
+        # runs in its own process group, so take it down with us.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        raise
     output = b"".join(chunks).decode("utf-8", "replace")
     return proc.returncode, output, timed_out, time.monotonic() - start
 
@@ -269,4 +277,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\njudge: interrupted; the program was stopped", file=sys.stderr)
+        sys.exit(130)

@@ -3,7 +3,8 @@
 # exists to record; scenarios/CMakeLists.txt is the one place they live.
 #
 #   racebed_scenario(<name>
-#     CLASS <class>           bug class: a ctest label, and docs/workshop/<class>.md
+#     CLASS <class>           bug class: a ctest label (its lesson is listed in
+#                             docs/workshop/index.md)
 #     [KIND <kind>]           the report kind that counts as detecting the bug
 #                             (default: the class)
 #     SUMMARY "<one line>"

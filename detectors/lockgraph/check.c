@@ -319,6 +319,7 @@ lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *l,
               uintptr_t object, enum lg_mode mode, uintptr_t site)
 {
     t->wait_mode = (uint8_t)mode;
+    atomic_store_explicit(&t->wait_timed, false, memory_order_relaxed);
     atomic_store_explicit(&t->wait_site, site, memory_order_relaxed);
     t->dl_sig = 0;
     atomic_store_explicit(&t->wait_stack, 0, memory_order_relaxed);
@@ -329,6 +330,12 @@ lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *l,
                               memory_order_relaxed);
     atomic_store_explicit(&t->waiting_for, l, memory_order_relaxed);
     atomic_store_explicit(&t->wait_kind, kind, memory_order_release);
+}
+
+void
+lg_wait_set_timed(struct lg_thread *t)
+{
+    atomic_store_explicit(&t->wait_timed, true, memory_order_relaxed);
 }
 
 void
@@ -360,8 +367,9 @@ wait_cycle(struct lg_thread *t, struct lg_thread **path)
             return 0;
         }
         path[n++] = cur;
-        if (atomic_load_explicit(&cur->wait_kind, memory_order_acquire) != LG_WAIT_LOCK)
-            return 0;
+        if (atomic_load_explicit(&cur->wait_kind, memory_order_acquire) != LG_WAIT_LOCK
+            || atomic_load_explicit(&cur->wait_timed, memory_order_relaxed))
+            return 0; /* not blocked on a lock, or not for ever */
         struct lg_lock *l = atomic_load_explicit(&cur->waiting_for, memory_order_relaxed);
         if (!l || atomic_load_explicit(&l->uid, memory_order_relaxed)
                       != atomic_load_explicit(&cur->waiting_uid, memory_order_relaxed))

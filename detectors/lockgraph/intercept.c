@@ -286,6 +286,8 @@ wait_lock(struct lg_thread *t, struct lg_lock *l, enum lock_op op, void *obj, cl
     reenter();
     lg_wait_begin(t, LG_WAIT_LOCK, l, (uintptr_t)obj, op == OP_RDLOCK ? LG_SHARED : LG_EXCL,
                   site);
+    if (until)
+        lg_wait_set_timed(t);
     leave();
     int err;
     for (;;) {

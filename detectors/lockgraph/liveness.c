@@ -77,6 +77,8 @@ sample_thread(struct lg_thread *t, void *ctx)
     memset(s, 0, sizeof *s);
     s->thread = t->num;
     s->block = block_of(atomic_load_explicit(&t->wait_kind, memory_order_acquire));
+    if (atomic_load_explicit(&t->wait_timed, memory_order_relaxed))
+        s->block = LG_LIVE_RUNNING; /* a timed wait ends by itself */
     s->block_since_ns = atomic_load_explicit(&t->wait_since_ns, memory_order_relaxed);
     struct lg_lock *target = NULL;
     if (s->block == LG_LIVE_LOCK) {

@@ -681,6 +681,8 @@ lg_text_rows(struct lg_buf *b, const struct lg_report *r)
             const char *verb = lg_wanted_verb(r, row->held >= 0);
             if (strcmp(verb, "takes again") == 0)
                 lg_text_line(b, r, "%s takes %s again at:", t, wanted);
+            else if (row->wanted < 0 && strcmp(verb, "waits for") == 0)
+                lg_text_line(b, r, "%s waits at:", t); /* not for a lock: see the fields */
             else
                 lg_text_line(b, r, "%s %s %s at:", t, verb, wanted);
             lg_text_stack(b, r, row->wanted_at);

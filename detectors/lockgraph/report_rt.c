@@ -785,7 +785,9 @@ lg_report_liveness(const struct lg_live_verdict *v,
             } else {
                 append(details[0], sizeof details[0], "%sT%u: %s%s", i ? ", " : "", m->thread,
                        l ? lock_label(&b, row->wanted, name, sizeof name) : block_name(m->block),
-                       m->lost_wakeup ? " (lost wakeup)" : "");
+                       !m->lost_wakeup ? ""
+                       : m->block == LG_LIVE_COND ? " (lost wakeup: no running thread can signal it)"
+                                                  : " (no running thread can post it)");
             }
             if (m->lost_wakeup) {
                 append(details[1], sizeof details[1], "%sT%u", lost ? ", " : "", m->thread);
@@ -800,7 +802,7 @@ lg_report_liveness(const struct lg_live_verdict *v,
         add_field(&b, "blocked_ms", ms, NULL);
         add_field(&b, "waits", 0, details[0]);
         if (lost)
-            add_field(&b, "lost_wakeup", 0, details[1]);
+            add_field(&b, "no_running_waker", 0, details[1]);
     }
     finish_report(&b, NULL, &written);
 out:

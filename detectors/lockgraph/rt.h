@@ -159,6 +159,7 @@ struct lg_thread {
     atomic_uint_fast64_t wait_since_ns;
     atomic_uint wait_stack;       /* lg_stack_id, captured once blocked a while */
     uint8_t wait_mode;
+    atomic_bool wait_timed;       /* the wait has a deadline: it ends by itself */
     uint64_t dl_sig, dl_since_ns; /* the wait-for cycle seen last, and since when */
 
     atomic_uintptr_t wait_site;   /* return address of the blocking call */
@@ -457,6 +458,9 @@ void lg_after_destroy(struct lg_thread *t, struct lg_lock *l, uint64_t uid);
  * that a blocked thread finds the wait-for cycle it is part of. */
 void lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *l,
                    uintptr_t object, enum lg_mode mode, uintptr_t site);
+/* The wait just begun has a deadline (timedlock, clocklock): it is neither
+ * part of a deadlock nor of a stall, since it ends by itself. */
+void lg_wait_set_timed(struct lg_thread *t);
 void lg_wait_poll(struct lg_thread *t);
 void lg_wait_end(struct lg_thread *t);
 long lg_wait_slice_ms(void);
