@@ -14,9 +14,11 @@ static pthread_mutex_t fork_[2] = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INI
 static const int order[2][2] = { { 0, 1 }, { 1, 0 } };
 static struct rb_meet lockstep = RB_MEET_INITIALIZER(2);
 static uint64_t deadline_ns;
+static atomic_bool time_up; /* set by the first philosopher before a meeting */
 
 struct diner {
     const int *forks;
+    bool keeps_time;
     unsigned long meals, retries;
 };
 
@@ -24,9 +26,15 @@ static void *
 philosopher(void *arg)
 {
     struct diner *d = arg;
-    while (d->meals < MEALS && rb_now_ns() < deadline_ns) {
+    while (d->meals < MEALS) {
         pthread_mutex_lock(&fork_[d->forks[0]]);
-        rb_meet(&lockstep); /* both hold their first fork */
+        if (d->keeps_time && rb_now_ns() >= deadline_ns)
+            atomic_store(&time_up, true);
+        rb_meet(&lockstep); /* both hold their first fork, and know the time */
+        if (atomic_load(&time_up)) {
+            pthread_mutex_unlock(&fork_[d->forks[0]]);
+            break;
+        }
         bool got_both = pthread_mutex_trylock(&fork_[d->forks[1]]) == 0;
         rb_meet(&lockstep); /* both have tried their second */
         if (got_both) {
@@ -37,6 +45,7 @@ philosopher(void *arg)
         }
         pthread_mutex_unlock(&fork_[d->forks[0]]);
     }
+    rb_meet_off(&lockstep); /* leaving: nobody should wait for me */
     return NULL;
 }
 
@@ -44,7 +53,7 @@ int
 main(int argc, char **argv)
 {
     rb_start(argc, argv, 0, "Two polite philosophers keep giving way to each other.");
-    struct diner d[2] = { { order[0], 0, 0 }, { order[1], 0, 0 } };
+    struct diner d[2] = { { order[0], true, 0, 0 }, { order[1], false, 0, 0 } };
     pthread_t t[2];
     deadline_ns = rb_now_ns() + RUN_MS * 1000000ull;
     for (int i = 0; i < 2; i++)

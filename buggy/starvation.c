@@ -59,6 +59,7 @@ diner(void *arg)
         if (seated)
             stand_up();
     }
+    rb_meet_off(&glance); /* leaving: nobody should wait for me */
     return NULL;
 }
 

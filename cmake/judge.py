@@ -95,6 +95,7 @@ def run(cmd, env, timeout, echo):
             # Stream for `racebed run`; the deadline is enforced by a timer.
             import threading
             timer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
+            timer.daemon = True  # never keeps the judge alive after Ctrl-C
             timer.start()
             for raw in proc.stdout:
                 chunks.append(raw)
@@ -187,6 +188,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--lockgraph-lib")
     ap.add_argument("--show", action="store_true", help="stream the output (racebed run)")
+    ap.add_argument("--no-verdict", action="store_true",
+                    help="a demonstration (--hang): show what happens, judge nothing")
     ap.add_argument("args", nargs="*", help="arguments for the program (after --)")
     args = ap.parse_args()
 
@@ -206,6 +209,11 @@ def main():
         if os.path.exists(json_log):
             os.unlink(json_log)
     observed = sorted(set(kinds))
+    if args.no_verdict:
+        print(f"{args.scenario}.{args.variant}.{args.detector}: reported "
+              f"{', '.join(observed) or 'nothing'}, exit status {status}, {secs:.1f} s "
+              "(a demonstration run: no expectation applies)")
+        return 0
 
     prefix = re.escape(os.path.basename(args.program))
     outcome = re.search(rf"^{prefix}: (SYMPTOM|OK): (.*)$", output, re.M)

@@ -99,6 +99,11 @@ struct rb_meet {
 
 bool rb_meet(struct rb_meet *m);
 
+/* Switch the meeting point off now and release whoever waits at it: a
+ * thread that leaves for good calls it, so the others do not wait
+ * RB_MEET_TIMEOUT_MS for a party that will never come. */
+void rb_meet_off(struct rb_meet *m);
+
 /*
  * A one-shot cue that orders two threads without telling the detectors.
  *

@@ -322,6 +322,32 @@ test_short_waits_between_retries_are_still_livelock(void **state)
 }
 
 static void
+test_a_moment_blocked_elsewhere_keeps_the_episode(void **state)
+{
+    (void)state;
+    /* At every tick one philosopher is caught waiting for another lock (a
+     * meeting point's mutex) between two retries: its retry episode, and
+     * the back-offs counted in it, must go on. */
+    struct lg_live_sample s[2];
+    polite(s, 10);
+    assert_int_equal(tick(10 * MS, s, 2), 0);
+    for (uint64_t ms = 100; ms < 1000; ms += 100) {
+        polite(s, 10 + ms);
+        s[ms % 200 ? 0 : 1].block = LG_LIVE_LOCK;
+        s[ms % 200 ? 0 : 1].block_lock = 999;
+        s[ms % 200 ? 0 : 1].block_since_ns = (ms - 1) * MS;
+        assert_int_equal(tick(ms * MS, s, 2), 0);
+    }
+    polite(s, 5000);
+    s[1].block = LG_LIVE_LOCK;
+    s[1].block_lock = 999;
+    s[1].block_since_ns = 1099 * MS;
+    assert_int_equal(tick(1100 * MS, s, 2), 1);
+    assert_int_equal(out[0].kind, LG_LIVE_LIVELOCK);
+    assert_int_equal(out[0].members[0].backoffs + out[0].members[1].backoffs, 2 * 4990);
+}
+
+static void
 test_stall_with_lost_wakeup(void **state)
 {
     (void)state;
@@ -390,6 +416,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_livelock_of_three, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_threads_are_not_livelocked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_short_waits_between_retries_are_still_livelock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_moment_blocked_elsewhere_keeps_the_episode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stall_with_lost_wakeup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_running_thread_prevents_stall, setup, teardown),
         cmocka_unit_test(test_jain),

@@ -162,6 +162,29 @@ test_cue_wait_times_out_when_never_given(void **state)
 }
 
 static void
+test_meet_off_releases_a_waiter_at_once(void **state)
+{
+    (void)state;
+    static struct rb_meet m = RB_MEET_INITIALIZER(2);
+    struct meet_arg arg = { &m, true };
+    pthread_t t;
+    uint64_t t0 = rb_now_ns();
+    rb_spawn(&t, meet_thread, &arg);
+    while (!atomic_load(&m.off)) {
+        /* Switch it off once the thread waits (or at once: both are fine). */
+        RB_CHECK(pthread_mutex_lock(&m.mu));
+        unsigned waiting = m.arrived;
+        RB_CHECK(pthread_mutex_unlock(&m.mu));
+        if (waiting || rb_now_ns() - t0 > 100000000u)
+            rb_meet_off(&m);
+    }
+    rb_join(t);
+    assert_false(arg.met);
+    assert_true((rb_now_ns() - t0) / 1000000u < RB_MEET_TIMEOUT_MS / 2);
+    assert_false(rb_meet(&m));
+}
+
+static void
 test_deadline_is_in_the_future(void **state)
 {
     (void)state;
@@ -215,6 +238,7 @@ main(void)
         cmocka_unit_test(test_cue_given_before_wait_returns_at_once),
         cmocka_unit_test(test_cue_wait_returns_when_another_thread_gives),
         cmocka_unit_test(test_cue_wait_times_out_when_never_given),
+        cmocka_unit_test(test_meet_off_releases_a_waiter_at_once),
         cmocka_unit_test(test_deadline_is_in_the_future),
         cmocka_unit_test(test_watchdog_prints_the_symptom_and_exits_1),
     };

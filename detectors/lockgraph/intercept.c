@@ -808,7 +808,7 @@ pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
 struct start {
     void *(*fn)(void *);
     void *arg;
-    uint32_t creator;
+    uint32_t creator, num;
     lg_stack_id created_at;
 };
 
@@ -817,6 +817,7 @@ thread_start(void *p)
 {
     struct start s = *(struct start *)p;
     lg_mem_free(p, sizeof s);
+    lg_thread_number_promise(s.num);
     struct lg_thread *t = enter();
     if (t) {
         t->creator = s.creator;
@@ -837,6 +838,7 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), v
         s->fn = fn;
         s->arg = arg;
         s->creator = t->num;
+        s->num = lg_thread_number_next();
         s->created_at = lg_stack_capture(1);
     }
     leave();

@@ -101,21 +101,23 @@ episode_of(struct lg_live *lv, uint32_t thread)
     return NULL;
 }
 
-/* The lock a sample is after, and since when: blocked on it, or retrying
- * it (the retrying started earlier when both are true). */
+/* The lock a sample is after, and since when. A thread that keeps retrying
+ * a lock is after that lock even while it waits a moment for another one
+ * (between two retries); otherwise it is after the lock it is blocked on. */
 static bool
 target_of(const struct lg_live_sample *s, uint64_t *lock, uint64_t *since)
 {
-    if (s->block == LG_LIVE_LOCK && s->block_lock) {
-        *lock = s->block_lock;
-        *since = s->trying_lock == s->block_lock && s->trying_since_ns < s->block_since_ns
-                     ? s->trying_since_ns
-                     : s->block_since_ns;
-        return true;
-    }
     if (s->trying_lock) {
         *lock = s->trying_lock;
         *since = s->trying_since_ns;
+        if (s->block == LG_LIVE_LOCK && s->block_lock == s->trying_lock
+            && s->block_since_ns < *since)
+            *since = s->block_since_ns;
+        return true;
+    }
+    if (s->block == LG_LIVE_LOCK && s->block_lock) {
+        *lock = s->block_lock;
+        *since = s->block_since_ns;
         return true;
     }
     return false;

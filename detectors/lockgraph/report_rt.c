@@ -415,12 +415,16 @@ emit(struct lg_report *r)
     return true;
 }
 
+/* Emit the report; `t` is the reporting thread, and `here` says whether its
+ * stack now says anything (a thread on its way out, say, is in glibc's exit
+ * path, and the rows carry what matters). */
 static void
-finish_report(struct builder *b, struct lg_thread *t, bool *written)
+finish_report(struct builder *b, struct lg_thread *t, bool here, bool *written)
 {
     if (t) {
         b->r.current_thread = add_thread(b, t->num);
-        b->r.current = stack_of(b, lg_stack_capture(3));
+        if (here)
+            b->r.current = stack_of(b, lg_stack_capture(3));
     }
     *written = emit(&b->r);
     if (*written && lg_opt.halt_on_error)
@@ -492,7 +496,7 @@ lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c)
         red_edges[nred].from = c->steps[i].from;
         red_edges[nred++].to = c->steps[i].to;
     }
-    finish_report(&b, t, &written);
+    finish_report(&b, t, true, &written);
 out:
     builder_free(&b);
     lg_mem_free(locks, c->n * sizeof *locks);
@@ -520,7 +524,7 @@ lg_report_self_deadlock(struct lg_thread *t, struct lg_lock *l, const struct lg_
                  "self-deadlock: T%u takes %s, which it already holds; it would wait "
                  "forever, so lockgraph stops the program",
                  t->num, lock_label(&b, row->held, name, sizeof name));
-        finish_report(&b, t, &written);
+        finish_report(&b, t, true, &written);
     }
     builder_free(&b);
     lg_mutex_unlock(&report_lock);
@@ -566,7 +570,7 @@ lg_report_deadlock(struct lg_thread *const *threads, uint32_t n)
         if (now > since)
             blocked_ms = (now - since) / 1000000u;
         add_field(&b, "blocked_ms", (double)blocked_ms, NULL);
-        finish_report(&b, NULL, &written);
+        finish_report(&b, NULL, false, &written);
     }
     builder_free(&b);
     lg_mutex_unlock(&report_lock);
@@ -600,7 +604,7 @@ lg_report_abandoned(struct lg_thread *t)
                  "abandoned lock: T%u exited while holding %s%s; whoever waits for it "
                  "waits forever",
                  t->num, first ? first : "a lock", b.r.nrows > 1 ? " and others" : "");
-        finish_report(&b, t, &written);
+        finish_report(&b, t, false, &written);
     }
     builder_free(&b);
     lg_mutex_unlock(&report_lock);
@@ -653,7 +657,7 @@ lg_report_misuse(struct lg_thread *t, const char *kind, struct lg_lock *l, uintp
         else
             snprintf(b.summary, sizeof b.summary, "destroy of a locked lock: T%u destroys %s%s",
                      t->num, name, who);
-        finish_report(&b, t, &written);
+        finish_report(&b, t, true, &written);
         builder_free(&b);
     }
     lg_mutex_unlock(&report_lock);
@@ -727,14 +731,11 @@ lg_report_liveness(const struct lg_live_verdict *v,
         row->held = -1;
         row->wanted = li;
         row->wanted_at = stuck_at(&b, starved->thread, starved->block == LG_LIVE_RUNNING);
-        for (uint32_t i = 1; i < v->n; i++) {
+        /* The threads that got the lock are in the fields, not the table:
+         * none of them holds it now, and several cannot hold it at once. */
+        for (uint32_t i = 1; i < v->n; i++)
             append(details[0], sizeof details[0], "%sT%u: %llu", i > 1 ? ", " : "",
                    v->members[i].thread, (unsigned long long)v->members[i].grants);
-            row = &b.rows[b.r.nrows++];
-            row->thread = add_thread(&b, v->members[i].thread);
-            row->held = li;
-            row->wanted = -1;
-        }
         snprintf(b.summary, sizeof b.summary,
                  "starvation: T%u has tried to take %s for %.0f ms while other threads got it "
                  "%llu times (%s); Jain's fairness index %.2f",
@@ -804,7 +805,7 @@ lg_report_liveness(const struct lg_live_verdict *v,
         if (lost)
             add_field(&b, "no_running_waker", 0, details[1]);
     }
-    finish_report(&b, NULL, &written);
+    finish_report(&b, NULL, false, &written);
 out:
     builder_free(&b);
     lg_mutex_unlock(&report_lock);

@@ -204,6 +204,10 @@ void lg_thread_exiting(struct lg_thread *t);
 void lg_threads_each(void (*fn)(struct lg_thread *t, void *ctx), void *ctx);
 struct lg_thread *lg_thread_by_num(uint32_t num);
 struct lg_thread *lg_thread_by_tid(long tid); /* a live one */
+/* Numbers in creation order: pthread_create() takes the next one and the
+ * new thread, before anything else, promises it to its record. */
+uint32_t lg_thread_number_next(void);
+void lg_thread_number_promise(uint32_t num);
 uint32_t lg_threads_alive(void);
 /* The pthread key whose destructor tells lockgraph a thread is exiting. */
 void lg_threads_set_exit_key(unsigned key);

@@ -14,6 +14,9 @@
 #include <unistd.h>
 
 LG_TLS struct lg_thread *lg_tls_self;
+/* The number pthread_create() gave the thread being started, for its
+ * record: threads are numbered in the order they were created. */
+static LG_TLS uint32_t promised_num;
 static lg_mutex thread_lock = LG_MUTEX_INIT;
 static struct lg_thread *all_threads;
 static atomic_uint next_num = 1;
@@ -40,7 +43,8 @@ lg_self_slow(void)
                      "threads are not checked");
         return NULL;
     }
-    t->num = atomic_fetch_add_explicit(&next_num, 1, memory_order_relaxed);
+    t->num = promised_num ? promised_num
+                          : atomic_fetch_add_explicit(&next_num, 1, memory_order_relaxed);
     t->tid = (pid_t)syscall(SYS_gettid);
     atomic_store_explicit(&t->alive, true, memory_order_relaxed);
     lg_mutex_lock(&thread_lock);
@@ -174,6 +178,18 @@ lg_thread_by_num(uint32_t num)
             found = t;
     lg_mutex_unlock(&thread_lock);
     return found;
+}
+
+uint32_t
+lg_thread_number_next(void)
+{
+    return atomic_fetch_add_explicit(&next_num, 1, memory_order_relaxed);
+}
+
+void
+lg_thread_number_promise(uint32_t num)
+{
+    promised_num = num;
 }
 
 struct lg_thread *
