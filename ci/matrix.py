@@ -23,6 +23,7 @@ same every time (the stability check); every run's cells are compared.
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,9 +44,15 @@ def sh(cmd, check=True):
 
 
 def build(trees):
+    """Configure and build quietly: one line per tree, the output on failure."""
     for tree in trees:
-        sh(["cmake", "--preset", tree])
-        sh(["cmake", "--build", "--preset", tree])
+        print(f"building build/{tree} ...", flush=True)
+        for cmd in (["cmake", "--preset", tree], ["cmake", "--build", "--preset", tree]):
+            p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+            if p.returncode != 0:
+                print(p.stdout[-8000:])
+                sys.exit(f"racebed: '{' '.join(cmd)}' failed (output above)")
 
 
 def manifest_of(tree):
@@ -57,16 +64,23 @@ def manifest_of(tree):
 
 
 def run_scenarios(trees, jobs):
-    """Run every scenario test of every tree; results land in build/<tree>/results."""
+    """Run every scenario test of every tree; results land in build/<tree>/results.
+    ctest's completion lines are the progress display."""
     status = 0
     for tree in trees:
         if not manifest_of(tree):
             continue  # e.g. asan: no scenario records an ASan column
         results = os.path.join(ROOT, "build", tree, "results")
         shutil.rmtree(results, ignore_errors=True)
-        status |= sh(["ctest", "--test-dir", os.path.join("build", tree),
-                      "-L", "^scenario$", "-j", str(jobs), "--no-tests=error"],
-                     check=False)
+        print(f"running the scenarios of build/{tree}", flush=True)
+        proc = subprocess.Popen(["ctest", "--test-dir", os.path.join("build", tree),
+                                 "-L", "^scenario$", "-j", str(jobs), "--no-tests=error"],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+        for line in proc.stdout:
+            if re.match(r"\s*\d+/\d+ Test ", line) or "tests passed" in line:
+                print(line.rstrip(), flush=True)
+        status |= proc.wait()
     return status
 
 
