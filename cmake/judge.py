@@ -288,5 +288,5 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except KeyboardInterrupt:
-        print("\njudge: interrupted; the program was stopped", file=sys.stderr)
+        print("\nracebed: interrupted; the program was stopped", file=sys.stderr)
         sys.exit(130)

@@ -706,6 +706,19 @@ append(char *buf, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
+static int
+stall_rank(const struct lg_live_member *m)
+{
+    return m->lost_wakeup ? 0 : m->block == LG_LIVE_LOCK ? 1 : 2;
+}
+
+static bool
+stall_before(const struct lg_live_member *a, const struct lg_live_member *b)
+{
+    int ra = stall_rank(a), rb = stall_rank(b);
+    return ra != rb ? ra < rb : a->thread < b->thread;
+}
+
 bool
 lg_report_liveness(const struct lg_live_verdict *v,
                    struct lg_lock *(*lock_of)(uint64_t uid, void *ctx), void *ctx)
@@ -769,9 +782,24 @@ lg_report_liveness(const struct lg_live_verdict *v,
         add_field(&b, "window_ms", ms, NULL);
         add_field(&b, "backoffs_by_thread", 0, details[0]);
     } else {
+        /* A fixed order, so that the report (and its SUMMARY, taken from the
+         * first row) is the same on every run: threads waiting for a signal
+         * nobody can send first, then lock waiters, then the rest; each
+         * group by thread number. */
+        uint32_t order[v->n];
+        for (uint32_t i = 0; i < v->n; i++)
+            order[i] = i;
+        for (uint32_t i = 1; i < v->n; i++)
+            for (uint32_t j = i; j > 0 && stall_before(&v->members[order[j]],
+                                                        &v->members[order[j - 1]]); j--) {
+                uint32_t k = order[j];
+                order[j] = order[j - 1];
+                order[j - 1] = k;
+            }
         uint32_t lost = 0;
-        for (uint32_t i = 0; i < v->n; i++) {
-            const struct lg_live_member *m = &v->members[i];
+        for (uint32_t idx = 0; idx < v->n; idx++) {
+            uint32_t i = idx;
+            const struct lg_live_member *m = &v->members[order[idx]];
             struct lg_rep_row *row = &b.rows[b.r.nrows++];
             row->thread = add_thread(&b, m->thread);
             row->held = -1;
