@@ -255,6 +255,8 @@ lg_after_failed_try(struct lg_thread *t, struct lg_lock *l, uintptr_t site)
     (void)site;
     bump(&t->failed_trys);
     t->failed_since_release = true;
+    if (!atomic_load_explicit(&l->watched, memory_order_relaxed))
+        atomic_store_explicit(&l->watched, true, memory_order_relaxed);
     atomic_store_explicit(&t->trying_blocker_tid, lg_abi_owner_tid(l), memory_order_relaxed);
     if (atomic_load_explicit(&t->trying, memory_order_relaxed) == l)
         return;
@@ -325,9 +327,12 @@ lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *l,
     atomic_store_explicit(&t->wait_stack, 0, memory_order_relaxed);
     atomic_store_explicit(&t->wait_object, object, memory_order_relaxed);
     atomic_store_explicit(&t->wait_since_ns, lg_now_ns(), memory_order_relaxed);
-    if (l)
+    if (l) {
         atomic_store_explicit(&t->waiting_uid, atomic_load_explicit(&l->uid, memory_order_relaxed),
                               memory_order_relaxed);
+        if (!atomic_load_explicit(&l->watched, memory_order_relaxed))
+            atomic_store_explicit(&l->watched, true, memory_order_relaxed);
+    }
     atomic_store_explicit(&t->waiting_for, l, memory_order_relaxed);
     atomic_store_explicit(&t->wait_kind, kind, memory_order_release);
 }

@@ -447,9 +447,7 @@ pthread_mutex_unlock(pthread_mutex_t *m)
     struct lg_thread *t = lg_tls_self;
     if (LG_LIKELY(t != NULL && !busy && t->nheld != 0 && !t->failed_since_release)) {
         struct lg_held *top = &t->held[t->nheld - 1];
-        if (LG_LIKELY(lg_lock_addr(top->lock) == (uintptr_t)m
-                      && atomic_load_explicit(&top->lock->uid, memory_order_relaxed) == top->uid
-                      && top->lock->type != LG_SPINLOCK)) {
+        if (LG_LIKELY(top->addr == (uintptr_t)m && !top->spin)) {
             t->nheld--;
             return real.pthread_mutex_unlock(m);
         }

@@ -120,6 +120,7 @@ create_locked(uint32_t b, uintptr_t addr, enum lg_lock_type type, bool robust, u
     l->init_site = site;
     l->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
     atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
+    atomic_store_explicit(&l->watched, false, memory_order_relaxed);
     atomic_store_explicit(&l->next, atomic_load_explicit(&buckets[b], memory_order_relaxed),
                           memory_order_relaxed);
     atomic_store_explicit(&l->uid, atomic_fetch_add_explicit(&next_uid, 1, memory_order_relaxed),

@@ -109,11 +109,13 @@ enum lg_mode { LG_EXCL = 0, LG_SHARED = 1 };
 /* One lock this thread holds, innermost last. */
 struct lg_held {
     struct lg_lock *lock;
+    uintptr_t addr;     /* the lock's address: the unlock fast path's key */
     uint64_t uid;       /* the lock's identity when taken */
     uint64_t chain;     /* hash of this entry and every one below it */
     uintptr_t site;     /* return address of the acquiring call */
     uint8_t mode;       /* enum lg_mode */
     bool trylock;       /* taken by a trylock: no edge into it */
+    bool spin;          /* a spinlock: its owner is recorded */
 };
 
 /* What a thread is blocked in, for deadlock and stall reports. */
@@ -257,6 +259,10 @@ struct lg_lock {
     /* The owner of a spinlock (which does not say who holds it). Mutexes
      * and rwlocks carry their owner's tid themselves: lg_abi_owner_tid(). */
     _Atomic(struct lg_thread *) owner;
+    /* Some thread waited for this lock or failed to get it: from then on
+     * its grants are counted, for the liveness monitor. Other locks cost
+     * the lock path nothing. */
+    atomic_bool watched;
 
     struct lg_lock *_Atomic next; /* hash chain; records are never unmapped */
     struct lg_lock *free_next;    /* free list of recycled records */
@@ -343,6 +349,8 @@ lg_held_push(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode, bool try
         return false;
     struct lg_held *e = &t->held[t->nheld++];
     e->lock = l;
+    e->addr = atomic_load_explicit(&l->addr, memory_order_relaxed);
+    e->spin = l->type == LG_SPINLOCK;
     e->uid = atomic_load_explicit(&l->uid, memory_order_relaxed);
     e->chain = chain;
     e->site = site;
@@ -410,6 +418,8 @@ lg_acquired(struct lg_thread *t, struct lg_lock *l, uint64_t uid, enum lg_mode m
     lg_held_push(t, l, mode, trylock, site, chain);
     if (LG_UNLIKELY(l->type == LG_SPINLOCK))
         atomic_store_explicit(&l->owner, t, memory_order_relaxed);
+    if (LG_LIKELY(!atomic_load_explicit(&l->watched, memory_order_relaxed)))
+        return; /* nobody ever waited for it: no grants to count */
     /* A small direct-mapped table private to the thread; a plain (relaxed)
      * increment: only this thread writes it. */
     unsigned slot = (unsigned)(uid ^ (uid >> 7)) & 15;
@@ -422,6 +432,7 @@ lg_acquired(struct lg_thread *t, struct lg_lock *l, uint64_t uid, enum lg_mode m
                           atomic_load_explicit(&t->lock_grants[slot].grants,
                                                memory_order_relaxed) + 1,
                           memory_order_relaxed);
+    /* A watched lock is the only kind a retry episode can be about. */
     if (LG_UNLIKELY(atomic_load_explicit(&t->trying, memory_order_relaxed) == l))
         atomic_store_explicit(&t->trying, NULL, memory_order_relaxed);
 }
