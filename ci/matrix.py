@@ -165,16 +165,25 @@ def rows_of(cells):
     return [(k, rows[k]) for k in order]
 
 
-def cell_text(c):
+def other_reports(c):
+    """What else a cell reported: another kind on a blind spot, or what a
+    false positive said."""
+    if c["detector"] == "native":
+        return []
+    if c["outcome"] == "false-positive":
+        return list(c["reported"])
+    return [k for k in c["reported"] if k != c["kind"]]
+
+
+def cell_text(c, inline=True):
     if c is None:
         return "-"
     text = SHOWN.get(c["outcome"], c["outcome"].upper())
-    # Name what else was reported: a blind spot that draws another kind of
-    # report, or what a false positive said.
-    others = [k for k in c["reported"] if k != c["kind"]] if c["outcome"] != "false-positive" \
-        else list(c["reported"])
-    if others and c["detector"] != "native":
-        text += " (" + ", ".join(others) + ")"
+    others = other_reports(c)
+    if others:
+        # Markdown names them in the cell; the terminal table marks the
+        # cell and lists them under the table, to stay narrow.
+        text += " (" + ", ".join(others) + ")" if inline else "+"
     return text if c["match"] else text + " *"
 
 
@@ -186,7 +195,7 @@ def render(cells, markdown=False):
         any_cell = next(iter(row.values()))
         name = scenario if variant == "buggy" else "  " + variant
         klass = any_cell["class"] if variant == "buggy" else ""
-        body.append([name, klass] + [cell_text(row.get(d)) for d in columns])
+        body.append([name, klass] + [cell_text(row.get(d), markdown) for d in columns])
     totals = []
     for label, variant_is_buggy, outcome in (("detected", True, "detected"),
                                              ("missed", True, "missed"),
@@ -311,6 +320,11 @@ def main():
           "'*': differs from the expectation)")
     print()
     print(render(cells))
+    besides = [f"{c['scenario']}.{c['variant']} / {c['detector']}: {', '.join(other_reports(c))}"
+               for c in cells if other_reports(c)]
+    if besides:
+        print("\n'+': what else the detector reported there (reasons in scenarios/CMakeLists.txt)")
+        print("\n".join("  " + b for b in besides))
     print()
     bad = mismatches(cells)
     if bad:
