@@ -1688,32 +1688,60 @@ nomem:
  * when from and to end up in one component, and only inside it. The label
  * is checked even when it is one too many to keep.
  */
+/*
+ * Where a label would go and what the graph already says of it: its nodes,
+ * its edge (LG_NIL when the edge is new), and an enum lg_label_status. The
+ * one lookup behind lg_add_edge() and lg_graph_label_status(). 0, or
+ * -EINVAL for a bad label or node.
+ */
+static int
+lg_label_lookup(const struct lg_graph *g, lg_node_id from, lg_node_id to,
+                const struct lg_edge_label *label, uint32_t *u, uint32_t *v, uint32_t *ei,
+                int *status, uint64_t *same_thread_payload)
+{
+    if (same_thread_payload)
+        *same_thread_payload = 0;
+    if (!lg_label_valid(label))
+        return -EINVAL;
+    *u = lg_node_find(g, from);
+    *v = lg_node_find(g, to);
+    if (*u == LG_NIL || *v == LG_NIL || *u == *v)
+        return -EINVAL;
+    *ei = lg_edge_find(g, *u, *v);
+    *status = LG_LABEL_NEW;
+    if (*ei == LG_NIL)
+        return 0;
+    const struct lg_edge *e = lg_edge_at(g, *ei);
+    const struct lg_edge_label *l = lg_labels_c(e);
+    for (uint32_t i = 0; i < e->nlabels; i++) {
+        if (lg_label_covers(&l[i], label)) {
+            *status = LG_LABEL_KNOWN;
+            return 0;
+        }
+        if (same_thread_payload && l[i].thread == label->thread && l[i].payload)
+            *same_thread_payload = l[i].payload;
+    }
+    if (e->nlabels >= g->max_labels)
+        *status = LG_LABEL_CHECK_ONLY;
+    return 0;
+}
+
 static int
 lg_add_edge(struct lg_graph *g, lg_node_id from, lg_node_id to,
             const struct lg_edge_label *label, struct lg_cycle **cycle)
 {
     if (cycle)
         *cycle = NULL;
-    if (!lg_label_valid(label))
-        return -EINVAL;
-    uint32_t u = lg_node_find(g, from), v = lg_node_find(g, to);
-    if (u == LG_NIL || v == LG_NIL || u == v)
-        return -EINVAL;
-
-    uint32_t ei = lg_edge_find(g, u, v);
-    bool keep = true;
-    if (ei != LG_NIL) {
-        const struct lg_edge *e = lg_edge_at(g, ei);
-        const struct lg_edge_label *l = lg_labels_c(e);
-        for (uint32_t i = 0; i < e->nlabels; i++)
-            if (lg_label_covers(&l[i], label))
-                return LG_EDGE_KNOWN;
-        keep = e->nlabels < g->max_labels;
-    }
+    uint32_t u, v, ei;
+    int status, rc = lg_label_lookup(g, from, to, label, &u, &v, &ei, &status, NULL);
+    if (rc)
+        return rc;
+    if (status == LG_LABEL_KNOWN)
+        return LG_EDGE_KNOWN;
+    bool keep = status == LG_LABEL_NEW;
 
     uint32_t vu = lg_vert(g, u), vv = lg_vert(g, v);
     struct lg_plan plan = { .kind = LG_PLAN_NONE, .target = LG_NIL };
-    int rc;
     /* An existing edge already agrees with the order. */
     if (ei == LG_NIL && vu != vv && lg_vh(g, vu)->label > lg_vh(g, vv)->label) {
         if (vu == u && lg_node_at(g, u)->nin == 0)
@@ -1754,25 +1782,10 @@ int
 lg_graph_label_status(const struct lg_graph *g, lg_node_id from, lg_node_id to,
                       const struct lg_edge_label *label, uint64_t *same_thread_payload)
 {
-    if (same_thread_payload)
-        *same_thread_payload = 0;
-    if (!lg_label_valid(label))
-        return -EINVAL;
-    uint32_t u = lg_node_find(g, from), v = lg_node_find(g, to);
-    if (u == LG_NIL || v == LG_NIL || u == v)
-        return -EINVAL;
-    uint32_t ei = lg_edge_find(g, u, v);
-    if (ei == LG_NIL)
-        return LG_LABEL_NEW;
-    const struct lg_edge *e = lg_edge_at(g, ei);
-    const struct lg_edge_label *l = lg_labels_c(e);
-    for (uint32_t i = 0; i < e->nlabels; i++) {
-        if (lg_label_covers(&l[i], label))
-            return LG_LABEL_KNOWN;
-        if (same_thread_payload && l[i].thread == label->thread && l[i].payload)
-            *same_thread_payload = l[i].payload;
-    }
-    return e->nlabels < g->max_labels ? LG_LABEL_NEW : LG_LABEL_CHECK_ONLY;
+    uint32_t u, v, ei;
+    int status, rc = lg_label_lookup(g, from, to, label, &u, &v, &ei, &status,
+                                     same_thread_payload);
+    return rc ? rc : status;
 }
 
 int

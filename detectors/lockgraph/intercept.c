@@ -306,6 +306,40 @@ wait_lock(struct lg_thread *t, struct lg_lock *l, enum lock_op op, void *obj, cl
     return err;
 }
 
+/* ---- destroy, for every kind of lock ------------------------------------ */
+
+/* A destroy under way: the destroy-locked check before the real call, and
+ * the end of the lock's identity after it, if it worked. */
+struct destroying {
+    struct lg_thread *t;
+    struct lg_lock *l;
+    uint64_t uid;
+};
+
+static struct destroying
+destroy_begin(uintptr_t obj, bool locked, long owner, uintptr_t site)
+{
+    struct destroying d = { enter(), NULL, 0 };
+    if (d.t) {
+        d.l = lg_lock_find(d.t, obj);
+        d.uid = d.l ? lg_lock_uid(d.l) : 0;
+        lg_before_destroy(d.t, d.l, obj, locked, owner, site);
+        leave();
+    }
+    return d;
+}
+
+static int
+destroy_end(struct destroying d, int err)
+{
+    if (err == 0 && d.l) {
+        reenter();
+        lg_after_destroy(d.t, d.l, d.uid);
+        leave();
+    }
+    return err;
+}
+
 /* ---- mutexes --------------------------------------------------------------- */
 
 LG_EXPORT int
@@ -323,20 +357,8 @@ pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
 LG_EXPORT int
 pthread_mutex_destroy(pthread_mutex_t *m)
 {
-    struct lg_thread *t = enter();
-    if (!t)
-        return REAL(pthread_mutex_destroy)(m);
-    struct lg_lock *l = lg_lock_find(t, (uintptr_t)m);
-    uint64_t uid = l ? lg_lock_uid(l) : 0;
-    lg_before_destroy(t, l, (uintptr_t)m, mutex_locked(m), mutex_owner(m), SITE);
-    leave();
-    int err = REAL(pthread_mutex_destroy)(m);
-    if (err == 0 && l) {
-        reenter();
-        lg_after_destroy(t, l, uid);
-        leave();
-    }
-    return err;
+    struct destroying d = destroy_begin((uintptr_t)m, mutex_locked(m), mutex_owner(m), SITE);
+    return destroy_end(d, REAL(pthread_mutex_destroy)(m));
 }
 
 /* lock, timedlock and clocklock: `until` NULL means wait for ever. */
@@ -480,20 +502,8 @@ pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr_t *attr)
 LG_EXPORT int
 pthread_rwlock_destroy(pthread_rwlock_t *rw)
 {
-    struct lg_thread *t = enter();
-    if (!t)
-        return REAL(pthread_rwlock_destroy)(rw);
-    struct lg_lock *l = lg_lock_find(t, (uintptr_t)rw);
-    uint64_t uid = l ? lg_lock_uid(l) : 0;
-    lg_before_destroy(t, l, (uintptr_t)rw, rwlock_locked(rw), rwlock_writer(rw), SITE);
-    leave();
-    int err = REAL(pthread_rwlock_destroy)(rw);
-    if (err == 0 && l) {
-        reenter();
-        lg_after_destroy(t, l, uid);
-        leave();
-    }
-    return err;
+    struct destroying d = destroy_begin((uintptr_t)rw, rwlock_locked(rw), rwlock_writer(rw), SITE);
+    return destroy_end(d, REAL(pthread_rwlock_destroy)(rw));
 }
 
 static int
@@ -634,21 +644,9 @@ pthread_spin_init(pthread_spinlock_t *s, int pshared)
 LG_EXPORT int
 pthread_spin_destroy(pthread_spinlock_t *s)
 {
-    struct lg_thread *t = enter();
-    if (!t)
-        return REAL(pthread_spin_destroy)(s);
-    struct lg_lock *l = lg_lock_find(t, (uintptr_t)s);
-    uint64_t uid = l ? lg_lock_uid(l) : 0;
     bool locked = atomic_load_explicit((_Atomic int *)s, memory_order_relaxed) != 0;
-    lg_before_destroy(t, l, (uintptr_t)s, locked, -1, SITE);
-    leave();
-    int err = REAL(pthread_spin_destroy)(s);
-    if (err == 0 && l) {
-        reenter();
-        lg_after_destroy(t, l, uid);
-        leave();
-    }
-    return err;
+    struct destroying d = destroy_begin((uintptr_t)s, locked, -1, SITE);
+    return destroy_end(d, REAL(pthread_spin_destroy)(s));
 }
 
 LG_EXPORT int
