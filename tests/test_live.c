@@ -238,6 +238,26 @@ test_livelock_reported_and_not_as_starvation(void **state)
 }
 
 static void
+test_livelock_not_starvation_when_one_member_is_a_tick_behind(void **state)
+{
+    (void)state;
+    /* T3 started retrying 1 ms before T2: at 1000.5 ms T3's episode is old
+     * enough for starvation (T2 keeps getting T3's lock, its own first
+     * fork), T2's not yet old enough for the livelock. Not starvation. */
+    struct lg_live_sample s[2];
+    polite(s, 10);
+    s[0].trying_since_ns = 1 * MS;
+    assert_int_equal(tick(10 * MS, s, 2), 0);
+    polite(s, 5000);
+    s[0].trying_since_ns = 1 * MS;
+    assert_int_equal(tick(1000 * MS + MS / 2, s, 2), 0);
+    polite(s, 5100);
+    s[0].trying_since_ns = 1 * MS;
+    assert_int_equal(tick(1100 * MS, s, 2), 1);
+    assert_int_equal(out[0].kind, LG_LIVE_LIVELOCK);
+}
+
+static void
 test_livelock_needs_backoffs(void **state)
 {
     (void)state;
@@ -410,6 +430,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_slow_holder_is_not_starvation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_waiter_starves_under_barging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_livelock_reported_and_not_as_starvation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_livelock_not_starvation_when_one_member_is_a_tick_behind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_livelock_needs_backoffs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_progress_mark_is_not_livelock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_thread_retrying_is_not_livelock, setup, teardown),

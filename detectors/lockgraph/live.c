@@ -254,13 +254,41 @@ find_livelocks(struct lg_live *lv, uint64_t now, const struct lg_live_sample *s,
     return 0;
 }
 
+/*
+ * Is sample i in a retry loop: it retries a lock held by a thread that
+ * retries a lock held by ... i? Then nobody in the loop gets on, and the
+ * threads that "got the lock" meanwhile are its fellow retriers taking
+ * their own first locks: a livelock in the making, which the livelock check
+ * names once every member has retried for livelock_ms, not starvation.
+ */
+static bool
+in_retry_loop(const struct lg_live_sample *s, uint32_t n, uint32_t i)
+{
+    uint32_t cur = i;
+    for (uint32_t step = 0; step < n; step++) {
+        if (!s[cur].trying_lock || !s[cur].trying_blocker)
+            return false;
+        uint32_t next = n;
+        for (uint32_t j = 0; j < n; j++)
+            if (s[j].thread == s[cur].trying_blocker)
+                next = j;
+        if (next == n)
+            return false;
+        if (next == i)
+            return true;
+        cur = next;
+    }
+    return false;
+}
+
 static int
 find_starvation(struct lg_live *lv, uint64_t now, const struct lg_live_sample *s, uint32_t n,
                 struct lg_live_verdict *out, uint32_t max, uint32_t *nout, uint32_t *used)
 {
     for (uint32_t i = 0; i < n && *nout < max; i++) {
         struct episode *e = episode_of(lv, s[i].thread);
-        if (!e || e->reported || now - e->since_ns < lv->cfg.starvation_ns)
+        if (!e || e->reported || now - e->since_ns < lv->cfg.starvation_ns
+            || in_retry_loop(s, n, i))
             continue;
         uint64_t granted = s[i].lock_grants - e->lock_grants0;
         if (s[i].lock_grants < e->lock_grants0 || granted < lv->cfg.starvation_grants)

@@ -13,8 +13,10 @@
  * starvation  A thread has been trying to get a lock L, blocked on it or
  *             retrying it with trylock/timedlock without getting it, for at
  *             least starvation_ms, while other threads were granted L at
- *             least starvation_grants times in that span. Threads that are
- *             part of a livelock are reported as such instead.
+ *             least starvation_grants times in that span. A thread in a
+ *             retry loop (it retries a lock held by a thread that retries a
+ *             lock held by ... it) is not starving: nobody in the loop gets
+ *             on, and the loop is reported as a livelock instead.
  *
  * livelock    Two or more threads have each been retrying a lock for at
  *             least livelock_ms without getting it, while running (not
