@@ -394,6 +394,23 @@ test_running_thread_prevents_stall(void **state)
     assert_int_equal(out[0].kind, LG_LIVE_STALL);
 }
 
+/* T1 joins T2; T2 exits, and T1, woken, has not run yet: T1 still looks
+ * blocked, and since long ago. Until T2 exited it was running, so the
+ * stall (if any) starts at the exit, not at T1's join. */
+static void
+test_stall_is_timed_from_the_last_thread_exit(void **state)
+{
+    (void)state;
+    struct lg_live_sample s[1] = { blocked(1, LG_LIVE_JOIN, 0, 0) };
+    lg_live_thread_gone(lv, 2900 * MS);
+    lg_live_thread_gone(lv, 100 * MS); /* heard late: the newest exit counts */
+    assert_int_equal(tick(3100 * MS, s, 1), 0);
+    assert_int_equal(tick(5800 * MS, s, 1), 0);
+    assert_int_equal(tick(5900 * MS, s, 1), 1); /* 3 s after the exit */
+    assert_int_equal(out[0].kind, LG_LIVE_STALL);
+    assert_int_equal(out[0].window_ns, 3000 * MS);
+}
+
 static void
 test_jain(void **state)
 {
@@ -440,6 +457,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_a_moment_blocked_elsewhere_keeps_the_episode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stall_with_lost_wakeup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_running_thread_prevents_stall, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stall_is_timed_from_the_last_thread_exit, setup,
+                                        teardown),
         cmocka_unit_test(test_jain),
         cmocka_unit_test_setup_teardown(test_out_of_memory_is_an_error_not_a_crash, setup, teardown),
     };

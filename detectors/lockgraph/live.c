@@ -36,6 +36,7 @@ struct lg_live {
     uint32_t nep, cap;
     uint64_t tick;
     bool stall_reported;
+    uint64_t last_exit_ns;   /* the newest thread exit heard of */
     /* Verdict members handed out by the last tick. */
     struct lg_live_member *members;
     uint32_t members_cap;
@@ -51,6 +52,13 @@ lg_live_new(struct lg_live **out, const struct lg_alloc *alloc, const struct lg_
     lv->cfg = *cfg;
     *out = lv;
     return 0;
+}
+
+void
+lg_live_thread_gone(struct lg_live *lv, uint64_t when_ns)
+{
+    if (when_ns > lv->last_exit_ns)
+        lv->last_exit_ns = when_ns;
 }
 
 static void
@@ -335,7 +343,8 @@ static int
 find_stall(struct lg_live *lv, uint64_t now, const struct lg_live_sample *s, uint32_t n,
            struct lg_live_verdict *out, uint32_t max, uint32_t *nout, uint32_t *used)
 {
-    bool all = n > 0;
+    /* The exiting thread was running until it exited. */
+    bool all = n > 0 && now >= lv->last_exit_ns && now - lv->last_exit_ns >= lv->cfg.stall_ns;
     for (uint32_t i = 0; i < n && all; i++)
         all = s[i].block != LG_LIVE_RUNNING && now - s[i].block_since_ns >= lv->cfg.stall_ns;
     if (!all) {
@@ -347,7 +356,7 @@ find_stall(struct lg_live *lv, uint64_t now, const struct lg_live_sample *s, uin
     struct lg_live_member *m = members_alloc(lv, used, n);
     if (!m)
         return -ENOMEM;
-    uint64_t shortest = UINT64_MAX;
+    uint64_t shortest = now - lv->last_exit_ns;
     for (uint32_t i = 0; i < n; i++) {
         m[i].thread = s[i].thread;
         m[i].block = s[i].block;

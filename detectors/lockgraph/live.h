@@ -27,10 +27,13 @@
  *
  * stall       Every live thread has been blocked for at least stall_ms on
  *             an untimed wait (a lock, a condition variable, a join, a
- *             barrier, a semaphore). Timed waits and sleeps are not blocks:
- *             they end by themselves. Threads waiting on a condition
- *             variable or a semaphore then wait for a signal that no
- *             running thread can send (a lost wakeup).
+ *             barrier, a semaphore), and no thread has exited in that time
+ *             (a thread ran until it exited, and whoever it woke on its way
+ *             out may not have been scheduled yet). The monitor counts a
+ *             join of a thread that has exited as running. Timed waits and
+ *             sleeps are not blocks: they end by themselves. Threads waiting
+ *             on a condition variable or a semaphore then wait for a signal
+ *             that no running thread can send (a lost wakeup).
  *
  * Each episode (a thread's wait for, or retrying of, one lock from one
  * start) and each stall is reported once.
@@ -119,6 +122,10 @@ void lg_live_free(struct lg_live *lv);
  */
 int lg_live_tick(struct lg_live *lv, uint64_t now_ns, const struct lg_live_sample *samples,
                  uint32_t n, struct lg_live_verdict *out, uint32_t max);
+
+/* A thread exited at when_ns (it was running until then). Calls may come
+ * late and out of order: the newest time counts. */
+void lg_live_thread_gone(struct lg_live *lv, uint64_t when_ns);
 
 /* Jain's fairness index of n values: (sum x)^2 / (n * sum x^2); 1 when all
  * are zero or n is 0. */

@@ -27,10 +27,17 @@ lg_progress(void)
                               memory_order_relaxed);
 }
 
+/* What the monitor needs of a sampled thread besides its sample. */
+struct who {
+    pid_t tid;
+    uintptr_t handle; /* its pthread_t */
+    uintptr_t joins;  /* the pthread_t it is joining, 0 none */
+};
+
 struct sampling {
     struct lg_live_sample *samples;
     struct lg_lock **locks; /* the lock each sample waits for or retries */
-    pid_t *tids;
+    struct who *who;
     uint32_t n, cap;
     bool failed;
 };
@@ -64,13 +71,13 @@ sample_thread(struct lg_thread *t, void *ctx)
                                          cap * sizeof *l) : NULL;
         if (l)
             sm->locks = l;
-        pid_t *tids = l ? lg_grow(&lg_mem, sm->tids, sm->cap * sizeof *tids,
-                                  cap * sizeof *tids) : NULL;
-        if (!tids) {
+        struct who *who = l ? lg_grow(&lg_mem, sm->who, sm->cap * sizeof *who,
+                                      cap * sizeof *who) : NULL;
+        if (!who) {
             sm->failed = true; /* whatever grew stays, with the old capacity */
             return;
         }
-        sm->tids = tids;
+        sm->who = who;
         sm->cap = cap;
     }
     struct lg_live_sample *s = &sm->samples[sm->n];
@@ -102,20 +109,33 @@ sample_thread(struct lg_thread *t, void *ctx)
         s->grants[i].grants = atomic_load_explicit(&t->lock_grants[i].grants, memory_order_relaxed);
     }
     sm->locks[sm->n] = target;
-    sm->tids[sm->n] = t->tid;
+    sm->who[sm->n].tid = t->tid;
+    sm->who[sm->n].handle = t->handle;
+    sm->who[sm->n].joins = s->block == LG_LIVE_JOIN
+                               ? atomic_load_explicit(&t->wait_object, memory_order_relaxed)
+                               : 0;
     sm->n++;
 }
 
-/* After sampling: blockers as thread numbers, and each target lock's grants
- * summed over every thread's table. */
+/* After sampling: joins of threads that are gone as running (the join
+ * returns as soon as the joiner is scheduled, or the thread is still
+ * running its way out, past lockgraph's view), blockers as thread numbers,
+ * and each target lock's grants summed over every thread's table. */
 static void
 finish_samples(struct sampling *sm)
 {
     for (uint32_t i = 0; i < sm->n; i++) {
         struct lg_live_sample *s = &sm->samples[i];
+        if (s->block == LG_LIVE_JOIN) {
+            bool joinee_alive = false;
+            for (uint32_t j = 0; j < sm->n && !joinee_alive; j++)
+                joinee_alive = j != i && sm->who[j].handle == sm->who[i].joins;
+            if (!joinee_alive)
+                s->block = LG_LIVE_RUNNING;
+        }
         uint32_t num = 0;
         for (uint32_t j = 0; j < sm->n && s->trying_blocker; j++)
-            if ((uint32_t)sm->tids[j] == s->trying_blocker)
+            if ((uint32_t)sm->who[j].tid == s->trying_blocker)
                 num = sm->samples[j].thread;
         s->trying_blocker = num;
         uint64_t target = s->block == LG_LIVE_LOCK ? s->block_lock : s->trying_lock;
@@ -175,6 +195,7 @@ lg_liveness_run(void)
         sm.failed = false;
         lg_threads_each(sample_thread, &sm);
         finish_samples(&sm);
+        lg_live_thread_gone(lv, lg_threads_last_exit_ns());
         struct lg_live_verdict v[8];
         int n = sm.failed ? -ENOMEM : lg_live_tick(lv, lg_now_ns(), sm.samples, sm.n, v, 8);
         if (n < 0) {

@@ -131,6 +131,7 @@ enum lg_wait_kind {
 struct lg_thread {
     uint32_t num;              /* T<num>; 1 is the first thread seen (main) */
     pid_t tid;
+    uintptr_t handle;          /* its pthread_t */
     atomic_bool alive;
     uint32_t creator;          /* T<num> of the creating thread, 0 unknown */
     lg_stack_id created_at;
@@ -211,6 +212,10 @@ struct lg_thread *lg_thread_by_tid(long tid); /* a live one */
 uint32_t lg_thread_number_next(void);
 void lg_thread_number_promise(uint32_t num);
 uint32_t lg_threads_alive(void);
+/* When the last thread exited (lg_now_ns()), 0 before any did. Read it
+ * after sampling the threads: an exit is stored before the thread stops
+ * counting as alive. */
+uint64_t lg_threads_last_exit_ns(void);
 /* The pthread key whose destructor tells lockgraph a thread is exiting. */
 void lg_threads_set_exit_key(unsigned key);
 void lg_threads_atfork_prepare(void);

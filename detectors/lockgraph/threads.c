@@ -21,6 +21,7 @@ static lg_mutex thread_lock = LG_MUTEX_INIT;
 static struct lg_thread *all_threads;
 static atomic_uint next_num = 1;
 static atomic_uint alive_count;
+static atomic_uint_fast64_t last_exit_ns;
 static atomic_bool said_held_memory, said_thread_memory;
 static pthread_key_t exit_key;
 static bool have_exit_key;
@@ -46,6 +47,7 @@ lg_self_slow(void)
     t->num = promised_num ? promised_num
                           : atomic_fetch_add_explicit(&next_num, 1, memory_order_relaxed);
     t->tid = (pid_t)syscall(SYS_gettid);
+    t->handle = (uintptr_t)pthread_self();
     atomic_store_explicit(&t->alive, true, memory_order_relaxed);
     lg_mutex_lock(&thread_lock);
     t->next = all_threads;
@@ -152,6 +154,11 @@ lg_thread_exiting(struct lg_thread *t)
             abandoned = true;
     if (abandoned)
         lg_report_abandoned(t);
+    uint64_t now = lg_now_ns(), was = atomic_load_explicit(&last_exit_ns, memory_order_relaxed);
+    while (was < now && !atomic_compare_exchange_weak_explicit(&last_exit_ns, &was, now,
+                                                               memory_order_relaxed,
+                                                               memory_order_relaxed))
+        ;
     atomic_store_explicit(&t->alive, false, memory_order_release);
     atomic_fetch_sub_explicit(&alive_count, 1, memory_order_relaxed);
     lg_mem_free(t->chains, t->chain_cap * sizeof *t->chains);
@@ -204,6 +211,12 @@ lg_thread_by_tid(long tid)
             found = t;
     lg_mutex_unlock(&thread_lock);
     return found;
+}
+
+uint64_t
+lg_threads_last_exit_ns(void)
+{
+    return atomic_load_explicit(&last_exit_ns, memory_order_relaxed);
 }
 
 uint32_t
