@@ -21,22 +21,6 @@
 
 static char json_path[64];
 
-/* intercept.c reads a lock's owner from the pthread object; the locks here
- * are plain ints, owned by nobody. */
-long
-lg_abi_owner_tid(const struct lg_lock *l)
-{
-    (void)l;
-    return 0;
-}
-
-size_t
-lg_abi_object_size(const struct lg_lock *l)
-{
-    (void)l;
-    return sizeof(int);
-}
-
 static int
 setup(void **state)
 {
@@ -103,7 +87,7 @@ test_lock_identity_ends_at_forget(void **state)
 {
     (void)state;
     struct lg_thread *t = lg_self();
-    static int object;
+    static pthread_mutex_t object;
     uintptr_t addr = (uintptr_t)&object;
     struct lg_lock *l = lg_lock_get(t, addr, LG_MUTEX_NORMAL, false, 0);
     assert_non_null(l);
@@ -129,7 +113,7 @@ test_held_stack_out_of_order_release(void **state)
 {
     (void)state;
     struct lg_thread *t = lg_self();
-    static int objs[3];
+    static pthread_mutex_t objs[3];
     struct lg_lock *l[3];
     for (int i = 0; i < 3; i++)
         l[i] = lg_lock_get(t, (uintptr_t)&objs[i], LG_MUTEX_NORMAL, false, 0);
@@ -162,7 +146,7 @@ test_held_stack_has_no_fixed_limit(void **state)
     (void)state;
     struct lg_thread *t = lg_self();
     enum { N = 500 };
-    static int objs[N];
+    static pthread_mutex_t objs[N];
     static struct lg_lock *l[N];
     for (int i = 0; i < N; i++) {
         l[i] = lg_lock_get(t, (uintptr_t)&objs[i], LG_MUTEX_NORMAL, false, 0);
@@ -217,7 +201,7 @@ static void
 test_inversion_across_threads_is_reported_once(void **state)
 {
     (void)state;
-    static int oa, ob;
+    static pthread_mutex_t oa, ob;
     struct lg_lock *a = lg_lock_get(NULL, (uintptr_t)&oa, LG_MUTEX_NORMAL, false, 0);
     struct lg_lock *b = lg_lock_get(NULL, (uintptr_t)&ob, LG_MUTEX_NORMAL, false, 0);
     int before = reports_of("lock-order-inversion");
@@ -237,7 +221,7 @@ static void
 test_inversion_by_one_thread_is_not_reported(void **state)
 {
     (void)state;
-    static int oa, ob;
+    static pthread_mutex_t oa, ob;
     struct lg_lock *a = lg_lock_get(NULL, (uintptr_t)&oa, LG_MUTEX_NORMAL, false, 0);
     struct lg_lock *b = lg_lock_get(NULL, (uintptr_t)&ob, LG_MUTEX_NORMAL, false, 0);
     int before = reports_of("lock-order-inversion");
@@ -254,7 +238,7 @@ test_misuse_reports(void **state)
 {
     (void)state;
     struct lg_thread *t = lg_self();
-    static int o;
+    static pthread_mutex_t o;
     struct lg_lock *l = lg_lock_get(t, (uintptr_t)&o, LG_MUTEX_NORMAL, false, 0);
     int unlocked = reports_of("unlock-unlocked"), not_owner = reports_of("unlock-not-owner");
     lg_before_release(t, l, l->addr, 0, false, 0x10);
@@ -275,7 +259,7 @@ test_misuse_reports(void **state)
  * the lock table's lock-free reads, the allocator and the graph lock under
  * contention (this is what TSan checks in the tsan preset). */
 enum { STRESS_THREADS = 4, STRESS_LOCKS = 64, STRESS_ROUNDS = 300 };
-static int stress_objs[STRESS_LOCKS], churn_objs[STRESS_LOCKS];
+static pthread_mutex_t stress_objs[STRESS_LOCKS], churn_objs[STRESS_LOCKS];
 
 static void *
 stress(void *p)

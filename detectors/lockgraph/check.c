@@ -13,11 +13,6 @@
 #include <errno.h>
 #include <time.h>
 
-struct lg_options lg_opt;
-lg_mutex lg_graph_lock = LG_MUTEX_INIT;
-struct lg_graph *lg_graph;
-atomic_bool lg_active;
-
 static atomic_bool said_graph_memory, said_deadlock_size;
 
 /*
@@ -257,7 +252,7 @@ lg_after_failed_try(struct lg_thread *t, struct lg_lock *l, uintptr_t site)
     t->failed_since_release = true;
     if (!atomic_load_explicit(&l->watched, memory_order_relaxed))
         atomic_store_explicit(&l->watched, true, memory_order_relaxed);
-    atomic_store_explicit(&t->trying_blocker_tid, lg_abi_owner_tid(l), memory_order_relaxed);
+    atomic_store_explicit(&t->trying_blocker_tid, lg_lock_owner_tid(l), memory_order_relaxed);
     if (atomic_load_explicit(&t->trying, memory_order_relaxed) == l)
         return;
     /* A new retry episode: when it started, and where (captured once). */
@@ -305,6 +300,22 @@ lg_after_destroy(struct lg_thread *t, struct lg_lock *l, uint64_t uid)
     while (lg_held_pop(t, l, NULL))
         ;
     lg_lock_forget(l, uid);
+}
+
+void
+lg_thread_exit(struct lg_thread *t)
+{
+    if (!atomic_load_explicit(&t->alive, memory_order_relaxed))
+        return;
+    /* A robust mutex held at exit is the robust protocol's business: the
+     * next owner gets EOWNERDEAD. Anything else is abandoned. */
+    bool abandoned = false;
+    for (uint32_t i = 0; i < t->nheld; i++)
+        if (!t->held[i].lock->robust)
+            abandoned = true;
+    if (abandoned)
+        lg_report_abandoned(t);
+    lg_thread_exiting(t);
 }
 
 /* ---- waiting, and real deadlocks ------------------------------------- */
@@ -379,7 +390,7 @@ wait_cycle(struct lg_thread *t, struct lg_thread **path)
         if (!l || atomic_load_explicit(&l->uid, memory_order_relaxed)
                       != atomic_load_explicit(&cur->waiting_uid, memory_order_relaxed))
             return 0;
-        struct lg_thread *o = lg_thread_by_tid(lg_abi_owner_tid(l));
+        struct lg_thread *o = lg_thread_by_tid(lg_lock_owner_tid(l));
         if (!o)
             return 0;
         if (o == t)

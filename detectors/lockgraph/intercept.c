@@ -1,11 +1,11 @@
 /*
  * intercept.c - the pthread functions lockgraph puts itself in front of.
  *
- * This is the only file that knows the pthread ABI: the real functions
- * (found with dlvsym/dlsym(RTLD_NEXT), lazily, because another library's
- * constructor may lock a mutex before ours runs), glibc's object layouts
- * (to read a mutex's type and owner when lockgraph did not see it being set
- * up), init and exit, and fork.
+ * This file has the locks: mutexes, reader-writer locks, spinlocks.
+ * intercept_sync.c has condition variables, threads, barriers and
+ * semaphores; init.c has start, exit and fork; resolve.c finds the real
+ * functions; abi.c reads glibc's objects (a mutex's type and owner when
+ * lockgraph did not see it being set up).
  *
  * Every interposed call follows TSan's three steps: check before the call
  * (where a self-deadlock is reported before the thread blocks), the real
@@ -14,138 +14,17 @@
  * series of timed waits; between two waits the blocked thread looks for a
  * wait-for cycle it belongs to. So only blocked acquisitions pay for
  * deadlock detection.
- *
- * A thread-local flag keeps lockgraph out of its own way: while it is
- * working (capturing a stack, symbolising, writing a report) every
- * interposed call made on that thread goes straight to the real function.
  */
-#include "rt.h"
+#include "intercept.h"
 
-#include <dlfcn.h>
 #include <errno.h>
-#include <pthread.h>
-#include <semaphore.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#define SITE ((uintptr_t)__builtin_return_address(0))
-
-static LG_TLS int busy;
-
-/* ---- the real functions ------------------------------------------------ */
-
-#define REAL_FUNCTIONS(X)                                                                 \
-    X(int, pthread_mutex_init, (pthread_mutex_t *, const pthread_mutexattr_t *))          \
-    X(int, pthread_mutex_destroy, (pthread_mutex_t *))                                    \
-    X(int, pthread_mutex_lock, (pthread_mutex_t *))                                       \
-    X(int, pthread_mutex_trylock, (pthread_mutex_t *))                                    \
-    X(int, pthread_mutex_timedlock, (pthread_mutex_t *, const struct timespec *))         \
-    X(int, pthread_mutex_clocklock, (pthread_mutex_t *, clockid_t, const struct timespec *)) \
-    X(int, pthread_mutex_unlock, (pthread_mutex_t *))                                     \
-    X(int, pthread_rwlock_init, (pthread_rwlock_t *, const pthread_rwlockattr_t *))       \
-    X(int, pthread_rwlock_destroy, (pthread_rwlock_t *))                                  \
-    X(int, pthread_rwlock_rdlock, (pthread_rwlock_t *))                                   \
-    X(int, pthread_rwlock_tryrdlock, (pthread_rwlock_t *))                                \
-    X(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t *, const struct timespec *))     \
-    X(int, pthread_rwlock_clockrdlock, (pthread_rwlock_t *, clockid_t, const struct timespec *)) \
-    X(int, pthread_rwlock_wrlock, (pthread_rwlock_t *))                                   \
-    X(int, pthread_rwlock_trywrlock, (pthread_rwlock_t *))                                \
-    X(int, pthread_rwlock_timedwrlock, (pthread_rwlock_t *, const struct timespec *))     \
-    X(int, pthread_rwlock_clockwrlock, (pthread_rwlock_t *, clockid_t, const struct timespec *)) \
-    X(int, pthread_rwlock_unlock, (pthread_rwlock_t *))                                   \
-    X(int, pthread_spin_init, (pthread_spinlock_t *, int))                                \
-    X(int, pthread_spin_destroy, (pthread_spinlock_t *))                                  \
-    X(int, pthread_spin_lock, (pthread_spinlock_t *))                                     \
-    X(int, pthread_spin_trylock, (pthread_spinlock_t *))                                  \
-    X(int, pthread_spin_unlock, (pthread_spinlock_t *))                                   \
-    X(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *))                      \
-    X(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *, const struct timespec *)) \
-    X(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *)) \
-    X(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *)) \
-    X(int, pthread_join, (pthread_t, void **))                                            \
-    X(int, pthread_barrier_wait, (pthread_barrier_t *))                                   \
-    X(int, sem_wait, (sem_t *))
-
-#define REAL_FIELD(ret, name, args) ret(*name) args;
-static struct {
-    REAL_FUNCTIONS(REAL_FIELD)
-} real;
-#undef REAL_FIELD
-
-/* The condition-variable functions have an old (2.2.5) version beside the
- * current one; ask for the current one by name first. */
-static void *
-lookup(const char *name)
-{
-    static const char *versions[] = { "GLIBC_2.34", "GLIBC_2.3.2", "GLIBC_2.30" };
-    for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
-        void *p = dlvsym(RTLD_NEXT, name, versions[i]);
-        if (p)
-            return p;
-    }
-    return dlsym(RTLD_NEXT, name);
-}
-
-static void
-resolve(void)
-{
-    static atomic_int state; /* 0 not yet, 1 in progress, 2 done */
-    int expected = 0;
-    if (atomic_load_explicit(&state, memory_order_acquire) == 2)
-        return;
-    if (!atomic_compare_exchange_strong(&state, &expected, 1)) {
-        while (atomic_load_explicit(&state, memory_order_acquire) != 2)
-            ;
-        return;
-    }
-    int was_busy = busy;
-    busy = 1; /* dlsym may allocate, and allocators may lock */
-#define REAL_LOOKUP(ret, name, args) real.name = (ret(*) args)lookup(#name);
-    REAL_FUNCTIONS(REAL_LOOKUP)
-#undef REAL_LOOKUP
-    busy = was_busy;
-    if (!real.pthread_mutex_lock || !real.pthread_mutex_unlock || !real.pthread_create)
-        LG_DIE("cannot find the real pthread functions (is this a glibc program?)");
-    atomic_store_explicit(&state, 2, memory_order_release);
-}
-
-#define REAL(name) (LG_LIKELY(real.name != NULL) ? (void)0 : resolve(), real.name)
-
-/* ---- entering and leaving lockgraph ------------------------------------- */
-
-static inline struct lg_thread *
-enter(void)
-{
-    if (LG_UNLIKELY(busy || !atomic_load_explicit(&lg_active, memory_order_relaxed)))
-        return NULL;
-    busy = 1;
-    struct lg_thread *t = lg_self();
-    if (LG_UNLIKELY(!t))
-        busy = 0;
-    return t;
-}
-
-static inline void
-leave(void)
-{
-    busy = 0;
-}
-
-static inline void
-reenter(void)
-{
-    busy = 1;
-}
-
-/* ---- what glibc's objects say about themselves -------------------------- */
+/* ---- what glibc's objects say about themselves (abi.h) ------------------ */
 
 static enum lg_lock_type
 mutex_type(const pthread_mutex_t *m)
 {
-    switch (m->__data.__kind & 3) { /* PTHREAD_MUTEX_KIND_MASK_NP */
+    switch (lg_abi_mutex_kind((uintptr_t)m)) {
     case PTHREAD_MUTEX_RECURSIVE: return LG_MUTEX_RECURSIVE;
     case PTHREAD_MUTEX_ERRORCHECK: return LG_MUTEX_ERRORCHECK;
     default: return LG_MUTEX_NORMAL;
@@ -155,19 +34,19 @@ mutex_type(const pthread_mutex_t *m)
 static bool
 mutex_robust(const pthread_mutex_t *m)
 {
-    return (m->__data.__kind & 16) != 0; /* PTHREAD_MUTEX_ROBUST_NORMAL_NP */
+    return lg_abi_mutex_robust((uintptr_t)m);
 }
 
 static bool
 mutex_locked(const pthread_mutex_t *m)
 {
-    return atomic_load_explicit((const _Atomic int *)&m->__data.__lock, memory_order_relaxed) != 0;
+    return lg_abi_mutex_locked((uintptr_t)m);
 }
 
 static long
 mutex_owner(const pthread_mutex_t *m)
 {
-    return atomic_load_explicit((const _Atomic int *)&m->__data.__owner, memory_order_relaxed);
+    return lg_abi_mutex_owner((uintptr_t)m);
 }
 
 static struct lg_lock *
@@ -182,42 +61,13 @@ mutex_record(struct lg_thread *t, pthread_mutex_t *m, uintptr_t site)
 static long
 rwlock_writer(const pthread_rwlock_t *rw)
 {
-    return atomic_load_explicit((const _Atomic int *)&rw->__data.__cur_writer,
-                                memory_order_relaxed);
+    return lg_abi_rwlock_writer((uintptr_t)rw);
 }
 
 static bool
 rwlock_locked(const pthread_rwlock_t *rw)
 {
-    unsigned readers = atomic_load_explicit((const _Atomic unsigned *)&rw->__data.__readers,
-                                            memory_order_relaxed);
-    return rwlock_writer(rw) != 0 || (readers >> 3) != 0; /* RWLOCK_READER_SHIFT */
-}
-
-size_t
-lg_abi_object_size(const struct lg_lock *l)
-{
-    switch (l->type) {
-    case LG_RWLOCK: return sizeof(pthread_rwlock_t);
-    case LG_SPINLOCK: return sizeof(pthread_spinlock_t);
-    default: return sizeof(pthread_mutex_t);
-    }
-}
-
-long
-lg_abi_owner_tid(const struct lg_lock *l)
-{
-    uintptr_t obj = lg_lock_addr(l);
-    switch (l->type) {
-    case LG_RWLOCK:
-        return rwlock_writer((const pthread_rwlock_t *)obj);
-    case LG_SPINLOCK: {
-        struct lg_thread *o = atomic_load_explicit(&l->owner, memory_order_relaxed);
-        return o ? o->tid : 0;
-    }
-    default:
-        return mutex_owner((const pthread_mutex_t *)obj);
-    }
+    return lg_abi_rwlock_locked((uintptr_t)rw);
 }
 
 /* ---- waiting in slices -------------------------------------------------- */
@@ -407,7 +257,7 @@ LG_EXPORT int
 pthread_mutex_lock(pthread_mutex_t *m)
 {
     struct lg_thread *t = lg_tls_self;
-    if (LG_LIKELY(t != NULL && !busy && atomic_load_explicit(&lg_active, memory_order_relaxed))) {
+    if (LG_LIKELY(t != NULL && !lg_busy && atomic_load_explicit(&lg_active, memory_order_relaxed))) {
         uintptr_t addr = (uintptr_t)m;
         unsigned i = lg_cache_slot(addr);
         struct lg_lock *l = t->cache[i].lock;
@@ -417,7 +267,7 @@ pthread_mutex_lock(pthread_mutex_t *m)
                       && t->nheld < t->held_cap && !lg_held_find(t, l))) {
             uint64_t chain = lg_chain_for(t, uid, LG_EXCL);
             if (LG_LIKELY((t->nheld == 0 || lg_chain_known(t, chain))
-                          && real.pthread_mutex_trylock(m) == 0)) {
+                          && lg_real.pthread_mutex_trylock(m) == 0)) {
                 lg_acquired(t, l, uid, LG_EXCL, false, SITE, chain);
                 return 0;
             }
@@ -467,11 +317,11 @@ pthread_mutex_unlock(pthread_mutex_t *m)
      * account for. Bookkeeping first: once the real unlock is done, the
      * next owner may already be recording itself. */
     struct lg_thread *t = lg_tls_self;
-    if (LG_LIKELY(t != NULL && !busy && t->nheld != 0 && !t->failed_since_release)) {
+    if (LG_LIKELY(t != NULL && !lg_busy && t->nheld != 0 && !t->failed_since_release)) {
         struct lg_held *top = &t->held[t->nheld - 1];
         if (LG_LIKELY(top->addr == (uintptr_t)m && !top->spin)) {
             t->nheld--;
-            return real.pthread_mutex_unlock(m);
+            return lg_real.pthread_mutex_unlock(m);
         }
     }
     t = enter();
@@ -732,275 +582,3 @@ pthread_spin_unlock(pthread_spinlock_t *s)
     return REAL(pthread_spin_unlock)(s);
 }
 
-/* ---- condition variables ------------------------------------------------- */
-
-/*
- * pthread_cond_*wait releases the mutex and takes it again before it
- * returns. The release is booked before the call; the re-take after it, as
- * a blocking acquisition with whatever else the thread holds, so the order
- * "other held lock -> this mutex" is checked too.
- */
-static int
-cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock, const struct timespec *until,
-          int kind, uintptr_t site)
-{
-    struct lg_thread *t = enter();
-    if (!t) {
-        switch (kind) {
-        case 0: return REAL(pthread_cond_wait)(c, m);
-        case 1: return REAL(pthread_cond_timedwait)(c, m, until);
-        default: return REAL(pthread_cond_clockwait)(c, m, clock, until);
-        }
-    }
-    struct lg_lock *l = lg_lock_find(t, (uintptr_t)m);
-    struct lg_held saved;
-    bool had = l && lg_held_find(t, l);
-    if (had) {
-        saved = *lg_held_find(t, l);
-        lg_before_release(t, l, (uintptr_t)m, t->tid, true, site);
-    }
-    /* An untimed wait is what a stall is made of; a timed one ends by itself. */
-    if (kind == 0)
-        lg_wait_begin(t, LG_WAIT_COND, NULL, (uintptr_t)c, LG_EXCL, site);
-    leave();
-    int err;
-    switch (kind) {
-    case 0: err = REAL(pthread_cond_wait)(c, m); break;
-    case 1: err = REAL(pthread_cond_timedwait)(c, m, until); break;
-    default: err = REAL(pthread_cond_clockwait)(c, m, clock, until); break;
-    }
-    reenter();
-    if (kind == 0)
-        lg_wait_end(t);
-    if (had) {
-        uint64_t chain = lg_before_acquire(t, l, LG_EXCL, LG_BLOCKING, site);
-        lg_after_acquire(t, l, LG_EXCL, LG_BLOCKING, saved.site, chain);
-    }
-    leave();
-    return err;
-}
-
-LG_EXPORT int
-pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
-{
-    return cond_wait(c, m, CLOCK_REALTIME, NULL, 0, SITE);
-}
-
-LG_EXPORT int
-pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime)
-{
-    return cond_wait(c, m, CLOCK_REALTIME, abstime, 1, SITE);
-}
-
-LG_EXPORT int
-pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
-                       const struct timespec *abstime)
-{
-    return cond_wait(c, m, clock, abstime, 2, SITE);
-}
-
-/* ---- threads, barriers, semaphores ---------------------------------------- */
-
-struct start {
-    void *(*fn)(void *);
-    void *arg;
-    uint32_t creator, num;
-    lg_stack_id created_at;
-};
-
-static void *
-thread_start(void *p)
-{
-    struct start s = *(struct start *)p;
-    lg_mem_free(p, sizeof s);
-    lg_thread_number_promise(s.num);
-    struct lg_thread *t = enter();
-    if (t) {
-        t->creator = s.creator;
-        t->created_at = s.created_at;
-        leave();
-    }
-    return s.fn(s.arg);
-}
-
-LG_EXPORT int
-pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
-{
-    struct lg_thread *t = enter();
-    if (!t)
-        return REAL(pthread_create)(th, attr, fn, arg);
-    struct start *s = lg_mem_alloc(sizeof *s);
-    if (s) {
-        s->fn = fn;
-        s->arg = arg;
-        s->creator = t->num;
-        s->num = lg_thread_number_next();
-        s->created_at = lg_stack_capture(1);
-    }
-    leave();
-    if (!s)
-        return REAL(pthread_create)(th, attr, fn, arg);
-    int err = REAL(pthread_create)(th, attr, thread_start, s);
-    if (err != 0)
-        lg_mem_free(s, sizeof *s);
-    return err;
-}
-
-/* A call that blocks until another thread acts, bracketed for the stall
- * monitor. */
-#define BLOCKING_CALL(kind, object, call)                                    \
-    do {                                                                     \
-        struct lg_thread *t_ = enter();                                      \
-        if (!t_)                                                             \
-            return call;                                                     \
-        lg_wait_begin(t_, (kind), NULL, (uintptr_t)(object), LG_EXCL, SITE); \
-        leave();                                                             \
-        int err_ = call;                                                     \
-        reenter();                                                           \
-        lg_wait_end(t_);                                                     \
-        leave();                                                             \
-        return err_;                                                         \
-    } while (0)
-
-LG_EXPORT int
-pthread_join(pthread_t th, void **ret)
-{
-    BLOCKING_CALL(LG_WAIT_JOIN, th, REAL(pthread_join)(th, ret));
-}
-
-LG_EXPORT int
-pthread_barrier_wait(pthread_barrier_t *b)
-{
-    BLOCKING_CALL(LG_WAIT_BARRIER, b, REAL(pthread_barrier_wait)(b));
-}
-
-LG_EXPORT int
-sem_wait(sem_t *s)
-{
-    BLOCKING_CALL(LG_WAIT_SEM, s, REAL(sem_wait)(s));
-}
-
-/* ---- start, fork, exit ---------------------------------------------------- */
-
-static pthread_key_t exit_key;
-
-static void
-thread_exit(void *p)
-{
-    int was = busy;
-    busy = 1;
-    lg_thread_exiting(p);
-    busy = was;
-}
-
-/* The liveness monitor: a detached thread that lockgraph never tracks
- * (busy for good), started at init and again in a fork child. */
-static void *
-monitor_main(void *unused)
-{
-    (void)unused;
-    busy = 1;
-    lg_liveness_run();
-    return NULL;
-}
-
-static void
-start_monitor(void)
-{
-    if (!lg_opt.liveness)
-        return;
-    pthread_attr_t attr;
-    pthread_t th;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (REAL(pthread_create)(&th, &attr, monitor_main, NULL) != 0)
-        lg_note("cannot start the liveness monitor: no starvation, livelock or stall "
-                "reports in this run");
-    pthread_attr_destroy(&attr);
-}
-
-static void
-fork_prepare(void)
-{
-    busy = 1;
-    lg_reporting_atfork_prepare();
-    lg_mutex_lock(&lg_graph_lock);
-    lg_threads_atfork_prepare();
-    lg_locks_atfork_prepare();
-    lg_stack_atfork_prepare();
-    lg_mem_atfork_prepare();
-}
-
-static void
-fork_parent(void)
-{
-    lg_mem_atfork_parent();
-    lg_stack_atfork_parent();
-    lg_locks_atfork_parent();
-    lg_threads_atfork_parent();
-    lg_mutex_unlock(&lg_graph_lock);
-    lg_reporting_atfork_parent();
-    busy = 0;
-}
-
-static void
-fork_child(void)
-{
-    lg_mem_atfork_child();
-    lg_stack_atfork_child();
-    lg_locks_atfork_child();
-    lg_threads_atfork_child();
-    lg_mutex_reset(&lg_graph_lock);
-    lg_reporting_atfork_child();
-    /* The monitor thread is not copied by fork, and a child should not start
-     * threads before it execs: liveness checks end in the child. */
-    busy = 0;
-}
-
-__attribute__((constructor)) static void
-lg_start(void)
-{
-    busy = 1;
-    resolve();
-    lg_options_defaults(&lg_opt);
-    const char *env = getenv("LOCKGRAPH_OPTIONS");
-    char err[256];
-    if (env && lg_options_parse(&lg_opt, env, &lg_mem, err, sizeof err) != 0) {
-        fprintf(stderr, "lockgraph: LOCKGRAPH_OPTIONS: %s (LOCKGRAPH_OPTIONS=help=1 lists "
-                        "every option)\n", err);
-        _exit(2);
-    }
-    if (lg_opt.help) {
-        struct lg_buf b;
-        lg_buf_init(&b, &lg_mem);
-        lg_options_help(&b, false);
-        fprintf(stderr, "lockgraph options (LOCKGRAPH_OPTIONS=key=value:key=value):\n%s",
-                b.data ? b.data : "");
-        lg_buf_free(&b);
-        _exit(0);
-    }
-    if (lg_graph_new(&lg_graph, &lg_mem, NULL) != 0)
-        LG_DIE("no memory for the lock-order graph");
-    lg_locks_init();
-    lg_stack_init();
-    lg_reporting_init();
-    if (pthread_key_create(&exit_key, thread_exit) != 0)
-        LG_DIE("pthread_key_create");
-    lg_threads_set_exit_key(exit_key);
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
-    if (!lg_self())
-        LG_DIE("no memory for the main thread's record");
-    atomic_store_explicit(&lg_active, true, memory_order_release);
-    if (lg_opt.verbosity >= 1)
-        lg_note("checking pid %ld", (long)getpid());
-    start_monitor();
-    busy = 0;
-}
-
-__attribute__((destructor)) static void
-lg_stop(void)
-{
-    busy = 1;
-    lg_reporting_finish();
-    atomic_store_explicit(&lg_active, false, memory_order_relaxed);
-}

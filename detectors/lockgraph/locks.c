@@ -18,6 +18,9 @@
 #define NBUCKETS (1u << 18)
 #define NSHARDS 64
 
+lg_mutex lg_graph_lock = LG_MUTEX_INIT;
+struct lg_graph *lg_graph;
+
 static struct lg_lock *_Atomic *buckets;
 static lg_mutex shard[NSHARDS];
 static lg_mutex free_lock = LG_MUTEX_INIT;
@@ -303,6 +306,32 @@ lg_lock_type_name(const struct lg_lock *l)
     case LG_SPINLOCK: return "spinlock";
     }
     return "lock";
+}
+
+long
+lg_lock_owner_tid(const struct lg_lock *l)
+{
+    uintptr_t obj = lg_lock_addr(l);
+    switch (l->type) {
+    case LG_RWLOCK:
+        return lg_abi_rwlock_writer(obj);
+    case LG_SPINLOCK: {
+        struct lg_thread *o = atomic_load_explicit(&l->owner, memory_order_relaxed);
+        return o ? o->tid : 0;
+    }
+    default:
+        return lg_abi_mutex_owner(obj);
+    }
+}
+
+size_t
+lg_lock_object_size(const struct lg_lock *l)
+{
+    switch (l->type) {
+    case LG_RWLOCK: return lg_abi_rwlock_size();
+    case LG_SPINLOCK: return lg_abi_spin_size();
+    default: return lg_abi_mutex_size();
+    }
 }
 
 uint64_t

@@ -25,7 +25,6 @@
 #define LG_VERSION "0.1.0"
 
 static lg_mutex report_lock = LG_MUTEX_INIT;
-static int log_fd = 2;
 static atomic_uint_fast64_t nreports;
 static struct lg_buf sarif_results; /* result objects joined with "," */
 static atomic_bool exiting;
@@ -48,55 +47,6 @@ static struct {
 static size_t nred, red_cap;
 
 /* ---- small helpers ----------------------------------------------------- */
-
-static void
-write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
-void
-lg_note(const char *fmt, ...)
-{
-    char line[512];
-    int len = snprintf(line, sizeof line, "==%ld== lockgraph: ", (long)getpid());
-    va_list ap;
-    va_start(ap, fmt);
-    len += vsnprintf(line + len, sizeof line - (size_t)len - 1, fmt, ap);
-    va_end(ap);
-    if (len > (int)sizeof line - 2)
-        len = (int)sizeof line - 2;
-    line[len++] = '\n';
-    write_all(log_fd, line, (size_t)len);
-}
-
-void
-lg_warn_once(atomic_bool *said, const char *fmt, ...)
-{
-    if (atomic_exchange_explicit(said, true, memory_order_relaxed))
-        return;
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    lg_note("warning: %s (said once; the program keeps running)", msg);
-}
-
-_Noreturn void
-lg_die(const char *file, int line, const char *what)
-{
-    lg_note("internal error at %s:%d: %s", file, line, what);
-    abort();
-}
 
 /* Remember a signature; false if it was already there. */
 static bool
@@ -248,7 +198,7 @@ add_lock(struct builder *b, struct lg_lock *l, uintptr_t addr)
     rl->id = id;
     rl->addr = l ? lg_lock_addr(l) : addr;
     rl->type = l ? lg_lock_type_name(l) : "lock";
-    rl->name = lg_symbolize_data(rl->addr, l ? lg_abi_object_size(l) : 0);
+    rl->name = lg_symbolize_data(rl->addr, l ? lg_lock_object_size(l) : 0);
     rl->init = l ? stack_of(b, lg_stack_from_pc(l->init_site)) : NULL;
     return (int32_t)b->r.nlocks++;
 }
@@ -382,7 +332,7 @@ append_file(const char *path, const char *data, size_t len, bool truncate)
         lg_warn_once(&said, "cannot write '%s': %s", path, strerror(errno));
         return;
     }
-    write_all(fd, data, len);
+    lg_write_all(fd, data, len);
     close(fd);
 }
 
@@ -396,7 +346,7 @@ emit(struct lg_report *r)
     struct lg_buf b;
     lg_buf_init(&b, &lg_mem);
     lg_report_text(&b, r);
-    write_all(log_fd, b.data, b.len);
+    lg_write_all(lg_diag_fd(), b.data, b.len);
     if (lg_opt.json[0]) {
         lg_buf_reset(&b);
         lg_report_json(&b, r);
@@ -806,7 +756,7 @@ lg_report_liveness(const struct lg_live_verdict *v,
             struct lg_lock *l = m->lock ? lock_of(m->lock, ctx) : NULL;
             row->wanted = l ? add_lock(&b, l, 0) : -1;
             row->wanted_at = stuck_at(&b, m->thread, false);
-            struct lg_thread *holder = l ? lg_thread_by_tid(lg_abi_owner_tid(l)) : NULL;
+            struct lg_thread *holder = l ? lg_thread_by_tid(lg_lock_owner_tid(l)) : NULL;
             if (holder) {
                 row->held = -1;
                 append(details[0], sizeof details[0], "%sT%u: %s held by T%u", i ? ", " : "",
@@ -877,7 +827,7 @@ lg_reporting_init(void)
             lg_note("cannot open log file '%s': %s", lg_opt.log, strerror(errno));
             _exit(2);
         }
-        log_fd = fd;
+        lg_diag_set_fd(fd);
     }
     lg_buf_init(&sarif_results, &lg_mem);
     if (lg_opt.suppressions[0])
@@ -944,7 +894,7 @@ dot_node(struct dot_ctx *d, lg_node_id node)
     d->done[d->ndone++] = node;
     struct lg_lock *l = lg_lock_by_node(node);
     char label[200];
-    const char *name = l ? lg_symbolize_data(lg_lock_addr(l), lg_abi_object_size(l)) : NULL;
+    const char *name = l ? lg_symbolize_data(lg_lock_addr(l), lg_lock_object_size(l)) : NULL;
     if (l && name)
         snprintf(label, sizeof label, "L%llu %s\n%s", (unsigned long long)l->id, name,
                  lg_lock_type_name(l));

@@ -1,17 +1,23 @@
 /*
- * rt.h - lockgraph's runtime: what intercept.c, and the files behind it,
- * share. Nothing here is public.
+ * rt.h - lockgraph's runtime: what the interposers, and the files behind
+ * them, share. Nothing here is public.
  *
- * Layering (each file only calls downwards):
- *   intercept.c  the pthread ABI: interposed functions, real functions, init
+ * Layering (each file only calls downwards; files on one line do not call
+ * each other):
+ *   intercept.c, intercept_sync.c, init.c   the interposed functions, start,
+ *                exit and fork (intercept.h: what they share)
+ *   resolve.c    the real functions behind the interposers
  *   check.c      what an acquisition/release means: self-deadlock, edges,
  *                wait-for cycles, misuse, abandoned locks
- *   report_rt.c  turning runtime state into struct lg_report and writing it
  *   liveness.c   the monitor thread: starvation, livelock, stall
- *   locks.c      lock records by address;  threads.c  thread records
+ *   report_rt.c  turning runtime state into struct lg_report and writing it
+ *   locks.c      lock records by address (and the graph's lock);
+ *   threads.c    thread records
  *   stack.c      stack capture, the stack depot, symbolisation
  *   mem.c        the mmap allocator and lg_mutex, the internal lock
- *   graph.c, report.c, options.c  know nothing of the runtime
+ *   abi.c        what glibc's lock objects say (abi.h);
+ *   diag.c       lockgraph's own messages (lg_die, lg_note, lg_warn_once)
+ *   graph.c, report.c, options.c, live.c  know nothing of the runtime
  *
  * Internal locks, in the only order they may be taken:
  *   report_lock -> graph_lock -> thread_lock -> lock-table shard -> depot_lock
@@ -29,6 +35,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "abi.h"
 #include "alloc.h"
 #include "graph.h"
 #include "options.h"
@@ -41,9 +48,26 @@
 #define LG_LIKELY(x) __builtin_expect(!!(x), 1)
 #define LG_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* ---- diag.c: the bottom; every file may call it ------------------------ */
+
 /* An impossible failure of the checker itself: say where, then abort. */
 _Noreturn void lg_die(const char *file, int line, const char *what);
 #define LG_DIE(what) lg_die(__FILE__, __LINE__, (what))
+/* Say once that a bounded table ran out (lockdep's "BUG: MAX_... too low"),
+ * then carry on: the program must keep running. */
+void lg_warn_once(atomic_bool *said, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A message from lockgraph itself (not a report), to the log. */
+void lg_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The log's descriptor (2 until report_rt.c opens log=). */
+void lg_diag_set_fd(int fd);
+int lg_diag_fd(void);
+/* write(2) all of it, retrying on EINTR; false when a write failed. */
+bool lg_write_all(int fd, const char *p, size_t n);
+
+/* The settings every file reads (defined in diag.c). */
+extern struct lg_options lg_opt;
+extern atomic_bool lg_active; /* false before init, after exit began, or when disabled */
 
 /* Monotonic time in nanoseconds. */
 static inline uint64_t
@@ -72,13 +96,6 @@ void lg_mem_atfork_prepare(void);
 void lg_mem_atfork_parent(void);
 void lg_mem_atfork_child(void);
 
-/* Say once that a bounded table ran out (lockdep's "BUG: MAX_... too low"),
- * then carry on: the program must keep running. */
-void lg_warn_once(atomic_bool *said, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* A message from lockgraph itself (not a report), to the log. */
-void lg_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 struct lg_lock;
 
 /* ---- stack.c ------------------------------------------------------------ */
@@ -95,8 +112,6 @@ struct lg_stack lg_stack_get(lg_stack_id id);
 /* The name of a global lock: "name", "name[i]" in an array of objects of
  * elem_size bytes, or "name+offset"; NULL when not a global. */
 const char *lg_symbolize_data(uintptr_t addr, size_t elem_size);
-/* The size of the pthread object behind a lock (intercept.c knows). */
-size_t lg_abi_object_size(const struct lg_lock *l);
 void lg_stack_init(void);
 void lg_stack_atfork_prepare(void);
 void lg_stack_atfork_parent(void);
@@ -201,7 +216,8 @@ lg_self_peek(void)
 {
     return lg_tls_self;
 }
-/* Called on the thread's way out (return, pthread_exit, cancellation). */
+/* The record's part of a thread's way out (check.c's lg_thread_exit()
+ * first reports what the thread abandoned). */
 void lg_thread_exiting(struct lg_thread *t);
 /* Walk every thread record (alive or not) under the registry lock. */
 void lg_threads_each(void (*fn)(struct lg_thread *t, void *ctx), void *ctx);
@@ -262,7 +278,7 @@ struct lg_lock {
     uintptr_t init_site;       /* return address of init, or of first use */
 
     /* The owner of a spinlock (which does not say who holds it). Mutexes
-     * and rwlocks carry their owner's tid themselves: lg_abi_owner_tid(). */
+     * and rwlocks carry their owner's tid themselves: lg_lock_owner_tid(). */
     _Atomic(struct lg_thread *) owner;
     /* Some thread waited for this lock or failed to get it: from then on
      * its grants are counted, for the liveness monitor. Other locks cost
@@ -272,6 +288,11 @@ struct lg_lock {
     struct lg_lock *_Atomic next; /* hash chain; records are never unmapped */
     struct lg_lock *free_next;    /* free list of recycled records */
 };
+
+/* The lock-order graph, and the lock that serialises it (locks.c owns
+ * them: it maps locks to graph nodes). */
+extern lg_mutex lg_graph_lock;
+extern struct lg_graph *lg_graph;
 
 void lg_locks_init(void);
 /* The record for the lock at addr, created if it is the first time
@@ -322,6 +343,11 @@ lg_lock_uid(const struct lg_lock *l)
 lg_node_id lg_lock_node(struct lg_lock *l);
 struct lg_lock *lg_lock_by_node(lg_node_id node);
 const char *lg_lock_type_name(const struct lg_lock *l);
+/* The owner's tid, as the lock object says (a mutex, an rwlock's writer)
+ * or as lockgraph saw it (a spinlock, which does not say); 0 none. */
+long lg_lock_owner_tid(const struct lg_lock *l);
+/* The size of the pthread object behind a lock. */
+size_t lg_lock_object_size(const struct lg_lock *l);
 uint64_t lg_locks_live(void);
 void lg_locks_each(void (*fn)(struct lg_lock *l, void *ctx), void *ctx);
 void lg_locks_atfork_prepare(void);
@@ -444,10 +470,6 @@ lg_acquired(struct lg_thread *t, struct lg_lock *l, uint64_t uid, enum lg_mode m
 
 /* ---- check.c ------------------------------------------------------------ */
 
-extern struct lg_options lg_opt;
-extern lg_mutex lg_graph_lock;
-extern struct lg_graph *lg_graph;
-extern atomic_bool lg_active; /* false before init, after exit began, or when disabled */
 
 enum lg_acquire_how { LG_BLOCKING, LG_TRY, LG_TIMED };
 
@@ -460,8 +482,6 @@ uint64_t lg_before_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode 
 /* After a successful acquisition (0, or EOWNERDEAD for robust mutexes). */
 void lg_after_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
                       enum lg_acquire_how how, uintptr_t site, uint64_t chain);
-/* The owner of a lock, from the lock object (intercept.c knows the ABI). */
-long lg_abi_owner_tid(const struct lg_lock *l);
 /* After a failed trylock/timed attempt (for the liveness monitor). */
 void lg_after_failed_try(struct lg_thread *t, struct lg_lock *l, uintptr_t site);
 /* Before a release: misuse checks, and the held stack. `real_owner_tid` is
@@ -473,6 +493,9 @@ void lg_before_release(struct lg_thread *t, struct lg_lock *l, uintptr_t addr,
 void lg_before_destroy(struct lg_thread *t, struct lg_lock *l, uintptr_t addr,
                        bool real_locked, long real_owner_tid, uintptr_t site);
 void lg_after_destroy(struct lg_thread *t, struct lg_lock *l, uint64_t uid);
+/* On the thread's way out (return, pthread_exit, cancellation): report the
+ * locks it abandoned, then retire its record. */
+void lg_thread_exit(struct lg_thread *t);
 
 /* Blocking: the interposers wait in slices and call this between them, so
  * that a blocked thread finds the wait-for cycle it is part of. */

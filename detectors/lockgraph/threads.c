@@ -146,14 +146,6 @@ lg_thread_exiting(struct lg_thread *t)
 {
     if (!atomic_load_explicit(&t->alive, memory_order_relaxed))
         return;
-    /* A robust mutex held at exit is the robust protocol's business: the
-     * next owner gets EOWNERDEAD. Anything else is abandoned. */
-    bool abandoned = false;
-    for (uint32_t i = 0; i < t->nheld; i++)
-        if (!t->held[i].lock->robust)
-            abandoned = true;
-    if (abandoned)
-        lg_report_abandoned(t);
     uint64_t now = lg_now_ns(), was = atomic_load_explicit(&last_exit_ns, memory_order_relaxed);
     while (was < now && !atomic_compare_exchange_weak_explicit(&last_exit_ns, &was, now,
                                                                memory_order_relaxed,

@@ -1,0 +1,74 @@
+/*
+ * abi.c - glibc's pthread object layouts (abi.h says what is read and why).
+ */
+#include "abi.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+static int
+load_int(const void *p)
+{
+    return atomic_load_explicit((const _Atomic int *)p, memory_order_relaxed);
+}
+
+int
+lg_abi_mutex_kind(uintptr_t m)
+{
+    return load_int(&((const pthread_mutex_t *)m)->__data.__kind) & 3;
+}
+
+bool
+lg_abi_mutex_robust(uintptr_t m)
+{
+    return (load_int(&((const pthread_mutex_t *)m)->__data.__kind) & 16) != 0;
+}
+
+bool
+lg_abi_mutex_locked(uintptr_t m)
+{
+    return load_int(&((const pthread_mutex_t *)m)->__data.__lock) != 0;
+}
+
+long
+lg_abi_mutex_owner(uintptr_t m)
+{
+    return load_int(&((const pthread_mutex_t *)m)->__data.__owner);
+}
+
+long
+lg_abi_rwlock_writer(uintptr_t rw)
+{
+    return load_int(&((const pthread_rwlock_t *)rw)->__data.__cur_writer);
+}
+
+bool
+lg_abi_rwlock_locked(uintptr_t rw)
+{
+    unsigned readers = (unsigned)load_int(&((const pthread_rwlock_t *)rw)->__data.__readers);
+    return lg_abi_rwlock_writer(rw) != 0 || (readers >> 3) != 0; /* RWLOCK_READER_SHIFT */
+}
+
+bool
+lg_abi_spin_locked(uintptr_t s)
+{
+    return load_int((const void *)s) <= 0;
+}
+
+size_t
+lg_abi_mutex_size(void)
+{
+    return sizeof(pthread_mutex_t);
+}
+
+size_t
+lg_abi_rwlock_size(void)
+{
+    return sizeof(pthread_rwlock_t);
+}
+
+size_t
+lg_abi_spin_size(void)
+{
+    return sizeof(pthread_spinlock_t);
+}
