@@ -91,24 +91,22 @@ new_node(struct lg_graph *g)
     return id;
 }
 
-/* Gate sets are sorted ids; the lock being held is in its own gate set. */
+/* The thread holds `outer` (when there is one) and `from`, as the runtime
+ * would name them: an interned held set, `from` on top. */
 static int
 add(struct lg_graph *g, lg_node_id from, lg_node_id to, uint32_t thread, lg_node_id outer)
 {
-    lg_node_id gate[2];
-    uint32_t n = 0;
-    if (outer && outer != from)
-        gate[n++] = outer;
-    gate[n++] = from;
-    if (n == 2 && gate[0] > gate[1]) {
-        lg_node_id t = gate[0];
-        gate[0] = gate[1];
-        gate[1] = t;
-    }
-    struct lg_edge_label l = { .thread = thread, .ngate = n, .gate = gate };
-    int rc = lg_graph_add_edge(g, from, to, &l, NULL);
+    lg_held_id held = LG_HELD_NONE;
+    int rc;
+    if (outer && outer != from && (rc = lg_graph_held_add(g, held, outer, false, &held)))
+        die("held_add", rc);
+    if ((rc = lg_graph_held_add(g, held, from, false, &held)))
+        die("held_add", rc);
+    struct lg_edge_label l = { .thread = thread, .held = held };
+    rc = lg_graph_add_edge(g, from, to, &l, NULL);
     if (rc < 0)
         die("add_edge", rc);
+    lg_graph_held_release(g, held);
     return rc;
 }
 

@@ -2,15 +2,18 @@
  * check.c - what each acquisition and release of a lock means.
  *
  * The fast path is lg_before_acquire() + lg_after_acquire() for a lock taken
- * in an order this thread has used before: a scan of the (short) held stack
- * for the self-deadlock check, one hash of the held chain, one probe of the
- * thread's own chain set, a push. No global state is touched and no lock is
+ * in an order this thread has used before: the mutex's owner word for the
+ * self-deadlock check (the held stack is scanned only when it names this
+ * thread), one hash of the held chain, one probe of the thread's own chain
+ * set, a push. No global state is touched and no lock is
  * taken. Only a chain the thread has never used goes to the graph, under
  * lg_graph_lock, with a stack captured for the new edges.
  */
 #include "rt.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 static atomic_bool said_graph_memory, said_deadlock_size;
@@ -41,30 +44,6 @@ is_self_deadlock(const struct lg_lock *l, const struct lg_held *h, enum lg_mode 
     }
 }
 
-static int
-cmp_node(const void *a, const void *b)
-{
-    lg_node_id x = *(const lg_node_id *)a, y = *(const lg_node_id *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Small insertion sort: gate sets are a handful of locks. */
-static uint32_t
-sort_unique(lg_node_id *v, uint32_t n)
-{
-    for (uint32_t i = 1; i < n; i++)
-        for (uint32_t j = i; j > 0 && cmp_node(&v[j - 1], &v[j]) > 0; j--) {
-            lg_node_id tmp = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = tmp;
-        }
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < n; i++)
-        if (k == 0 || v[k - 1] != v[i])
-            v[k++] = v[i];
-    return k;
-}
-
 /* A held entry whose lock was destroyed (or set up again) under it: the
  * record may already stand for another lock, so it orders nothing. */
 static bool
@@ -73,123 +52,208 @@ stale(const struct lg_held *h)
     return h->uid != atomic_load_explicit(&h->lock->uid, memory_order_relaxed);
 }
 
-/*
- * The label of the edge "held[i] -> l" this thread is about to add, or
- * false if held[i] orders nothing here (l itself, an entry whose lock was
- * destroyed under it, the second level of a recursive lock). Called under
- * lg_graph_lock; the payload is left for the caller.
- */
+/* The second level of a lock taken again by its owner (a recursive mutex,
+ * an rwlock read twice): it orders nothing the first did not. Only those
+ * kinds can be on the stack twice, so only they pay for the scan. */
 static bool
-edge_for(struct lg_thread *t, uint32_t i, struct lg_lock *l, enum lg_mode mode,
-         const lg_node_id *gate, uint32_t ngate, lg_node_id *from, struct lg_edge_label *label)
+retaken(const struct lg_thread *t, uint32_t i)
 {
-    struct lg_held *h = &t->held[i];
-    if (h->lock == l || stale(h))
+    const struct lg_lock *l = t->held[i].lock;
+    if (l->type != LG_MUTEX_RECURSIVE && l->type != LG_RWLOCK)
         return false;
     for (uint32_t j = 0; j < i; j++)
-        if (t->held[j].lock == h->lock)
-            return false;
+        if (t->held[j].lock == l)
+            return true;
+    return false;
+}
+
+static bool
+orders_nothing(const struct lg_thread *t, uint32_t i, const struct lg_lock *l)
+{
+    return t->held[i].lock == l || stale(&t->held[i]) || retaken(t, i);
+}
+
+/*
+ * The graph's held set for held[0 .. k] (under lg_graph_lock). Each entry
+ * caches the id of its prefix; the topmost one still alive is the start,
+ * and only the entries above it are interned, so a thread holding many
+ * locks pays O(1) per new lock, not O(depth). 0 when the graph is out of
+ * memory (the label then claims only `from`).
+ */
+static lg_held_id
+held_set(struct lg_thread *t, uint32_t k)
+{
+    int64_t j = k;
+    while (j >= 0 && !(t->held[j].hid && lg_graph_held_live(lg_graph, t->held[j].hid)))
+        j--;
+    lg_held_id below = j >= 0 ? t->held[j].hid : LG_HELD_NONE;
+    for (uint32_t i = (uint32_t)(j + 1); i <= k; i++) {
+        struct lg_held *h = &t->held[i];
+        if (!orders_nothing(t, i, NULL)) {
+            lg_node_id n = lg_lock_node(h->lock);
+            lg_held_id id;
+            if (n == LG_NODE_NONE
+                || lg_graph_held_add(lg_graph, below, n, h->mode == LG_SHARED, &id) != 0) {
+                lg_warn_once(&said_graph_memory, "out of memory for the lock-order graph's "
+                             "held sets: new lock orders are checked without them");
+                return LG_HELD_NONE;
+            }
+            below = id;
+        }
+        h->hid = below;
+    }
+    return below;
+}
+
+/* Direct edges go from this many of the held locks nearest the top (and on
+ * down through locks taken by trylock, to the first one taken by a call
+ * that waits). Deeper locks reach the new one through those (graph.h:
+ * dependencies are paths), so a thread holding k locks adds at most a
+ * handful of edges per lock instead of k. Within this depth a dependency
+ * is its own edge, which outlives the locks between (a destroyed lock
+ * takes its edges with it). */
+#define LG_DIRECT_EDGES 8
+
+static bool
+edge_for(struct lg_thread *t, uint32_t i, enum lg_mode mode, lg_held_id held, uint32_t epoch,
+         lg_node_id *from, struct lg_edge_label *label)
+{
+    struct lg_held *h = &t->held[i];
     *from = lg_lock_node(h->lock);
     *label = (struct lg_edge_label){
         .thread = t->num,
+        .epoch = epoch,
         .from_shared = h->mode == LG_SHARED,
         .to_shared = mode == LG_SHARED,
-        .ngate = ngate,
-        .gate = gate,
+        .held = held,
     };
     return *from != LG_NODE_NONE;
 }
 
+/* The lowest held entry that gets an edge into l: below the first
+ * LG_DIRECT_EDGES that order something, the walk goes on while entries were
+ * taken by trylock (no edge led into them) and ends at the first one taken
+ * by a call that waits. Every entry from there up to the top, but those
+ * that order nothing, gets an edge. */
+static uint32_t
+sources_floor(const struct lg_thread *t, const struct lg_lock *l)
+{
+    uint32_t taken = 0;
+    for (uint32_t i = t->nheld; i-- > 0;) {
+        if (orders_nothing(t, i, l))
+            continue;
+        if (++taken >= LG_DIRECT_EDGES && !t->held[i].trylock)
+            return i;
+    }
+    return 0;
+}
+
+static atomic_bool said_truncated, said_held_full;
+
+/* Say once, at the default verbosity, that a bounded search or table of
+ * the graph ran out (under lg_graph_lock). */
+static void
+graph_limits_said(void)
+{
+    struct lg_graph_stats st;
+    lg_graph_stats(lg_graph, &st);
+    if (st.searches_truncated)
+        lg_warn_once(&said_truncated, "a lock-order cycle search ran out of its budget: "
+                     "a cycle through that edge may be missed");
+    if (st.held_sets_refused)
+        lg_warn_once(&said_held_full, "the lock-order graph's table of held sets is full: "
+                     "new lock orders are checked without them");
+}
+
 /*
- * Add the edges "every held lock -> l" for a chain this thread has not used
- * before, and report the deadlock-capable cycles they close. The label of
- * each edge carries this thread, the modes, the gate set (every lock held
- * exclusively, `from` included) and, as payload, where `from` was taken
- * (high 32 bits) and the stack taking `l` now (low 32 bits).
+ * Add the edges into l for a chain this thread has not used before, and
+ * report the deadlock-capable cycles they close. Each label carries this
+ * thread, the epoch, the modes, the held set (every lock held, `from`
+ * included) and, as payload, where `from` was taken (high 32 bits) and the
+ * stack taking `l` now (low 32 bits).
  *
  * A new chain often brings nothing new to the graph (the same edges under
- * other gates, which the graph's labels already cover), and capturing a
- * stack costs thousands of instructions: so the graph is asked first, and a
- * stack is captured only for an edge this thread never took before; a new
- * label on an edge it did take shares the evidence of its earlier label.
+ * the same held set), and capturing a stack costs thousands of
+ * instructions: so the graph is asked first, and a stack is captured only
+ * for an edge this thread never took before; a new label on an edge it did
+ * take shares the evidence of its earlier label.
  */
 static void
 add_edges(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode)
 {
     uint32_t n = t->nheld;
-    lg_node_id gate_small[16];
-    lg_node_id *gate = n <= 16 ? gate_small : lg_mem_alloc(n * sizeof *gate);
-    struct lg_cycle *cycles_small[4];
-    struct lg_cycle **cycles = n <= 4 ? cycles_small : lg_mem_alloc(n * sizeof *cycles);
-    /* What the graph said of each edge, and the evidence it offered. */
-    struct { int status; uint64_t evidence; } said_small[16], *said =
-        n <= 16 ? said_small : lg_mem_alloc(n * sizeof *said);
-    if (!gate || !cycles || !said) {
-        lg_warn_once(&said_graph_memory, "out of memory for the lock-order graph: "
-                     "new lock orders are not checked");
-        goto out;
-    }
-    uint32_t ncycles = 0;
+    struct lg_cycle *cycles_small[4], **cycles = cycles_small;
+    uint32_t ncycles = 0, max_cycles = 4;
     lg_stack_id stack = 0;
-    bool asked = false, released = false;
+    bool captured = false;
+    uint32_t epoch = lg_epoch_now(), lo = sources_floor(t, l);
     struct lg_edge_label label;
     lg_node_id from;
 
     for (;;) {
         lg_mutex_lock(&lg_graph_lock);
         lg_node_id to = lg_lock_node(l);
-        uint32_t ngate = 0;
-        for (uint32_t i = 0; i < n && to; i++)
-            if (t->held[i].mode == LG_EXCL && t->held[i].lock != l && !stale(&t->held[i]))
-                gate[ngate++] = lg_lock_node(t->held[i].lock);
-        ngate = sort_unique(gate, ngate);
-        if (!asked) {
-            asked = true;
-            bool insert = false, keep = false;
-            for (uint32_t i = 0; i < n && to; i++) {
-                said[i].status = LG_LABEL_KNOWN;
-                if (!edge_for(t, i, l, mode, gate, ngate, &from, &label))
-                    continue;
-                said[i].status = lg_graph_label_status(lg_graph, from, to, &label,
-                                                       &said[i].evidence);
-                insert |= said[i].status != LG_LABEL_KNOWN;
-                keep |= said[i].status == LG_LABEL_NEW && !said[i].evidence;
-            }
-            if (!insert) {
-                lg_mutex_unlock(&lg_graph_lock);
-                goto out;
-            }
-            if (keep) {
-                lg_mutex_unlock(&lg_graph_lock);
-                stack = lg_stack_capture(2);
-                released = true;
+        lg_held_id held = to ? held_set(t, n - 1) : LG_HELD_NONE;
+        bool insert = false, keep = false;
+        for (uint32_t i = n; to && i-- > lo;) {
+            if (orders_nothing(t, i, l) || !edge_for(t, i, mode, held, epoch, &from, &label))
                 continue;
-            }
+            uint64_t evidence;
+            int status = lg_graph_label_status(lg_graph, from, to, &label, &evidence);
+            if (status != LG_LABEL_NEW)
+                continue;
+            insert = true;
+            keep |= !evidence;
         }
-        for (uint32_t i = 0; i < n && to; i++) {
-            if (!edge_for(t, i, l, mode, gate, ngate, &from, &label))
+        if (!insert) {
+            lg_graph_held_release(lg_graph, held);
+            lg_mutex_unlock(&lg_graph_lock);
+            goto out;
+        }
+        if (keep && !captured) {
+            /* The graph may change while the stack is taken: ask again. */
+            lg_mutex_unlock(&lg_graph_lock);
+            stack = lg_stack_capture(2);
+            captured = true;
+            continue;
+        }
+        for (uint32_t i = n; to && i-- > lo;) {
+            if (orders_nothing(t, i, l) || !edge_for(t, i, mode, held, epoch, &from, &label))
                 continue;
-            if (released) /* the graph may have changed while the stack was taken */
-                said[i].status = lg_graph_label_status(lg_graph, from, to, &label,
-                                                       &said[i].evidence);
-            if (said[i].status == LG_LABEL_KNOWN)
+            uint64_t evidence;
+            if (lg_graph_label_status(lg_graph, from, to, &label, &evidence) != LG_LABEL_NEW)
                 continue;
-            if (said[i].evidence)
-                label.payload = said[i].evidence;
+            if (evidence)
+                label.payload = evidence;
             else if (stack)
                 label.payload = ((uint64_t)lg_stack_from_pc(t->held[i].site) << 32) | stack;
             struct lg_cycle *c = NULL;
             int r = lg_graph_add_edge(lg_graph, from, to, &label, &c);
-            if (r == LG_EDGE_CYCLE && c)
+            if (r == LG_EDGE_CYCLE && c) {
+                if (ncycles == max_cycles) {
+                    struct lg_cycle **grown = lg_mem_alloc(2 * max_cycles * sizeof *grown);
+                    if (!grown) {
+                        lg_cycle_free(lg_graph, c);
+                        continue;
+                    }
+                    memcpy(grown, cycles, ncycles * sizeof *grown);
+                    if (cycles != cycles_small)
+                        lg_mem_free(cycles, max_cycles * sizeof *cycles);
+                    cycles = grown;
+                    max_cycles *= 2;
+                }
                 cycles[ncycles++] = c;
-            else if (r == -ENOMEM)
+            } else if (r == -ENOMEM) {
                 lg_warn_once(&said_graph_memory, "out of memory for the lock-order graph: "
                              "new lock orders are not checked");
+            }
             if (r >= 0 && lg_opt.verbosity >= 2)
                 lg_note("T%u: new edge L%llu -> L%llu%s", t->num,
                         (unsigned long long)t->held[i].lock->id, (unsigned long long)l->id,
                         r == LG_EDGE_KNOWN ? " (known)" : "");
         }
+        lg_graph_held_release(lg_graph, held);
+        graph_limits_said();
         lg_mutex_unlock(&lg_graph_lock);
         break;
     }
@@ -201,12 +265,35 @@ add_edges(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode)
         lg_cycle_free(lg_graph, cycles[i]);
     }
 out:
-    if (gate && gate != gate_small)
-        lg_mem_free(gate, n * sizeof *gate);
-    if (cycles && cycles != cycles_small)
-        lg_mem_free(cycles, n * sizeof *cycles);
-    if (said && said != said_small)
-        lg_mem_free(said, n * sizeof *said);
+    if (cycles != cycles_small)
+        lg_mem_free(cycles, max_cycles * sizeof *cycles);
+}
+
+/*
+ * This thread's entry for l, if it holds l. A mutex names its owner and a
+ * spinlock's owner is recorded: when that is not this thread, it does not
+ * hold the lock and its held stack need not be scanned (a thread holding
+ * thousands of locks would scan them on every acquisition). Read locks of
+ * an rwlock are anonymous: those are looked up.
+ */
+static struct lg_held *
+held_by_self(struct lg_thread *t, const struct lg_lock *l)
+{
+    if (t->nheld == 0)
+        return NULL;
+    switch (l->type) {
+    case LG_RWLOCK:
+        break;
+    case LG_SPINLOCK:
+        if (atomic_load_explicit(&l->owner, memory_order_relaxed) != t)
+            return NULL;
+        break;
+    default:
+        if (lg_abi_mutex_owner(lg_lock_addr(l)) != t->tid)
+            return NULL;
+        break;
+    }
+    return lg_held_find(t, l);
 }
 
 uint64_t
@@ -214,7 +301,7 @@ lg_before_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
                   enum lg_acquire_how how, uintptr_t site)
 {
     uint64_t chain = lg_chain_for(t, atomic_load_explicit(&l->uid, memory_order_relaxed), mode);
-    struct lg_held *h = lg_held_find(t, l);
+    struct lg_held *h = held_by_self(t, l);
     if (LG_UNLIKELY(h != NULL)) {
         if (is_self_deadlock(l, h, mode, how) && lg_report_self_deadlock(t, l, h, site))
             lg_exit_now();
@@ -431,4 +518,20 @@ lg_wait_poll(struct lg_thread *t)
         return;
     if (lg_report_deadlock(path, n))
         lg_exit_now();
+}
+
+static bool
+labels_concurrent(void *ctx, const struct lg_edge_label *a, const struct lg_edge_label *b)
+{
+    (void)ctx;
+    return !lg_labels_ordered(a, b, NULL, 0) && !lg_labels_ordered(b, a, NULL, 0);
+}
+
+struct lg_graph_config
+lg_graph_config_runtime(void)
+{
+    return (struct lg_graph_config){
+        .concurrent = labels_concurrent,
+        .concurrent_only = lg_opt.run_cycles_only,
+    };
 }

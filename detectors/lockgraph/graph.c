@@ -35,167 +35,14 @@
  * leaves the graph as it was: searches mark vertices with epoch stamps, which
  * need no undo.
  */
-#include <errno.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
-#include "graph.h"
+#include "graph_int.h"
 
 #ifdef LG_GRAPH_SELFCHECK
 #include <stdio.h>
 #include <stdlib.h>
 #endif
 
-#define LG_NIL UINT32_MAX
-#define LG_CHUNK_SHIFT 10u
-#define LG_CHUNK_LEN (1u << LG_CHUNK_SHIFT)
-#define LG_COMP_BIT 0x80000000u
-#define LG_MAX_NODES (LG_COMP_BIT - 1u)  /* a node index must not look like a component */
-#define LG_MAX_EDGES (UINT32_MAX - 1u)   /* the hash table stores edge + 1 */
-#define LG_DEFAULT_LABELS 8u
-#define LG_DEFAULT_BUDGET 1000000u
-
-/* What the order and its searches need of a vertex (a node or a component). */
-struct lg_vhdr {
-    uint64_t label;           /* position in the order */
-    uint32_t prev, next;      /* the order list; for a node inside a
-                               * component, the component's member list */
-    uint32_t fmark, bmark;    /* order repair: reached forward / backward */
-};
-
-struct lg_node {
-    struct lg_vhdr v;         /* the order part is unused inside a component */
-    uint32_t gen;             /* generation of the current or last occupant */
-    uint32_t comp;            /* component record, LG_NIL while alone */
-    uint32_t out_head;        /* also the free-list link of a dead node */
-    uint32_t in_head;
-    uint32_t nout, nin;
-    uint32_t sepoch, sdist;   /* cycle search: sdist is valid in sepoch */
-    bool live;
-    bool on_path;             /* cycle search: on the current path */
-};
-
-struct lg_edge {
-    uint32_t from, to;
-    uint32_t next_out;        /* also the free-list link of a free slot */
-    uint32_t prev_out, next_in, prev_in;
-    uint32_t nlabels : 31;
-    uint32_t hashed : 1;      /* in the edge table (see lg_edge_find) */
-    uint32_t cap;             /* 0: free slot; 1: the label is inline */
-    union {
-        struct lg_edge_label one;
-        struct lg_edge_label *many;
-    } l;
-};
-
-struct lg_comp {
-    struct lg_vhdr v;         /* v.next is the free-list link of a free record */
-    uint32_t head, size;      /* live members */
-};
-
-/* A node and an edge are one cache line each: the hot path touches few. */
-_Static_assert(sizeof(struct lg_node) <= 64, "struct lg_node outgrew a cache line");
-_Static_assert(sizeof(struct lg_edge) <= 64, "struct lg_edge outgrew a cache line");
-
-struct lg_pool {
-    void **chunks;
-    uint32_t nchunks, chunk_cap;
-    uint32_t used;            /* slots [0, used) have been handed out */
-    uint32_t free;            /* free-list head, LG_NIL when empty */
-    uint32_t max;
-    size_t elem;
-};
-
-struct lg_hslot {
-    uint32_t from, to;
-    uint32_t edge1;           /* edge + 1; 0 is an empty slot (zeroed memory) */
-};
-
-/* Scratch arrays kept between calls: searches allocate nothing once warm. */
-struct lg_buf {
-    void *p;
-    size_t cap;               /* in elements */
-    size_t elem;
-};
-
-struct lg_ordv {
-    uint64_t label;
-    uint32_t v;
-};
-
-struct lg_frame {
-    uint32_t node, edge, label; /* next edge and label to try from node */
-};
-
-struct lg_step {
-    uint32_t edge;
-    const struct lg_edge_label *label;
-};
-
-enum lg_plan_kind {
-    LG_PLAN_NONE,   /* the order already agrees */
-    LG_PLAN_FRONT,  /* u has no in-edges: put it before everything */
-    LG_PLAN_BACK,   /* v has no out-edges: put it after everything */
-    LG_PLAN_MOVE,   /* move the searched side (and merge, on a cycle) */
-};
-
-struct lg_plan {
-    enum lg_plan_kind kind;
-    bool forward;             /* MOVE: the side is F (in g->fwd), else B */
-    bool cycle;               /* MOVE: the edge closes a cycle */
-    uint32_t n;               /* MOVE: vertices in the side */
-    uint32_t ep;              /* MOVE: the side's mark; ep + 1 marks F & B */
-    uint32_t vu, vv;
-    uint32_t near;            /* MOVE: see lg_side.near */
-    uint32_t target;          /* cycle: component to merge into, or LG_NIL */
-};
-
-struct lg_graph {
-    struct lg_alloc a;
-    uint32_t max_labels;
-    uint64_t budget;
-    struct lg_pool nodes, edges, comps;
-    struct lg_hslot *htab;
-    uint32_t hcap, hcount;
-    uint32_t ohead, otail;    /* the order list */
-    uint32_t epoch;           /* order repair marks */
-    uint32_t sepoch;          /* cycle search marks */
-    struct lg_graph_stats st;
-    struct lg_buf fwd, bwd;   /* uint32_t vertices */
-    struct lg_buf sort;       /* struct lg_ordv */
-    struct lg_buf queue;      /* uint32_t nodes */
-    struct lg_buf frames;     /* struct lg_frame */
-    struct lg_buf path;       /* struct lg_step */
-    uint64_t ops;             /* self-check pacing */
-};
-
 /* ---- pools and scratch ------------------------------------------------- */
-
-static inline void *
-lg_pool_at(const struct lg_pool *p, uint32_t i)
-{
-    return (char *)p->chunks[i >> LG_CHUNK_SHIFT] + (size_t)(i & (LG_CHUNK_LEN - 1)) * p->elem;
-}
-
-static inline struct lg_node *
-lg_node_at(const struct lg_graph *g, uint32_t i)
-{
-    return lg_pool_at(&g->nodes, i);
-}
-
-static inline struct lg_edge *
-lg_edge_at(const struct lg_graph *g, uint32_t i)
-{
-    return lg_pool_at(&g->edges, i);
-}
-
-static inline struct lg_comp *
-lg_comp_at(const struct lg_graph *g, uint32_t i)
-{
-    return lg_pool_at(&g->comps, i);
-}
 
 static void
 lg_pool_init(struct lg_pool *p, size_t elem, uint32_t max)
@@ -207,7 +54,7 @@ lg_pool_init(struct lg_pool *p, size_t elem, uint32_t max)
 }
 
 /* Take a never-used slot at the end; the caller handles its free list. */
-static int
+int
 lg_pool_extend(struct lg_graph *g, struct lg_pool *p, uint32_t *out)
 {
     if (p->used >= p->max)
@@ -238,7 +85,7 @@ lg_pool_release(struct lg_graph *g, struct lg_pool *p)
     lg_free(&g->a, p->chunks, p->chunk_cap * sizeof *p->chunks);
 }
 
-static int
+int
 lg_buf_need(struct lg_graph *g, struct lg_buf *b, size_t n)
 {
     if (n <= b->cap)
@@ -260,132 +107,6 @@ lg_buf_release(struct lg_graph *g, struct lg_buf *b)
     lg_free(&g->a, b->p, b->cap * b->elem);
 }
 
-/* ---- nodes, vertices, labels ------------------------------------------- */
-
-static inline lg_node_id
-lg_id(const struct lg_graph *g, uint32_t i)
-{
-    return ((lg_node_id)lg_node_at(g, i)->gen << 32) | (lg_node_id)(i + 1);
-}
-
-/* The index of a live node, or LG_NIL for anything else. */
-static uint32_t
-lg_node_find(const struct lg_graph *g, lg_node_id id)
-{
-    uint32_t low = (uint32_t)id;
-    if (low == 0 || low - 1 >= g->nodes.used)
-        return LG_NIL;
-    const struct lg_node *n = lg_node_at(g, low - 1);
-    if (!n->live || n->gen != (uint32_t)(id >> 32))
-        return LG_NIL;
-    return low - 1;
-}
-
-static inline uint32_t
-lg_vert(const struct lg_graph *g, uint32_t n)
-{
-    uint32_t c = lg_node_at(g, n)->comp;
-    return c == LG_NIL ? n : (c | LG_COMP_BIT);
-}
-
-static inline struct lg_vhdr *
-lg_vh(const struct lg_graph *g, uint32_t x)
-{
-    return (x & LG_COMP_BIT) ? &lg_comp_at(g, x & ~LG_COMP_BIT)->v : &lg_node_at(g, x)->v;
-}
-
-/* Members of a vertex: the node itself, or the component's member list. */
-static inline uint32_t
-lg_vert_first(const struct lg_graph *g, uint32_t v)
-{
-    return (v & LG_COMP_BIT) ? lg_comp_at(g, v & ~LG_COMP_BIT)->head : v;
-}
-
-static inline uint32_t
-lg_vert_next(const struct lg_graph *g, uint32_t v, uint32_t member)
-{
-    return (v & LG_COMP_BIT) ? lg_node_at(g, member)->v.next : LG_NIL;
-}
-
-static inline struct lg_edge_label *
-lg_labels(struct lg_edge *e)
-{
-    return e->cap <= 1 ? &e->l.one : e->l.many;
-}
-
-static inline const struct lg_edge_label *
-lg_labels_c(const struct lg_edge *e)
-{
-    return e->cap <= 1 ? &e->l.one : e->l.many;
-}
-
-static bool
-lg_label_valid(const struct lg_edge_label *l)
-{
-    if (!l || (l->ngate && !l->gate))
-        return false;
-    for (uint32_t i = 0; i < l->ngate; i++)
-        if (l->gate[i] == LG_NODE_NONE || (i && l->gate[i] <= l->gate[i - 1]))
-            return false;
-    return true;
-}
-
-#ifdef LG_GRAPH_SELFCHECK
-/* Equal for the graph: the payload (a stack) does not make a new label. */
-static bool
-lg_label_equal(const struct lg_edge_label *a, const struct lg_edge_label *b)
-{
-    return a->thread == b->thread && a->from_shared == b->from_shared
-           && a->to_shared == b->to_shared && a->ngate == b->ngate
-           && (a->ngate == 0 || memcmp(a->gate, b->gate, a->ngate * sizeof *a->gate) == 0);
-}
-#endif
-
-/*
- * Does label a make label b redundant? Prove that any deadlock-capable
- * cycle that could use b on this edge could use a instead: a and b have the
- * same thread and the same modes, so the distinct-threads and readers rules
- * treat them alike, and a's gate set is a subset of b's, so whatever b's
- * gates are disjoint from, a's are too. Then b adds nothing, and neither
- * its storage nor a cycle search is needed.
- */
-static bool
-lg_label_covers(const struct lg_edge_label *a, const struct lg_edge_label *b)
-{
-    if (a->thread != b->thread || a->from_shared != b->from_shared
-        || a->to_shared != b->to_shared || a->ngate > b->ngate)
-        return false;
-    uint32_t j = 0;
-    for (uint32_t i = 0; i < a->ngate; i++, j++) {
-        while (j < b->ngate && b->gate[j] < a->gate[i])
-            j++;
-        if (j == b->ngate || b->gate[j] != a->gate[i])
-            return false;
-    }
-    return true;
-}
-
-static bool
-lg_gates_disjoint(const struct lg_edge_label *a, const struct lg_edge_label *b)
-{
-    uint32_t i = 0, j = 0;
-    while (i < a->ngate && j < b->ngate) {
-        if (a->gate[i] == b->gate[j])
-            return false;
-        if (a->gate[i] < b->gate[j])
-            i++;
-        else
-            j++;
-    }
-    return true;
-}
-
-static void
-lg_label_release(struct lg_graph *g, struct lg_edge_label *l)
-{
-    lg_free(&g->a, (void *)(uintptr_t)l->gate, l->ngate * sizeof *l->gate);
-}
-
 /* Epoch stamps replace clearing marks; clear for real once in 2^32.
  * Returns the first of n fresh consecutive epochs. */
 static uint32_t
@@ -403,7 +124,7 @@ lg_take_epochs(struct lg_graph *g, uint32_t n)
     return first;
 }
 
-static void
+void
 lg_next_sepoch(struct lg_graph *g)
 {
     if (++g->sepoch != 0)
@@ -508,7 +229,7 @@ lg_hash_del(struct lg_graph *g, uint32_t from, uint32_t to)
  * both have more than LG_SCAN_MAX edges (out of u, into v), so when either
  * end has fewer, scanning that end's list is both complete and cheaper.
  */
-static uint32_t
+uint32_t
 lg_edge_find(const struct lg_graph *g, uint32_t u, uint32_t v)
 {
     const struct lg_node *a = lg_node_at(g, u), *b = lg_node_at(g, v);
@@ -1006,7 +727,7 @@ lg_in_side(const struct lg_graph *g, const struct lg_plan *p, uint32_t x)
     return (p->forward ? h->fmark : h->bmark) == p->ep;
 }
 
-static inline bool
+bool
 lg_in_merge(const struct lg_graph *g, const struct lg_plan *p, uint32_t x)
 {
     const struct lg_vhdr *h = lg_vh(g, x);
@@ -1118,242 +839,6 @@ lg_order_apply(struct lg_graph *g, const struct lg_plan *p, uint32_t new_comp)
         lg_om_insert_before(g, t, anchor);
 }
 
-/* ---- the deadlock-capable cycle search --------------------------------- */
-
-struct lg_scope {
-    const struct lg_plan *merge; /* the component is the plan's F & B */
-    uint32_t vert;               /* otherwise: the one vertex holding u and v */
-};
-
-static inline bool
-lg_in_scope(const struct lg_graph *g, const struct lg_scope *sc, uint32_t n)
-{
-    uint32_t x = lg_vert(g, n);
-    return sc->merge ? lg_in_merge(g, sc->merge, x) : x == sc->vert;
-}
-
-/* Some label of e could follow l0 in a cycle (thread, gates; and, for an
- * edge into u, the shared rule at u). */
-static bool
-lg_edge_usable(const struct lg_edge *e, const struct lg_edge_label *l0, bool into_u)
-{
-    const struct lg_edge_label *l = lg_labels_c(e);
-    for (uint32_t i = 0; i < e->nlabels; i++) {
-        if (l[i].thread == l0->thread || !lg_gates_disjoint(&l[i], l0))
-            continue;
-        if (into_u && l[i].to_shared && l0->from_shared)
-            continue;
-        return true;
-    }
-    return false;
-}
-
-/* The GoodLock rules for label l as step depth+1 of the path after l0. */
-static bool
-lg_step_ok(const struct lg_graph *g, const struct lg_edge_label *l0, uint32_t depth,
-           const struct lg_edge_label *l, bool closing)
-{
-    const struct lg_step *path = g->path.p;
-    const struct lg_edge_label *prev = depth ? path[depth - 1].label : l0;
-
-    /* The lock between prev and l: wanted shared by prev, held shared by l. */
-    if (prev->to_shared && l->from_shared)
-        return false;
-    if (closing && l->to_shared && l0->from_shared)
-        return false;
-    if (l->thread == l0->thread || !lg_gates_disjoint(l, l0))
-        return false;
-    for (uint32_t i = 0; i < depth; i++)
-        if (path[i].label->thread == l->thread || !lg_gates_disjoint(path[i].label, l))
-            return false;
-    return true;
-}
-
-static void
-lg_clear_path(struct lg_graph *g, uint32_t nframes)
-{
-    const struct lg_frame *f = g->frames.p;
-    for (uint32_t i = 0; i < nframes; i++)
-        lg_node_at(g, f[i].node)->on_path = false;
-}
-
-/*
- * Prove whether u -> v under l0 closes a deadlock-capable cycle: a simple
- * path v ~> u, one label per edge, such that together with l0 the labels'
- * threads are pairwise different, their gate sets pairwise disjoint, and no
- * lock is wanted shared by one step and held shared by the next (graph.h).
- * Only u's component can hold such a path. How: a backward breadth-first
- * pass from u over the edges that have a label compatible with l0 gives
- * every node that can still matter its distance to u, a lower bound on the
- * rest of any path; then iterative-deepening depth-first search (IDA*) under
- * that bound tries the label choices with backtracking, so the first cycle
- * found is a shortest valid one. An iteration that its depth limit never
- * cut has tried every path, so there is none. Each node visit counts
- * against search_budget; running out counts as a truncated search.
- * Returns 1 with the path in g->path[0 .. *len), 0 for none, or -ENOMEM.
- */
-static int
-lg_find_cycle(struct lg_graph *g, uint32_t u, uint32_t v, const struct lg_edge_label *l0,
-              const struct lg_scope *sc, uint32_t *len)
-{
-    uint64_t visits = 0;
-    uint32_t nq = 0;
-    int rc;
-
-    lg_next_sepoch(g);
-    const uint32_t se = g->sepoch;
-    if ((rc = lg_buf_need(g, &g->queue, 1)))
-        return rc;
-    ((uint32_t *)g->queue.p)[nq++] = u;
-    lg_node_at(g, u)->sepoch = se;
-    lg_node_at(g, u)->sdist = 0;
-    for (uint32_t i = 0; i < nq; i++) {
-        if (++visits > g->budget)
-            goto truncated;
-        uint32_t x = ((uint32_t *)g->queue.p)[i];
-        uint32_t dx = lg_node_at(g, x)->sdist;
-        for (uint32_t ei = lg_node_at(g, x)->in_head; ei != LG_NIL;) {
-            const struct lg_edge *e = lg_edge_at(g, ei);
-            struct lg_node *w = lg_node_at(g, e->from);
-            ei = e->next_in;
-            if (w->sepoch == se || !lg_in_scope(g, sc, e->from) || !lg_edge_usable(e, l0, x == u))
-                continue;
-            if ((rc = lg_buf_need(g, &g->queue, nq + 1)))
-                return rc;
-            w->sepoch = se;
-            w->sdist = dx + 1;
-            ((uint32_t *)g->queue.p)[nq++] = e->from;
-        }
-    }
-    if (lg_node_at(g, v)->sepoch != se)
-        return 0;
-
-    for (uint32_t limit = lg_node_at(g, v)->sdist;;) {
-        uint32_t next = UINT32_MAX, nf = 0;
-
-        if ((rc = lg_buf_need(g, &g->frames, 1)))
-            return rc;
-        if (++visits > g->budget)
-            goto truncated;
-        ((struct lg_frame *)g->frames.p)[nf++] = (struct lg_frame){ v, lg_node_at(g, v)->out_head, 0 };
-        lg_node_at(g, v)->on_path = true;
-        while (nf > 0) {
-            if ((rc = lg_buf_need(g, &g->frames, nf + 1)) || (rc = lg_buf_need(g, &g->path, nf))) {
-                lg_clear_path(g, nf);
-                return rc;
-            }
-            struct lg_frame *f = &((struct lg_frame *)g->frames.p)[nf - 1];
-            const uint32_t depth = nf - 1;
-            bool pushed = false;
-            while (!pushed && f->edge != LG_NIL) {
-                const struct lg_edge *e = lg_edge_at(g, f->edge);
-                struct lg_node *y = lg_node_at(g, e->to);
-                if (y->sepoch == se && !y->on_path) {
-                    uint32_t need = depth + 1 + y->sdist;
-                    if (need > limit) {
-                        if (need < next)
-                            next = need;
-                    } else {
-                        const struct lg_edge_label *l = lg_labels_c(e);
-                        while (f->label < e->nlabels) {
-                            const struct lg_edge_label *cand = &l[f->label++];
-                            if (!lg_step_ok(g, l0, depth, cand, e->to == u))
-                                continue;
-                            ((struct lg_step *)g->path.p)[depth] = (struct lg_step){ f->edge, cand };
-                            if (e->to == u) {
-                                lg_clear_path(g, nf);
-                                *len = depth + 1;
-                                return 1;
-                            }
-                            if (++visits > g->budget) {
-                                lg_clear_path(g, nf);
-                                goto truncated;
-                            }
-                            ((struct lg_frame *)g->frames.p)[nf++] =
-                                (struct lg_frame){ e->to, y->out_head, 0 };
-                            y->on_path = true;
-                            pushed = true;
-                            break;
-                        }
-                        if (pushed)
-                            break;
-                    }
-                }
-                f->edge = e->next_out;
-                f->label = 0;
-            }
-            if (!pushed) {
-                lg_node_at(g, f->node)->on_path = false;
-                nf--;
-            }
-        }
-        if (next == UINT32_MAX)
-            return 0;
-        limit = next;
-    }
-
-truncated:
-    g->st.searches_truncated++;
-    return 0;
-}
-
-static size_t
-lg_cycle_size(uint32_t n, size_t ngates)
-{
-    return sizeof(struct lg_cycle) + n * sizeof(struct lg_cycle_step) + ngates * sizeof(lg_node_id);
-}
-
-/* One block holds the cycle, its steps and their gates. */
-static int
-lg_cycle_build(struct lg_graph *g, uint32_t u, uint32_t v, const struct lg_edge_label *l0,
-               uint32_t len, struct lg_cycle **out)
-{
-    const struct lg_step *path = g->path.p;
-    uint32_t n = len + 1;
-    size_t ngates = l0->ngate;
-    for (uint32_t i = 0; i < len; i++)
-        ngates += path[i].label->ngate;
-
-    struct lg_cycle *c = lg_alloc(&g->a, lg_cycle_size(n, ngates));
-    if (!c)
-        return -ENOMEM;
-    void *mem = c + 1;
-    c->n = n;
-    c->steps = mem;
-    mem = c->steps + n;
-    lg_node_id *gates = mem;
-    for (uint32_t i = 0; i < n; i++) {
-        struct lg_cycle_step *s = &c->steps[i];
-        const struct lg_edge_label *l = i ? path[i - 1].label : l0;
-        if (i) {
-            const struct lg_edge *e = lg_edge_at(g, path[i - 1].edge);
-            s->from = lg_id(g, e->from);
-            s->to = lg_id(g, e->to);
-        } else {
-            s->from = lg_id(g, u);
-            s->to = lg_id(g, v);
-        }
-        s->label = *l;
-        s->label.gate = l->ngate ? gates : NULL;
-        if (l->ngate)
-            memcpy(gates, l->gate, l->ngate * sizeof *gates);
-        gates += l->ngate;
-    }
-    *out = c;
-    return 0;
-}
-
-void
-lg_cycle_free(struct lg_graph *g, struct lg_cycle *cycle)
-{
-    if (!cycle)
-        return;
-    size_t ngates = 0;
-    for (uint32_t i = 0; i < cycle->n; i++)
-        ngates += cycle->steps[i].label.ngate;
-    lg_free(&g->a, cycle, lg_cycle_size(cycle->n, ngates));
-}
-
 /* ---- self-check (tests only: -DLG_GRAPH_SELFCHECK) -------------------- */
 
 #ifdef LG_GRAPH_SELFCHECK
@@ -1424,7 +909,7 @@ lg_selfcheck(struct lg_graph *g)
             const struct lg_edge *e = lg_edge_at(g, ei);
             LG_CHECK(e->cap >= 1 && e->from == i && e->prev_out == ep);
             LG_CHECK(e->to != i && lg_node_at(g, e->to)->live);
-            LG_CHECK(e->nlabels >= 1 && e->nlabels <= e->cap && e->nlabels <= g->max_labels);
+            LG_CHECK(e->nlabels >= 1 && e->nlabels <= e->cap);
             LG_CHECK(lg_edge_find(g, e->from, e->to) == ei);
             LG_CHECK(!e->hashed == (lg_hash_find(g, e->from, e->to) == LG_NIL));
             LG_CHECK(e->hashed || n->nout <= LG_SCAN_MAX
@@ -1432,9 +917,11 @@ lg_selfcheck(struct lg_graph *g)
             hashed += e->hashed;
             const struct lg_edge_label *l = lg_labels_c(e);
             for (uint32_t k = 0; k < e->nlabels; k++) {
-                LG_CHECK(lg_label_valid(&l[k]));
+                LG_CHECK(lg_label_valid(g, &l[k]) && l[k].epoch_last >= l[k].epoch);
                 for (uint32_t j = 0; j < k; j++)
-                    LG_CHECK(!lg_label_equal(&l[j], &l[k]));
+                    LG_CHECK(l[j].thread != l[k].thread || l[j].held != l[k].held
+                             || l[j].from_shared != l[k].from_shared
+                             || l[j].to_shared != l[k].to_shared);
             }
             uint32_t a = lg_vert(g, e->from), b = lg_vert(g, e->to);
             LG_CHECK(a == b || lg_vh(g, a)->label < lg_vh(g, b)->label);
@@ -1473,6 +960,7 @@ lg_selfcheck(struct lg_graph *g)
     for (uint32_t i = 0; i < g->hcap; i++)
         hused += g->htab[i].edge1 != 0;
     LG_CHECK(hused == g->hcount);
+    lg_held_selfcheck(g);
 }
 #define LG_SELFCHECK(g) lg_selfcheck(g)
 #else
@@ -1482,25 +970,32 @@ lg_selfcheck(struct lg_graph *g)
 /* ---- the API ----------------------------------------------------------- */
 
 int
-lg_graph_new(struct lg_graph **out, const struct lg_alloc *alloc, const struct lg_graph_limits *limits)
+lg_graph_new(struct lg_graph **out, const struct lg_alloc *alloc,
+             const struct lg_graph_config *config)
 {
     struct lg_graph *g = lg_alloc(alloc, sizeof *g);
     if (!g)
         return -ENOMEM;
     g->a = *alloc;
-    g->max_labels = limits && limits->max_labels_per_edge ? limits->max_labels_per_edge
-                                                          : LG_DEFAULT_LABELS;
-    if (g->max_labels > (1u << 30))
-        g->max_labels = 1u << 30; /* what an edge can count */
-    g->budget = limits && limits->search_budget ? limits->search_budget : LG_DEFAULT_BUDGET;
+    if (config)
+        g->cfg = *config;
+    if (!g->cfg.threads_per_class)
+        g->cfg.threads_per_class = LG_DEFAULT_THREADS_PER_CLASS;
+    if (!g->cfg.max_held_sets || g->cfg.max_held_sets > LG_MAX_NODES)
+        g->cfg.max_held_sets = LG_DEFAULT_MAX_HELD;
+    g->budget = g->cfg.search_budget ? g->cfg.search_budget : LG_DEFAULT_BUDGET;
     lg_pool_init(&g->nodes, sizeof(struct lg_node), LG_MAX_NODES);
     lg_pool_init(&g->edges, sizeof(struct lg_edge), LG_MAX_EDGES);
     lg_pool_init(&g->comps, sizeof(struct lg_comp), LG_MAX_NODES);
+    lg_pool_init(&g->hsets, sizeof(struct lg_hset), g->cfg.max_held_sets);
     g->fwd.elem = g->bwd.elem = g->queue.elem = sizeof(uint32_t);
     g->sort.elem = sizeof(struct lg_ordv);
     g->ohead = g->otail = LG_NIL;
     g->frames.elem = sizeof(struct lg_frame);
     g->path.elem = sizeof(struct lg_step);
+    g->gates.elem = sizeof(struct lg_gmark);
+    g->deps.elem = sizeof(struct lg_dep);
+    g->depidx.elem = sizeof(struct lg_depidx);
     *out = g;
     return 0;
 }
@@ -1512,17 +1007,14 @@ lg_graph_free(struct lg_graph *g)
         return;
     for (uint32_t i = 0; i < g->edges.used; i++) {
         struct lg_edge *e = lg_edge_at(g, i);
-        if (!e->cap)
-            continue;
-        struct lg_edge_label *l = lg_labels(e);
-        for (uint32_t j = 0; j < e->nlabels; j++)
-            lg_label_release(g, &l[j]);
         if (e->cap > 1)
             lg_free(&g->a, e->l.many, e->cap * sizeof *e->l.many);
     }
+    lg_held_free_all(g);
     lg_pool_release(g, &g->nodes);
     lg_pool_release(g, &g->edges);
     lg_pool_release(g, &g->comps);
+    lg_pool_release(g, &g->hsets);
     lg_free(&g->a, g->htab, (size_t)g->hcap * sizeof *g->htab);
     lg_buf_release(g, &g->fwd);
     lg_buf_release(g, &g->bwd);
@@ -1530,6 +1022,9 @@ lg_graph_free(struct lg_graph *g)
     lg_buf_release(g, &g->queue);
     lg_buf_release(g, &g->frames);
     lg_buf_release(g, &g->path);
+    lg_buf_release(g, &g->gates);
+    lg_buf_release(g, &g->deps);
+    lg_buf_release(g, &g->depidx);
     struct lg_alloc a = g->a;
     lg_free(&a, g, sizeof *g);
 }
@@ -1590,22 +1085,19 @@ lg_graph_node_live(const struct lg_graph *g, lg_node_id id)
 }
 
 /* Reserve what adding the label (and maybe the edge) needs, then commit;
- * only the reservation can fail, and it undoes itself. */
+ * only the reservation can fail, and it undoes itself. A label that
+ * replaces another (threads_per_class) takes its slot. */
 static int
-lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei,
+lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei, uint32_t replace,
                const struct lg_edge_label *label, const struct lg_plan *p)
 {
-    size_t gsize = label->ngate * sizeof *label->gate;
-    lg_node_id *gate = NULL;
     struct lg_edge_label *arr = NULL;
     uint32_t ncap = 0, new_edge = LG_NIL, new_comp = LG_NIL;
     struct lg_edge *e = ei != LG_NIL ? lg_edge_at(g, ei) : NULL;
 
-    if (gsize && !(gate = lg_alloc(&g->a, gsize)))
-        goto nomem;
-    if (e && e->nlabels == e->cap) {
-        ncap = e->cap * 2 < g->max_labels ? e->cap * 2 : g->max_labels;
-        if (!(arr = lg_alloc(&g->a, ncap * sizeof *arr)))
+    if (e && replace == LG_NIL && e->nlabels == e->cap) {
+        ncap = e->cap * 2;
+        if (ncap > (1u << 30) || !(arr = lg_alloc(&g->a, ncap * sizeof *arr)))
             goto nomem;
     }
     if (!e && (lg_hash_reserve(g, lg_index_need(g, u, v)) || lg_edge_take(g, &new_edge)))
@@ -1615,8 +1107,6 @@ lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei,
         goto nomem;
 
     /* Commit: nothing below can fail. */
-    if (gsize)
-        memcpy(gate, label->gate, gsize);
     if (!e) {
         ei = new_edge;
         e = lg_edge_at(g, ei);
@@ -1646,10 +1136,18 @@ lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei,
         e->l.many = arr;
         e->cap = ncap;
     }
-    struct lg_edge_label *l = &lg_labels(e)[e->nlabels++];
+    struct lg_edge_label *l;
+    if (replace != LG_NIL) {
+        l = &lg_labels(e)[replace];
+        lg_label_release(g, l);
+        g->st.labels_replaced++;
+    } else {
+        l = &lg_labels(e)[e->nlabels++];
+        g->st.labels++;
+    }
     *l = *label;
-    l->gate = gate;
-    g->st.labels++;
+    l->epoch_last = label->epoch;
+    lg_label_hold(g, l);
 
     switch (p->kind) {
     case LG_PLAN_NONE:
@@ -1673,72 +1171,33 @@ nomem:
     if (new_edge != LG_NIL)
         lg_edge_give(g, new_edge);
     lg_free(&g->a, arr, ncap * sizeof *arr);
-    lg_free(&g->a, gate, gsize);
     return -ENOMEM;
 }
 
 /*
  * Record from -> to under label, and prove whether that closes a
- * deadlock-capable cycle through it. The order proves most edges safe in
- * O(1): if from's component comes before to's, no path to ~> from exists.
+ * deadlock-capable cycle of dependencies through it. The order proves most
+ * edges safe in O(1): if from's component comes before to's, no path
+ * to ~> from exists, and every dependency this acquisition brings (from,
+ * or a lock held below it, ~> to) has such a path behind it (graph.h).
  * Otherwise a fresh lock can often just be moved (no in-edges: to the
  * front; no out-edges: to the back), and only then do the two bounded
  * searches of lg_order_search() look at the window between them, which also
- * finds the cycle when there is one. The exact (GoodLock) search runs only
- * when from and to end up in one component, and only inside it. The label
- * is checked even when it is one too many to keep.
+ * finds the cycle when there is one. The exact search (graph_cycle.c) runs
+ * only when from and to end up in one component, and only inside it.
  */
-/*
- * Where a label would go and what the graph already says of it: its nodes,
- * its edge (LG_NIL when the edge is new), and an enum lg_label_status. The
- * one lookup behind lg_add_edge() and lg_graph_label_status(). 0, or
- * -EINVAL for a bad label or node.
- */
-static int
-lg_label_lookup(const struct lg_graph *g, lg_node_id from, lg_node_id to,
-                const struct lg_edge_label *label, uint32_t *u, uint32_t *v, uint32_t *ei,
-                int *status, uint64_t *same_thread_payload)
-{
-    if (same_thread_payload)
-        *same_thread_payload = 0;
-    if (!lg_label_valid(label))
-        return -EINVAL;
-    *u = lg_node_find(g, from);
-    *v = lg_node_find(g, to);
-    if (*u == LG_NIL || *v == LG_NIL || *u == *v)
-        return -EINVAL;
-    *ei = lg_edge_find(g, *u, *v);
-    *status = LG_LABEL_NEW;
-    if (*ei == LG_NIL)
-        return 0;
-    const struct lg_edge *e = lg_edge_at(g, *ei);
-    const struct lg_edge_label *l = lg_labels_c(e);
-    for (uint32_t i = 0; i < e->nlabels; i++) {
-        if (lg_label_covers(&l[i], label)) {
-            *status = LG_LABEL_KNOWN;
-            return 0;
-        }
-        if (same_thread_payload && l[i].thread == label->thread && l[i].payload)
-            *same_thread_payload = l[i].payload;
-    }
-    if (e->nlabels >= g->max_labels)
-        *status = LG_LABEL_CHECK_ONLY;
-    return 0;
-}
-
 static int
 lg_add_edge(struct lg_graph *g, lg_node_id from, lg_node_id to,
             const struct lg_edge_label *label, struct lg_cycle **cycle)
 {
     if (cycle)
         *cycle = NULL;
-    uint32_t u, v, ei;
-    int status, rc = lg_label_lookup(g, from, to, label, &u, &v, &ei, &status, NULL);
+    uint32_t u, v, ei, replace;
+    int status, rc = lg_label_lookup(g, from, to, label, &u, &v, &ei, &status, &replace, NULL);
     if (rc)
         return rc;
     if (status == LG_LABEL_KNOWN)
         return LG_EDGE_KNOWN;
-    bool keep = status == LG_LABEL_NEW;
 
     uint32_t vu = lg_vert(g, u), vv = lg_vert(g, v);
     struct lg_plan plan = { .kind = LG_PLAN_NONE, .target = LG_NIL };
@@ -1752,24 +1211,17 @@ lg_add_edge(struct lg_graph *g, lg_node_id from, lg_node_id to,
             return rc;
     }
 
-    int result = keep ? LG_EDGE_ADDED : LG_EDGE_KNOWN;
+    int result = LG_EDGE_ADDED;
     struct lg_cycle *c = NULL;
     bool merging = plan.kind == LG_PLAN_MOVE && plan.cycle;
     if (vu == vv || merging) {
         struct lg_scope sc = { merging ? &plan : NULL, vu };
-        uint32_t len = 0;
-        if ((rc = lg_find_cycle(g, u, v, label, &sc, &len)) < 0)
+        if ((rc = lg_cycle_search(g, u, v, label, &sc, cycle ? &c : NULL)) < 0)
             return rc;
-        if (rc > 0) {
+        if (rc > 0)
             result = LG_EDGE_CYCLE;
-            if (cycle && (rc = lg_cycle_build(g, u, v, label, len, &c)))
-                return rc;
-        }
     }
-
-    if (!keep) {
-        g->st.labels_dropped++;
-    } else if ((rc = lg_edge_commit(g, u, v, ei, label, &plan))) {
+    if ((rc = lg_edge_commit(g, u, v, ei, replace, label, &plan))) {
         lg_cycle_free(g, c);
         return rc;
     }
@@ -1779,11 +1231,11 @@ lg_add_edge(struct lg_graph *g, lg_node_id from, lg_node_id to,
 }
 
 int
-lg_graph_label_status(const struct lg_graph *g, lg_node_id from, lg_node_id to,
+lg_graph_label_status(struct lg_graph *g, lg_node_id from, lg_node_id to,
                       const struct lg_edge_label *label, uint64_t *same_thread_payload)
 {
-    uint32_t u, v, ei;
-    int status, rc = lg_label_lookup(g, from, to, label, &u, &v, &ei, &status,
+    uint32_t u, v, ei, replace;
+    int status, rc = lg_label_lookup(g, from, to, label, &u, &v, &ei, &status, &replace,
                                      same_thread_payload);
     return rc ? rc : status;
 }

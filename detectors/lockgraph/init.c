@@ -108,7 +108,8 @@ lg_start(void)
         lg_buf_free(&b);
         _exit(0);
     }
-    if (lg_graph_new(&lg_graph, &lg_mem, NULL) != 0)
+    struct lg_graph_config gc = lg_graph_config_runtime();
+    if (lg_graph_new(&lg_graph, &lg_mem, &gc) != 0)
         LG_DIE("no memory for the lock-order graph");
     lg_locks_init();
     lg_stack_init();

@@ -247,8 +247,8 @@ mutex_acquire(pthread_mutex_t *m, clockid_t clock, const struct timespec *until,
 
 /*
  * The fast path of every lock operation: a mutex this thread has looked up
- * before, taken in a chain of held locks it has used before, that it does
- * not already hold, and that is free. It is what mutex_acquire() does in
+ * before, taken in a chain of held locks it has used before, and free (so
+ * not held by this thread, unless it is recursive). It is what mutex_acquire() does in
  * that case, minus the generality: no re-entry flag (nothing here can call
  * back into pthreads), one trylock, and the bookkeeping inline. Anything
  * else (a new chain, a held lock, a busy mutex) takes the full path.
@@ -262,9 +262,12 @@ pthread_mutex_lock(pthread_mutex_t *m)
         unsigned i = lg_cache_slot(addr);
         struct lg_lock *l = t->cache[i].lock;
         uint64_t uid = t->cache[i].uid;
+        /* A mutex this thread holds fails the trylock below (or, recursive,
+         * is taken again, which orders nothing and is booked like any
+         * acquisition), so the held stack need not be scanned here. */
         if (LG_LIKELY(l && t->cache[i].addr == addr
                       && atomic_load_explicit(&l->uid, memory_order_relaxed) == uid
-                      && t->nheld < t->held_cap && !lg_held_find(t, l))) {
+                      && t->nheld < t->held_cap)) {
             uint64_t chain = lg_chain_for(t, uid, LG_EXCL);
             if (LG_LIKELY((t->nheld == 0 || lg_chain_known(t, chain))
                           && lg_real.pthread_mutex_trylock(m) == 0)) {

@@ -80,7 +80,7 @@ pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
 struct start {
     void *(*fn)(void *);
     void *arg;
-    uint32_t creator, num;
+    uint32_t creator, num, epoch;
     lg_stack_id created_at;
 };
 
@@ -94,6 +94,7 @@ thread_start(void *p)
     if (t) {
         t->creator = s.creator;
         t->created_at = s.created_at;
+        t->create_epoch = s.epoch;
         leave();
     }
     return s.fn(s.arg);
@@ -112,6 +113,7 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), v
         s->creator = t->num;
         s->num = lg_thread_number_next();
         s->created_at = lg_stack_capture(1);
+        s->epoch = lg_thread_creating(t);
     }
     leave();
     if (!s)
@@ -141,7 +143,19 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), v
 LG_EXPORT int
 pthread_join(pthread_t th, void **ret)
 {
-    BLOCKING_CALL(LG_WAIT_JOIN, th, REAL(pthread_join)(th, ret));
+    struct lg_thread *t = enter();
+    if (!t)
+        return REAL(pthread_join)(th, ret);
+    uintptr_t site = SITE;
+    lg_wait_begin(t, LG_WAIT_JOIN, NULL, (uintptr_t)th, LG_EXCL, site);
+    leave();
+    int err = REAL(pthread_join)(th, ret);
+    reenter();
+    lg_wait_end(t);
+    if (err == 0)
+        lg_thread_joined(t, (uintptr_t)th, site);
+    leave();
+    return err;
 }
 
 LG_EXPORT int

@@ -46,6 +46,10 @@
     X(BOOL, symbolize, 1, 0, 1,                                               \
       "turn stack addresses into function and file:line (with addr2line)")    \
     X(INT, stack_depth, 16, 1, 64, "frames kept per stack")                   \
+    X(BOOL, run_cycles_only, 0, 0, 1,                                         \
+      "report only lock-order cycles this run could have deadlocked on "     \
+      "(different threads, not ordered by thread creation or join); by "      \
+      "default a cycle one thread made alone is reported too")                \
     X(BOOL, detect_deadlocks, 1, 0, 1,                                        \
       "report a real deadlock (blocked threads waiting for each other in a "  \
       "cycle) and exit with exitcode instead of hanging")                     \

@@ -381,10 +381,40 @@ finish_report(struct builder *b, struct lg_thread *t, bool here, bool *written)
         lg_exit_now();
 }
 
+static void
+append(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Mark an edge of a reported cycle, for the DOT picture. */
+static void
+red_edge(lg_node_id from, lg_node_id to)
+{
+    if (nred == red_cap) {
+        size_t cap = red_cap ? red_cap * 2 : 64;
+        void *grown = lg_grow(&lg_mem, red_edges, red_cap * sizeof *red_edges,
+                              cap * sizeof *red_edges);
+        if (!grown)
+            return;
+        red_edges = grown;
+        red_cap = cap;
+    }
+    red_edges[nred].from = from;
+    red_edges[nred++].to = to;
+}
+
+static const char *
+cycle_class_key(uint8_t klass)
+{
+    switch (klass) {
+    case LG_CYCLE_SINGLE_THREAD: return "single-thread";
+    case LG_CYCLE_ORDERED: return "ordered";
+    default: return "concurrent";
+    }
+}
+
 bool
 lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c)
 {
-    /* The same set of edges is one problem, whichever edge closed it. */
+    /* The same set of dependencies is one problem, whichever closed it. */
     uint64_t sig = 0x1;
     for (uint32_t i = 0; i < c->n; i++)
         sig += mix(c->steps[i].from, c->steps[i].to);
@@ -395,14 +425,23 @@ lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c)
         return false;
     }
     struct builder b;
-    struct lg_lock **locks = lg_mem_alloc(c->n * sizeof *locks);
-    if (!builder_init(&b, "lock-order-inversion", c->n, c->n, c->n) || !locks)
+    uint32_t nvia = 0;
+    for (uint32_t i = 0; i < c->n; i++)
+        nvia += c->steps[i].nvia;
+    struct lg_lock **locks = lg_mem_alloc((c->n + nvia) * sizeof *locks);
+    static char details[3][400];
+    if (!builder_init(&b, "lock-order-inversion", c->n, c->n + nvia, c->n) || !locks)
         goto out;
     lg_mutex_lock(&lg_graph_lock);
-    for (uint32_t i = 0; i < c->n; i++)
+    for (uint32_t i = 0, k = c->n; i < c->n; i++) {
         locks[i] = lg_lock_by_node(c->steps[i].from);
+        for (uint32_t j = 0; j < c->steps[i].nvia; j++)
+            locks[k++] = lg_lock_by_node(c->steps[i].via[j]);
+    }
     lg_mutex_unlock(&lg_graph_lock);
-    for (uint32_t i = 0; i < c->n; i++) {
+    for (int d = 0; d < 3; d++)
+        details[d][0] = 0;
+    for (uint32_t i = 0, k = c->n; i < c->n; i++) {
         const struct lg_cycle_step *s = &c->steps[i];
         struct lg_rep_row *row = &b.rows[b.r.nrows++];
         row->thread = add_thread(&b, s->label.thread);
@@ -410,10 +449,56 @@ lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c)
         row->wanted = add_lock(&b, locks[(i + 1) % c->n], 0);
         row->held_shared = s->label.from_shared;
         row->wanted_shared = s->label.to_shared;
-        row->held_at = stack_of(&b, (lg_stack_id)(s->label.payload >> 32));
+        row->held_at = stack_of(&b, (lg_stack_id)(s->from_payload >> 32));
         row->wanted_at = stack_of(&b, (lg_stack_id)(s->label.payload & 0xFFFFFFFFu));
+        /* A dependency through other held locks names them: "T1 also
+         * held L2, L3". */
+        for (uint32_t j = 0; j < s->nvia; j++, k++) {
+            int32_t li = add_lock(&b, locks[k], 0);
+            if (j == 0)
+                append(details[1], sizeof details[1], "%sT%u also held ",
+                       details[1][0] ? "; " : "", s->label.thread);
+            append(details[1], sizeof details[1], "%sL%llu", j ? ", " : "",
+                   li >= 0 ? (unsigned long long)b.locks[li].id : 0ull);
+        }
+        /* The edges behind it, for the picture. */
+        if (s->nvia == 0) {
+            red_edge(s->from, s->to);
+        } else {
+            lg_node_id at = i == 0 ? s->via[0] : s->from;
+            for (uint32_t j = i == 0 ? 1 : 0; j < s->nvia; j++) {
+                red_edge(at, s->via[j]);
+                at = s->via[j];
+            }
+            red_edge(at, s->to);
+        }
     }
-    /* Rows are in cycle order starting with the edge just taken. */
+    /* What kind of cycle: could this run have deadlocked on it? */
+    const char *klass;
+    switch (c->klass) {
+    case LG_CYCLE_SINGLE_THREAD:
+        snprintf(details[0], sizeof details[0], "one thread took two of these orders; a second "
+                 "thread running the same code would deadlock");
+        klass = details[0];
+        break;
+    case LG_CYCLE_ORDERED: {
+        /* Name a pair the threads' creation or join kept apart. */
+        char why[200] = "";
+        for (uint32_t i = 0; i < c->n && !why[0]; i++)
+            for (uint32_t j = 0; j < c->n && !why[0]; j++)
+                if (i != j)
+                    lg_labels_ordered(&c->steps[i].label, &c->steps[j].label, why, sizeof why);
+        snprintf(details[0], sizeof details[0], "the orders were taken by different threads, "
+                 "kept apart in this run by thread creation or join (%s); running them "
+                 "concurrently would deadlock", why[0] ? why : "ordered");
+        klass = details[0];
+        break;
+    }
+    default:
+        klass = "these threads could have deadlocked in this run";
+        break;
+    }
+    /* Rows are in cycle order starting with the acquisition just made. */
     char *p = b.summary;
     size_t left = sizeof b.summary;
     int w = snprintf(p, left, "lock-order inversion (potential deadlock): ");
@@ -432,24 +517,19 @@ lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c)
         left -= (size_t)w;
         w = snprintf(p, left, "%sT%u", i ? ", " : "", b.threads[i].num);
     }
-    /* Remember the edges for the DOT picture. */
-    for (uint32_t i = 0; i < c->n; i++) {
-        if (nred == red_cap) {
-            size_t cap = red_cap ? red_cap * 2 : 64;
-            void *grown = lg_grow(&lg_mem, red_edges, red_cap * sizeof *red_edges,
-                                  cap * sizeof *red_edges);
-            if (!grown)
-                break;
-            red_edges = grown;
-            red_cap = cap;
-        }
-        red_edges[nred].from = c->steps[i].from;
-        red_edges[nred++].to = c->steps[i].to;
+    if (w > 0 && (size_t)w < left) {
+        p += w;
+        left -= (size_t)w;
+        snprintf(p, left, "; %s", klass);
     }
+    add_field(&b, "cycle_class", 0, cycle_class_key(c->klass));
+    add_field(&b, "cycle_class_text", 0, klass);
+    if (details[1][0])
+        add_field(&b, "held_between", 0, details[1]);
     finish_report(&b, t, true, &written);
 out:
     builder_free(&b);
-    lg_mem_free(locks, c->n * sizeof *locks);
+    lg_mem_free(locks, (c->n + nvia) * sizeof *locks);
     lg_mutex_unlock(&report_lock);
     return written;
 }
@@ -962,10 +1042,10 @@ lg_reporting_finish(void)
         lg_note("exit: %llu report(s); %llu locks in the graph, %llu edges; %llu locks live",
                 (unsigned long long)n, (unsigned long long)st.nodes,
                 (unsigned long long)st.edges, (unsigned long long)lg_locks_live());
-        if (st.labels_dropped || st.searches_truncated)
-            lg_note("limits reached: %llu edge labels dropped, %llu cycle searches cut short",
-                    (unsigned long long)st.labels_dropped,
-                    (unsigned long long)st.searches_truncated);
+        lg_note("graph: %llu labels (%llu replaced by newer threads), %llu held sets, "
+                "%llu cycle searches cut short",
+                (unsigned long long)st.labels, (unsigned long long)st.labels_replaced,
+                (unsigned long long)st.held_sets, (unsigned long long)st.searches_truncated);
     }
     lg_mutex_unlock(&report_lock);
     if (n > 0 && lg_opt.exitcode) {

@@ -127,6 +127,9 @@ struct lg_held {
     uintptr_t addr;     /* the lock's address: the unlock fast path's key */
     uint64_t uid;       /* the lock's identity when taken */
     uint64_t chain;     /* hash of this entry and every one below it */
+    lg_held_id hid;     /* the graph's held set of this entry and every one
+                         * below it, once computed (0: not yet; a stale id is
+                         * recognised with lg_graph_held_live()) */
     uintptr_t site;     /* return address of the acquiring call */
     uint8_t mode;       /* enum lg_mode */
     bool trylock;       /* taken by a trylock: no edge into it */
@@ -150,6 +153,11 @@ struct lg_thread {
     atomic_bool alive;
     uint32_t creator;          /* T<num> of the creating thread, 0 unknown */
     lg_stack_id created_at;
+    /* Thread order, for the class of a lock-order cycle (threads.c): the
+     * epoch at which this thread was created, and who joined it when. */
+    uint32_t create_epoch;
+    uint32_t joiner, join_epoch;  /* T<num> of the joiner, 0: not joined */
+    uintptr_t join_site;
 
     /* Held locks. Only the thread itself writes them; other threads read
      * them only when this thread is blocked for good (deadlock report). */
@@ -357,6 +365,22 @@ void lg_locks_atfork_child(void);
 /* ---- held stacks and chains (threads.c; inline: the per-acquire path) -- */
 
 bool lg_held_grow(struct lg_thread *t);
+/* Forget the chains already recorded (the thread's epoch moved on). */
+void lg_chains_reset(struct lg_thread *t);
+
+/* Thread order. The epoch is a clock that moves at every thread creation
+ * and join; edge labels carry it, so that a cycle whose orders were taken
+ * by threads that could not overlap (created after one exited and was
+ * joined, say) is told from one this run could have deadlocked on. */
+uint32_t lg_epoch_now(void);
+/* t is about to create a thread: the epoch the child is born at. */
+uint32_t lg_thread_creating(struct lg_thread *t);
+/* t joined the thread whose pthread_t is `handle`, at `site`. */
+void lg_thread_joined(struct lg_thread *t, uintptr_t handle, uintptr_t site);
+/* Whether every acquisition behind label a happened before every one
+ * behind label b, by thread creation and join; the reason when it did. */
+bool lg_labels_ordered(const struct lg_edge_label *a, const struct lg_edge_label *b,
+                       char *why, size_t whylen);
 void lg_held_remove(struct lg_thread *t, uint32_t i);
 bool lg_chain_insert(struct lg_thread *t, uint64_t chain);
 
@@ -387,6 +411,7 @@ lg_held_push(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode, bool try
     e->site = site;
     e->mode = (uint8_t)mode;
     e->trylock = trylock;
+    e->hid = 0;
     return true;
 }
 
@@ -505,6 +530,9 @@ void lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *
  * part of a deadlock nor of a stall, since it ends by itself. */
 void lg_wait_set_timed(struct lg_thread *t);
 void lg_wait_poll(struct lg_thread *t);
+
+/* The graph's configuration (thread order, the run_cycles_only option). */
+struct lg_graph_config lg_graph_config_runtime(void);
 void lg_wait_end(struct lg_thread *t);
 long lg_wait_slice_ms(void);
 

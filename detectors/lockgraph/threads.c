@@ -10,6 +10,8 @@
 #include "rt.h"
 
 #include <pthread.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -86,6 +88,7 @@ lg_held_remove(struct lg_thread *t, uint32_t i)
         t->held[j] = t->held[j + 1];
         t->held[j].chain = lg_chain_hash(j ? t->held[j - 1].chain : 0, t->held[j].uid,
                                          (enum lg_mode)t->held[j].mode);
+        t->held[j].hid = 0; /* its set had the removed entry below it */
     }
 }
 
@@ -115,6 +118,14 @@ chain_grow(struct lg_thread *t)
     t->chains = fresh;
     t->chain_cap = cap;
     return true;
+}
+
+void
+lg_chains_reset(struct lg_thread *t)
+{
+    if (t->nchains)
+        memset(t->chains, 0, t->chain_cap * sizeof *t->chains);
+    t->nchains = 0;
 }
 
 /* Insert a chain the fast probe did not find at its home slot; false if
@@ -247,3 +258,102 @@ lg_threads_atfork_child(void)
     }
     atomic_store_explicit(&alive_count, alive, memory_order_relaxed);
 }
+
+/* ---- thread order: the class of a lock-order cycle (rt.h) ------------ */
+
+static atomic_uint sync_epoch = 1;
+
+uint32_t
+lg_epoch_now(void)
+{
+    return atomic_load_explicit(&sync_epoch, memory_order_relaxed);
+}
+
+uint32_t
+lg_thread_creating(struct lg_thread *t)
+{
+    /* What t takes from now on may run beside the child: its chains must
+     * reach the graph again, to move their labels' last epoch on. */
+    lg_chains_reset(t);
+    return atomic_fetch_add_explicit(&sync_epoch, 1, memory_order_relaxed) + 1;
+}
+
+struct handle_search {
+    uintptr_t handle;
+    struct lg_thread *found;
+};
+
+static void
+find_handle(struct lg_thread *t, void *ctx)
+{
+    struct handle_search *s = ctx;
+    /* Newest first: a pthread_t is reused only after its thread was joined. */
+    if (!s->found && t->handle == s->handle && !t->joiner)
+        s->found = t;
+}
+
+void
+lg_thread_joined(struct lg_thread *t, uintptr_t handle, uintptr_t site)
+{
+    uint32_t epoch = atomic_fetch_add_explicit(&sync_epoch, 1, memory_order_relaxed) + 1;
+    struct handle_search s = { handle, NULL };
+    lg_threads_each(find_handle, &s);
+    if (s.found && s.found != t) {
+        s.found->join_epoch = epoch;
+        s.found->join_site = site;
+        s.found->joiner = t->num;
+    }
+}
+
+static void
+append_why(char *why, size_t len, const char *fmt, uint32_t x, uint32_t y)
+{
+    if (why && len)
+        snprintf(why, len, fmt, x, y);
+}
+
+/*
+ * Prove that every acquisition behind label a (thread X, epochs up to
+ * a->epoch_last) happened before every one behind b (thread Y, from
+ * b->epoch): either X created the line of threads Y descends from after
+ * its last acquisition, or X was joined - by Y before its first one, or
+ * by one of Y's ancestors before it created the next of Y's line. The
+ * epochs come from one clock that every creation and join moves, read by
+ * the thread that took the lock, so "before" on it is real order within
+ * that thread. Anything else is taken to be able to overlap.
+ */
+bool
+lg_labels_ordered(const struct lg_edge_label *a, const struct lg_edge_label *b, char *why,
+                  size_t whylen)
+{
+    if (a->thread == b->thread)
+        return false;
+    struct lg_thread *x = lg_thread_by_num(a->thread), *y = lg_thread_by_num(b->thread);
+    if (!x || !y)
+        return false;
+    if (x->joiner == y->num && x->join_epoch && b->epoch >= x->join_epoch) {
+        append_why(why, whylen, "T%u joined T%u before taking its order", y->num, x->num);
+        return true;
+    }
+    struct lg_thread *c = y;
+    for (int hops = 0; c && c->creator && hops < 64; hops++) {
+        struct lg_thread *p = lg_thread_by_num(c->creator);
+        if (!p)
+            break;
+        if (p == x && a->epoch_last < c->create_epoch) {
+            append_why(why, whylen, "T%u took its order before creating T%u", x->num, c->num);
+            return true;
+        }
+        if (x->joiner == p->num && x->join_epoch && x->join_epoch < c->create_epoch) {
+            append_why(why, whylen, "T%u was joined by T%u", x->num, p->num);
+            if (why && whylen) {
+                size_t used = strlen(why);
+                snprintf(why + used, whylen - used, " before T%u created T%u", p->num, c->num);
+            }
+            return true;
+        }
+        c = p;
+    }
+    return false;
+}
+
