@@ -962,10 +962,10 @@ lg_held_selfcheck(struct lg_graph *g)
         LG_HCHECK(h->parent != LG_NIL || h->depth == 1);
     }
     LG_HCHECK(live == g->st.held_sets && live == g->hscount);
-    /* Users: count them into a scratch array of the pool's size. */
-    uint32_t *users = lg_alloc(&g->a, (size_t)(g->hsets.used + 1) * sizeof *users);
-    if (!users)
-        return;
+    /* Users: count them into a scratch array of the pool's size (from
+     * calloc: the graph's allocator counts, and may fail, on purpose). */
+    uint32_t *users = calloc((size_t)g->hsets.used + 1, sizeof *users);
+    LG_HCHECK(users != NULL);
     for (uint32_t i = 0; i < g->hsets.used; i++) {
         const struct lg_hset *h = lg_hset_at(g, i);
         if (h->live && h->parent != LG_NIL)
@@ -988,6 +988,6 @@ lg_held_selfcheck(struct lg_graph *g)
         if (h->live)
             LG_HCHECK(users[i] == h->refs);
     }
-    lg_free(&g->a, users, (size_t)(g->hsets.used + 1) * sizeof *users);
+    free(users);
 }
 #endif
