@@ -3,26 +3,16 @@
  * anyway; lockgraph reports both and lets the calls run.
  * EXPECT: cond-misuse */
 #include "probe.h"
-#include <time.h>
+#include "soon.h"
 static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
 static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
 static pthread_mutex_t pair[2];
-static struct timespec soon(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 10 * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
 int main(void) {
     CHECK(pthread_rwlock_rdlock(&rw)); /* lockgraph has seen it as an rwlock */
     CHECK(pthread_rwlock_unlock(&rw));
-    struct timespec ts = soon();
+    struct timespec ts = soon_ms(10);
     pthread_cond_timedwait(&c, (pthread_mutex_t *)(void *)&rw, &ts);
-    ts = soon();
+    ts = soon_ms(10);
     pthread_cond_timedwait(&c, (pthread_mutex_t *)(void *)((char *)&pair[0] + 4), &ts);
     return 0;
 }

@@ -4,7 +4,7 @@
 #include "probe.h"
 #include <errno.h>
 #include <semaphore.h>
-#include <time.h>
+#include "soon.h"
 static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t m;
 static sem_t held, done;
@@ -28,9 +28,7 @@ int main(void) {
     CHECK(pthread_create(&t, NULL, holder, NULL));
     while (sem_wait(&held) != 0)
         ;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 5;
+    struct timespec ts = soon_ms(5000);
     int err = pthread_cond_timedwait(&c, &m, &ts);
     sem_post(&done);
     CHECK(pthread_join(t, NULL));

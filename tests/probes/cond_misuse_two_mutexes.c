@@ -5,7 +5,7 @@
 #include "probe.h"
 #include <errno.h>
 #include <stdbool.h>
-#include <time.h>
+#include "soon.h"
 static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t one = PTHREAD_MUTEX_INITIALIZER, two = PTHREAD_MUTEX_INITIALIZER;
 static bool waiting, done;
@@ -28,13 +28,7 @@ int main(void) {
         CHECK(pthread_mutex_unlock(&one));
     }
     CHECK(pthread_mutex_lock(&two));
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 10 * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = soon_ms(10);
     int err = pthread_cond_timedwait(&c, &two, &ts);
     CHECK(pthread_mutex_unlock(&two));
     CHECK(pthread_mutex_lock(&one));

@@ -5,32 +5,22 @@
  * EXPECT: cond-misuse */
 #include "probe.h"
 #include <errno.h>
-#include <time.h>
+#include "soon.h"
 static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
-static struct timespec soon(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 10 * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
 int main(void) {
     pthread_mutex_t plain = PTHREAD_MUTEX_INITIALIZER, checked;
     pthread_mutexattr_t a;
     CHECK(pthread_mutexattr_init(&a));
     CHECK(pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK));
     CHECK(pthread_mutex_init(&checked, &a));
-    struct timespec ts = soon();
+    struct timespec ts = soon_ms(10);
     int err = pthread_cond_timedwait(&c, &plain, &ts);
     if (err != ETIMEDOUT) {
         fprintf(stderr, "plain: %d, not ETIMEDOUT\n", err);
         return 3;
     }
     CHECK(pthread_mutex_unlock(&plain)); /* glibc gave it back locked */
-    ts = soon();
+    ts = soon_ms(10);
     err = pthread_cond_timedwait(&c, &checked, &ts);
     if (err != EPERM) {
         fprintf(stderr, "error-checking: %d, not EPERM\n", err);

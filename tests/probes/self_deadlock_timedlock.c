@@ -5,17 +5,11 @@
  * EXPECT: self-deadlock,unlock-unlocked */
 #include "probe.h"
 #include <errno.h>
-#include <time.h>
+#include "soon.h"
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER, other = PTHREAD_MUTEX_INITIALIZER;
 int main(void) {
     CHECK(pthread_mutex_lock(&m));
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += 20 * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = soon_ms(20);
     int err = pthread_mutex_timedlock(&m, &until);
     if (err != ETIMEDOUT) {
         fprintf(stderr, "timedlock returned %d, not ETIMEDOUT\n", err);
