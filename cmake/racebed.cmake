@@ -29,7 +29,7 @@ set(RACEBED_KINDS
   unlock-not-owner unlock-unlocked destroy-locked cond-misuse invalid-mutex
   livelock starvation stall thread-leak use-after-free use-after-scope
   undefined-behaviour signal-unsafe api-error lost-wakeup order-violation
-  atomicity-violation oversubscription unchecked-wakeup)
+  atomicity-violation oversubscription unchecked-wakeup barrier-misuse)
 set(RACEBED_ALL_DETECTORS tsan helgrind drd lockgraph)
 
 # Seconds the judge lets one run take before it kills it; ctest's TIMEOUT

@@ -1001,9 +1001,9 @@ test_sarif_log_has_required_fields(void **state)
     static const char *const kinds[] = {
         "lock-order-inversion", "self-deadlock", "deadlock", "abandoned-lock",
         "unlock-not-owner", "unlock-unlocked", "destroy-locked", "starvation",
-        "livelock", "stall",
+        "livelock", "stall", "cond-misuse", "barrier-misuse", "invalid-mutex",
     };
-    for (size_t i = 0; i < 10; i++) {
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         char want[64];
         snprintf(path, sizeof path, "runs[0].tool.driver.rules[%zu].id", i);
         snprintf(want, sizeof want, "\"%s\"", kinds[i]);
@@ -1013,7 +1013,7 @@ test_sarif_log_has_required_fields(void **state)
         snprintf(path, sizeof path, "runs[0].tool.driver.rules[%zu].fullDescription.text", i);
         json_expect_type(&d, path, '"');
     }
-    assert_null(json_get(&d, "runs[0].tool.driver.rules[10]"));
+    assert_null(json_get(&d, "runs[0].tool.driver.rules[13]"));
 
     json_expect(&d, "runs[0].results[0].ruleId", "\"lock-order-inversion\"");
     json_expect(&d, "runs[0].results[0].ruleIndex", "0");

@@ -36,6 +36,26 @@ lg_abi_mutex_owner(uintptr_t m)
     return load_int(&((const pthread_mutex_t *)m)->__data.__owner);
 }
 
+bool
+lg_abi_mutex_kind_valid(uintptr_t m, int *kind)
+{
+    /* glibc's pthreadP.h: the type in bits 0-1, robust 16, priority
+     * inheritance 32, priority protection 64, process-shared 128, elision
+     * 256 and 512. */
+    int k = load_int(&((const pthread_mutex_t *)m)->__data.__kind);
+    if (kind)
+        *kind = k;
+    return (k & ~(3 | 16 | 32 | 64 | 128 | 256 | 512)) == 0;
+}
+
+/* glibc 2.36 nptl/pthread_barrier_*.c: unsigned in, current_round, count;
+ * int shared; unsigned out. */
+unsigned
+lg_abi_barrier_count(uintptr_t b)
+{
+    return (unsigned)load_int((const unsigned *)b + 2);
+}
+
 long
 lg_abi_rwlock_writer(uintptr_t rw)
 {
@@ -71,4 +91,16 @@ size_t
 lg_abi_spin_size(void)
 {
     return sizeof(pthread_spinlock_t);
+}
+
+size_t
+lg_abi_mutex_align(void)
+{
+    return _Alignof(pthread_mutex_t);
+}
+
+size_t
+lg_abi_barrier_size(void)
+{
+    return sizeof(pthread_barrier_t);
 }

@@ -23,6 +23,11 @@ bool lg_abi_mutex_robust(uintptr_t m);
 bool lg_abi_mutex_locked(uintptr_t m);
 /* The owner's tid as the mutex records it (0: none). */
 long lg_abi_mutex_owner(uintptr_t m);
+/* The kind word is one glibc can have made: the type (0..3) and its flag
+ * bits, nothing else. pthread_mutex_destroy writes -1 there, and garbage
+ * rarely looks valid; all zeros (PTHREAD_MUTEX_INITIALIZER, or memory never
+ * set up) does. Its value goes to *kind. */
+bool lg_abi_mutex_kind_valid(uintptr_t m, int *kind);
 
 /* The writer's tid (0: no writer). */
 long lg_abi_rwlock_writer(uintptr_t rw);
@@ -33,7 +38,13 @@ bool lg_abi_rwlock_locked(uintptr_t rw);
  * contended) when taken. */
 bool lg_abi_spin_locked(uintptr_t s);
 
+/* A barrier's count as pthread_barrier_init stored it (glibc keeps it for
+ * the barrier's life). */
+unsigned lg_abi_barrier_count(uintptr_t b);
+
 size_t lg_abi_mutex_size(void);
+size_t lg_abi_mutex_align(void);
+size_t lg_abi_barrier_size(void);
 size_t lg_abi_rwlock_size(void);
 size_t lg_abi_spin_size(void);
 

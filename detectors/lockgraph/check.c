@@ -270,17 +270,23 @@ out:
 }
 
 /*
- * This thread's entry for l, if it holds l. A mutex names its owner and a
- * spinlock's owner is recorded: when that is not this thread, it does not
- * hold the lock and its held stack need not be scanned (a thread holding
- * thousands of locks would scan them on every acquisition). Read locks of
- * an rwlock are anonymous: those are looked up.
+ * This thread's entry for l, if it believes it holds l. A thread holding
+ * thousands of locks would scan them on every acquisition; past a short
+ * stack, the lock object is asked first: a mutex names its owner and a
+ * spinlock's owner is recorded, and when that is not this thread the scan
+ * is skipped (a stale belief in a deep stack then stays until the entry is
+ * released; a short stack is always scanned, so drop_stale_belief() sees
+ * it). Read locks of an rwlock are anonymous: those are looked up.
  */
+#define LG_SCAN_HELD 16
+
 static struct lg_held *
 held_by_self(struct lg_thread *t, const struct lg_lock *l)
 {
     if (t->nheld == 0)
         return NULL;
+    if (t->nheld <= LG_SCAN_HELD)
+        return lg_held_find(t, l);
     switch (l->type) {
     case LG_RWLOCK:
         break;
@@ -296,17 +302,75 @@ held_by_self(struct lg_thread *t, const struct lg_lock *l)
     return lg_held_find(t, l);
 }
 
+/*
+ * Does the lock object itself say this thread holds l, as entry h claims?
+ * A normal mutex records its owner's tid; an rwlock its writer (readers are
+ * anonymous: any reader will do); a spinlock only that it is taken. The
+ * object is the one the program is acquiring right now, so it is mapped.
+ */
+static bool
+really_held(const struct lg_thread *t, const struct lg_lock *l, const struct lg_held *h)
+{
+    uintptr_t obj = lg_lock_addr(l);
+    switch (l->type) {
+    case LG_RWLOCK:
+        return h->mode == LG_SHARED ? lg_abi_rwlock_locked(obj)
+                                    : lg_abi_rwlock_writer(obj) == t->tid;
+    case LG_SPINLOCK:
+        return lg_abi_spin_locked(obj);
+    default:
+        return lg_abi_mutex_locked(obj) && lg_abi_mutex_owner(obj) == t->tid;
+    }
+}
+
+static bool
+really_free(const struct lg_lock *l)
+{
+    uintptr_t obj = lg_lock_addr(l);
+    switch (l->type) {
+    case LG_RWLOCK: return !lg_abi_rwlock_locked(obj);
+    case LG_SPINLOCK: return !lg_abi_spin_locked(obj);
+    default: return !lg_abi_mutex_locked(obj);
+    }
+}
+
+/*
+ * The thread believes it holds l, and the lock object says otherwise: the
+ * memory was set up anew behind lockgraph's back (a static initializer
+ * assigned over it, a stack slot or a library reused). Its entries are
+ * stale; and if nobody holds the object now it is another lock, with a
+ * new identity (so none of the old one's orders apply to it).
+ */
+static void
+drop_stale_belief(struct lg_thread *t, struct lg_lock *l)
+{
+    uint64_t uid = lg_lock_uid(l);
+    while (lg_held_pop(t, l, NULL))
+        ;
+    if (l->type == LG_RWLOCK)
+        atomic_store_explicit(&l->holders, 0, memory_order_relaxed);
+    if (really_free(l))
+        lg_lock_renew(l, uid);
+}
+
 uint64_t
 lg_before_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
                   enum lg_acquire_how how, uintptr_t site)
 {
-    uint64_t chain = lg_chain_for(t, atomic_load_explicit(&l->uid, memory_order_relaxed), mode);
     struct lg_held *h = held_by_self(t, l);
     if (LG_UNLIKELY(h != NULL)) {
-        if (is_self_deadlock(l, h, mode, how) && lg_report_self_deadlock(t, l, h, site))
-            lg_exit_now();
-        return chain; /* a re-take by the owner orders nothing */
+        if (!is_self_deadlock(l, h, mode, how))
+            return lg_chain_for(t, lg_lock_uid(l), mode); /* a re-take orders nothing */
+        if (really_held(t, l, h)) {
+            /* A timed attempt ends by itself (ETIMEDOUT): report it, but
+             * let the program have its answer. */
+            if (lg_report_self_deadlock(t, l, h, site) && how == LG_BLOCKING)
+                lg_exit_now();
+            return lg_chain_for(t, lg_lock_uid(l), mode);
+        }
+        drop_stale_belief(t, l);
     }
+    uint64_t chain = lg_chain_for(t, atomic_load_explicit(&l->uid, memory_order_relaxed), mode);
     /* An edge into a trylock is no ordering: a trylock never waits. */
     if (how == LG_TRY || t->nheld == 0 || LG_LIKELY(lg_chain_seen(t, chain)))
         return chain;
@@ -329,6 +393,8 @@ lg_after_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
 {
     lg_acquired(t, l, atomic_load_explicit(&l->uid, memory_order_relaxed), mode,
                 how == LG_TRY, site, chain);
+    if (l->type == LG_RWLOCK)
+        atomic_fetch_add_explicit(&l->holders, 1, memory_order_relaxed);
 }
 
 void
@@ -362,6 +428,8 @@ lg_before_release(struct lg_thread *t, struct lg_lock *l, uintptr_t addr,
     if (LG_LIKELY(l && lg_held_pop(t, l, NULL))) {
         if (LG_UNLIKELY(l->type == LG_SPINLOCK))
             atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
+        else if (l->type == LG_RWLOCK)
+            atomic_fetch_sub_explicit(&l->holders, 1, memory_order_relaxed);
         return;
     }
     /* Not on this thread's held stack. The lock object itself says whether
@@ -377,6 +445,12 @@ void
 lg_before_destroy(struct lg_thread *t, struct lg_lock *l, uintptr_t addr, bool real_locked,
                   long real_owner_tid, uintptr_t site)
 {
+    /* An rwlock whose only "holders" are readers lockgraph never saw: an
+     * unlock of an unlocked rwlock (already reported) wraps glibc's reader
+     * count around, so the object looks read-held by nobody. */
+    if (real_locked && l && l->type == LG_RWLOCK && real_owner_tid <= 0
+        && atomic_load_explicit(&l->holders, memory_order_relaxed) <= 0)
+        return;
     if (real_locked)
         lg_report_misuse(t, "destroy-locked", l, addr, real_owner_tid, site);
 }
@@ -387,6 +461,134 @@ lg_after_destroy(struct lg_thread *t, struct lg_lock *l, uint64_t uid)
     while (lg_held_pop(t, l, NULL))
         ;
     lg_lock_forget(l, uid);
+}
+
+/* ---- misuse of mutexes, condition variables and barriers --------------- */
+
+/* "name" for a global object, else its address. */
+static const char *
+object_name(uintptr_t addr, size_t size, char *buf, size_t len)
+{
+    const char *name = lg_symbolize_data(addr, size);
+    if (name)
+        return name;
+    snprintf(buf, len, "0x%lx", (unsigned long)addr);
+    return buf;
+}
+
+bool
+lg_check_mutex(struct lg_thread *t, uintptr_t m, const char *call, uintptr_t site)
+{
+    int kind;
+    if (LG_LIKELY(lg_abi_mutex_kind_valid(m, &kind)))
+        return true;
+    char text[256], buf[32];
+    const char *name = object_name(m, lg_abi_mutex_size(), buf, sizeof buf);
+    if (kind == -1) /* what glibc's pthread_mutex_destroy leaves */
+        snprintf(text, sizeof text, "use of an invalid mutex: T%u calls %s on %s, a destroyed "
+                 "mutex not set up again%s", t->num, call, name,
+                 lg_lock_destroyed_at(m) ? " (destroyed earlier by this program)" : "");
+    else
+        snprintf(text, sizeof text, "use of an invalid mutex: T%u calls %s on %s, which is no "
+                 "mutex (its kind word is 0x%x)", t->num, call, name, (unsigned)kind);
+    lg_report_misuse_text(t, "invalid-mutex", NULL, m, "mutex", 0, site, text);
+    return false;
+}
+
+void
+lg_before_cond_wait(struct lg_thread *t, uintptr_t c, uintptr_t m, struct lg_lock *l,
+                    uintptr_t site)
+{
+    char text[320], cbuf[32], mbuf[32], obuf[32];
+    const char *cname = object_name(c, 48, cbuf, sizeof cbuf);
+    const char *mname = object_name(m, lg_abi_mutex_size(), mbuf, sizeof mbuf);
+    if (l && l->type != LG_MUTEX_NORMAL && l->type != LG_MUTEX_RECURSIVE
+        && l->type != LG_MUTEX_ERRORCHECK) {
+        snprintf(text, sizeof text, "condition-variable misuse: T%u waits on %s with %s, "
+                 "which is a%s %s, not a mutex", t->num, cname, mname,
+                 l->type == LG_RWLOCK ? "n" : "", lg_lock_type_name(l));
+        lg_report_misuse_text(t, "cond-misuse", l, m, NULL, 0, site, text);
+    } else if (m % lg_abi_mutex_align() != 0) {
+        snprintf(text, sizeof text, "condition-variable misuse: T%u waits on %s with %s, "
+                 "which is not a mutex (misaligned)", t->num, cname, mname);
+        lg_report_misuse_text(t, "cond-misuse", NULL, m, "mutex", 0, site, text);
+        return; /* nothing more can be read there */
+    } else if (!lg_check_mutex(t, m, "pthread_cond_wait", site)) {
+        return;
+    } else {
+        long owner = lg_abi_mutex_owner(m);
+        if (owner != t->tid) {
+            struct lg_thread *o = owner > 0 ? lg_thread_by_tid(owner) : NULL;
+            char who[48] = "which nobody holds";
+            if (o)
+                snprintf(who, sizeof who, "which T%u holds", o->num);
+            else if (owner > 0)
+                snprintf(who, sizeof who, "which thread %ld holds", owner);
+            snprintf(text, sizeof text, "condition-variable misuse: T%u waits on %s with "
+                     "%s, %s: the mutex must be held by the waiter", t->num, cname, mname, who);
+            lg_report_misuse_text(t, "cond-misuse", l, m, NULL, owner, site, text);
+        }
+    }
+    uintptr_t other = 0;
+    if (!lg_cond_enter(c, m, &other)) {
+        snprintf(text, sizeof text, "condition-variable misuse: T%u waits on %s with %s "
+                 "while other threads wait on it with %s: one condition variable, two "
+                 "mutexes", t->num, cname, mname,
+                 object_name(other, lg_abi_mutex_size(), obuf, sizeof obuf));
+        lg_report_misuse_text(t, "cond-misuse", l, m, NULL, 0, site, text);
+    }
+}
+
+void
+lg_after_cond_wait(struct lg_thread *t, uintptr_t c, uintptr_t m)
+{
+    (void)t;
+    if (m % lg_abi_mutex_align() == 0)
+        lg_cond_leave(c);
+}
+
+/* "barrier misuse: T<n> <verb> barrier <name><why>" */
+static void
+barrier_misuse(struct lg_thread *t, uintptr_t b, uintptr_t site, const char *verb,
+               const char *why, uint32_t waiting)
+{
+    char text[300], buf[32], tail[64] = "";
+    if (waiting)
+        snprintf(tail, sizeof tail, " while %u thread%s wait%s at it", waiting,
+                 waiting == 1 ? "" : "s", waiting == 1 ? "s" : "");
+    snprintf(text, sizeof text, "barrier misuse: T%u %s barrier %s%s%s", t->num, verb,
+             object_name(b, lg_abi_barrier_size(), buf, sizeof buf), why, tail);
+    lg_report_misuse_text(t, "barrier-misuse", NULL, b, "barrier", 0, site, text);
+}
+
+void
+lg_before_barrier_init(struct lg_thread *t, uintptr_t b, unsigned count, uintptr_t site)
+{
+    if (count == 0)
+        barrier_misuse(t, b, site, "sets up", " with a count of 0 (EINVAL)", 0);
+    struct lg_obj_info was = lg_barrier_info(b);
+    if (was.inside)
+        barrier_misuse(t, b, site, "sets up", " again", was.inside);
+    /* Set up before and not destroyed: glibc keeps the count for the
+     * barrier's life, so the same count still there says it is the same
+     * barrier (memory freed and reused in between would rarely keep it). */
+    else if (was.known && lg_abi_barrier_count(b) == was.count)
+        barrier_misuse(t, b, site, "sets up", " again without destroying it first", 0);
+}
+
+void
+lg_after_barrier_init(struct lg_thread *t, uintptr_t b, unsigned count, uintptr_t site)
+{
+    (void)t;
+    lg_barrier_init_rec(b, count, site);
+}
+
+void
+lg_before_barrier_destroy(struct lg_thread *t, uintptr_t b, uintptr_t site)
+{
+    struct lg_obj_info was = lg_barrier_destroy_rec(b);
+    if (was.inside)
+        barrier_misuse(t, b, site, "destroys", "", was.inside);
 }
 
 void
@@ -476,6 +678,10 @@ wait_cycle(struct lg_thread *t, struct lg_thread **path)
         struct lg_lock *l = atomic_load_explicit(&cur->waiting_for, memory_order_relaxed);
         if (!l || atomic_load_explicit(&l->uid, memory_order_relaxed)
                       != atomic_load_explicit(&cur->waiting_uid, memory_order_relaxed))
+            return 0;
+        /* A spinlock's owner is only lockgraph's belief: the word must
+         * still say taken. */
+        if (l->type == LG_SPINLOCK && !lg_abi_spin_locked(lg_lock_addr(l)))
             return 0;
         struct lg_thread *o = lg_thread_by_tid(lg_lock_owner_tid(l));
         if (!o)

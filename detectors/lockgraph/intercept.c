@@ -49,12 +49,16 @@ mutex_owner(const pthread_mutex_t *m)
     return lg_abi_mutex_owner((uintptr_t)m);
 }
 
+/* The record of a mutex, created at first sight; NULL when out of memory,
+ * or when the memory is no mutex (reported: `call` is the function). */
 static struct lg_lock *
-mutex_record(struct lg_thread *t, pthread_mutex_t *m, uintptr_t site)
+mutex_record(struct lg_thread *t, pthread_mutex_t *m, const char *call, uintptr_t site)
 {
     struct lg_lock *l = lg_lock_find(t, (uintptr_t)m);
     if (LG_LIKELY(l != NULL))
         return l;
+    if (!lg_check_mutex(t, (uintptr_t)m, call, site))
+        return NULL;
     return lg_lock_get(t, (uintptr_t)m, mutex_type(m), mutex_robust(m), site);
 }
 
@@ -164,16 +168,19 @@ struct destroying {
     struct lg_thread *t;
     struct lg_lock *l;
     uint64_t uid;
+    uintptr_t obj, site;
 };
 
+/* `mutex`: a mutex, which may be no mutex at all (invalid-mutex). */
 static struct destroying
-destroy_begin(uintptr_t obj, bool locked, long owner, uintptr_t site)
+destroy_begin(uintptr_t obj, bool mutex, bool locked, long owner, uintptr_t site)
 {
-    struct destroying d = { enter(), NULL, 0 };
+    struct destroying d = { enter(), NULL, 0, obj, site };
     if (d.t) {
         d.l = lg_lock_find(d.t, obj);
         d.uid = d.l ? lg_lock_uid(d.l) : 0;
-        lg_before_destroy(d.t, d.l, obj, locked, owner, site);
+        if (d.l || !mutex || lg_check_mutex(d.t, obj, "pthread_mutex_destroy", site))
+            lg_before_destroy(d.t, d.l, obj, locked, owner, site);
         leave();
     }
     return d;
@@ -182,9 +189,11 @@ destroy_begin(uintptr_t obj, bool locked, long owner, uintptr_t site)
 static int
 destroy_end(struct destroying d, int err)
 {
-    if (err == 0 && d.l) {
+    if (err == 0 && d.t) {
         reenter();
-        lg_after_destroy(d.t, d.l, d.uid);
+        lg_lock_note_destroyed(d.obj, d.site);
+        if (d.l)
+            lg_after_destroy(d.t, d.l, d.uid);
         leave();
     }
     return err;
@@ -207,7 +216,8 @@ pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
 LG_EXPORT int
 pthread_mutex_destroy(pthread_mutex_t *m)
 {
-    struct destroying d = destroy_begin((uintptr_t)m, mutex_locked(m), mutex_owner(m), SITE);
+    struct destroying d = destroy_begin((uintptr_t)m, true, mutex_locked(m), mutex_owner(m),
+                                        SITE);
     return destroy_end(d, REAL(pthread_mutex_destroy)(m));
 }
 
@@ -220,7 +230,8 @@ mutex_acquire(pthread_mutex_t *m, clockid_t clock, const struct timespec *until,
     if (!t)
         return timed ? REAL(pthread_mutex_clocklock)(m, clock, until)
                      : REAL(pthread_mutex_lock)(m);
-    struct lg_lock *l = mutex_record(t, m, site);
+    struct lg_lock *l = mutex_record(t, m, timed ? "pthread_mutex_timedlock" : "pthread_mutex_lock",
+                                     site);
     if (!l) {
         leave();
         return timed ? REAL(pthread_mutex_clocklock)(m, clock, until)
@@ -298,7 +309,7 @@ pthread_mutex_trylock(pthread_mutex_t *m)
     if (!t)
         return REAL(pthread_mutex_trylock)(m);
     uintptr_t site = SITE;
-    struct lg_lock *l = mutex_record(t, m, site);
+    struct lg_lock *l = mutex_record(t, m, "pthread_mutex_trylock", site);
     leave();
     int err = REAL(pthread_mutex_trylock)(m);
     if (l) {
@@ -333,7 +344,8 @@ pthread_mutex_unlock(pthread_mutex_t *m)
     struct lg_lock *l = lg_lock_find(t, (uintptr_t)m);
     /* Bookkeeping first: once the real unlock is done, the next owner may
      * already be recording itself. */
-    lg_before_release(t, l, (uintptr_t)m, mutex_owner(m), mutex_locked(m), SITE);
+    if (l || lg_check_mutex(t, (uintptr_t)m, "pthread_mutex_unlock", SITE))
+        lg_before_release(t, l, (uintptr_t)m, mutex_owner(m), mutex_locked(m), SITE);
     leave();
     return REAL(pthread_mutex_unlock)(m);
 }
@@ -355,7 +367,8 @@ pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr_t *attr)
 LG_EXPORT int
 pthread_rwlock_destroy(pthread_rwlock_t *rw)
 {
-    struct destroying d = destroy_begin((uintptr_t)rw, rwlock_locked(rw), rwlock_writer(rw), SITE);
+    struct destroying d = destroy_begin((uintptr_t)rw, false, rwlock_locked(rw),
+                                        rwlock_writer(rw), SITE);
     return destroy_end(d, REAL(pthread_rwlock_destroy)(rw));
 }
 
@@ -497,8 +510,8 @@ pthread_spin_init(pthread_spinlock_t *s, int pshared)
 LG_EXPORT int
 pthread_spin_destroy(pthread_spinlock_t *s)
 {
-    bool locked = atomic_load_explicit((_Atomic int *)s, memory_order_relaxed) != 0;
-    struct destroying d = destroy_begin((uintptr_t)s, locked, -1, SITE);
+    struct destroying d = destroy_begin((uintptr_t)s, false, lg_abi_spin_locked((uintptr_t)s), -1,
+                                        SITE);
     return destroy_end(d, REAL(pthread_spin_destroy)(s));
 }
 
@@ -579,9 +592,114 @@ pthread_spin_unlock(pthread_spinlock_t *s)
     if (!t)
         return REAL(pthread_spin_unlock)(s);
     struct lg_lock *l = lg_lock_find(t, (uintptr_t)s);
-    bool locked = atomic_load_explicit((_Atomic int *)s, memory_order_relaxed) != 0;
-    lg_before_release(t, l, (uintptr_t)s, -1, locked, SITE);
+    lg_before_release(t, l, (uintptr_t)s, -1, lg_abi_spin_locked((uintptr_t)s), SITE);
     leave();
     return REAL(pthread_spin_unlock)(s);
 }
 
+
+/* ---- memory that goes away ------------------------------------------------ */
+
+/*
+ * Locks live in memory, and memory can go: munmap, an mmap with MAP_FIXED
+ * over it, dlclose of the library whose static mutexes they were. What
+ * comes next at those addresses is other locks, so every record in the
+ * range is forgotten. The real calls are the system calls themselves (what
+ * glibc's wrappers make), so that lockgraph's own allocator, which maps
+ * and unmaps through these very symbols, needs no symbol lookup.
+ */
+#include <dlfcn.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static void
+memory_gone(uintptr_t lo, size_t len)
+{
+    if (lg_busy || !atomic_load_explicit(&lg_active, memory_order_relaxed) || len == 0)
+        return;
+    reenter();
+    lg_locks_forget_range(lo, lo + len);
+    leave();
+}
+
+LG_EXPORT int
+munmap(void *addr, size_t len)
+{
+    long r = syscall(SYS_munmap, addr, len);
+    if (r == 0)
+        memory_gone((uintptr_t)addr, len);
+    return (int)r;
+}
+
+LG_EXPORT void *
+mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    void *p = (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+    if (p != MAP_FAILED && (flags & MAP_FIXED))
+        memory_gone((uintptr_t)p, len);
+    return p;
+}
+
+/* The loaded segments of one object, found by its load address. */
+struct segments {
+    uintptr_t base;
+    bool found;
+    unsigned n;
+    struct { uintptr_t lo, hi; } seg[16];
+};
+
+static int
+find_segments(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    (void)size;
+    struct segments *s = ctx;
+    if (info->dlpi_addr != s->base || s->found)
+        return 0;
+    s->found = true;
+    for (unsigned i = 0; i < info->dlpi_phnum && s->n < 16; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        s->seg[s->n].lo = s->base + ph->p_vaddr;
+        s->seg[s->n].hi = s->base + ph->p_vaddr + ph->p_memsz;
+        s->n++;
+    }
+    return 1;
+}
+
+/* A separate function: dlclose's own argument is declared non-null, and
+ * a program may still pass NULL (glibc then reports an error). */
+static __attribute__((noinline)) void
+segments_of(void *handle, struct segments *s)
+{
+    struct link_map *map = NULL;
+    if (handle && dlinfo(handle, RTLD_DI_LINKMAP, &map) == 0 && map && map->l_addr) {
+        s->base = map->l_addr;
+        dl_iterate_phdr(find_segments, s);
+    }
+}
+
+LG_EXPORT int
+dlclose(void *handle)
+{
+    struct segments before = { 0 };
+    struct lg_thread *t = enter();
+    if (t) {
+        segments_of(handle, &before); /* after the call they are gone */
+        leave();
+    }
+    int err = REAL(dlclose)(handle);
+    if (err == 0 && t && before.n) {
+        reenter();
+        /* Unloaded only if no other reference kept it: is it still there? */
+        struct segments after = { .base = before.base };
+        dl_iterate_phdr(find_segments, &after);
+        leave();
+        if (!after.found)
+            for (unsigned i = 0; i < before.n; i++)
+                memory_gone(before.seg[i].lo, before.seg[i].hi - before.seg[i].lo);
+    }
+    return err;
+}

@@ -49,7 +49,10 @@ extern LG_TLS int lg_busy;
     X(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *)) \
     X(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *)) \
     X(int, pthread_join, (pthread_t, void **))                                            \
+    X(int, pthread_barrier_init, (pthread_barrier_t *, const pthread_barrierattr_t *, unsigned)) \
+    X(int, pthread_barrier_destroy, (pthread_barrier_t *))                                \
     X(int, pthread_barrier_wait, (pthread_barrier_t *))                                   \
+    X(int, dlclose, (void *))                                                             \
     X(int, sem_wait, (sem_t *))
 
 #define REAL_FIELD(ret, name, args) ret(*name) args;

@@ -29,6 +29,7 @@ cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock, const struct t
         }
     }
     struct lg_lock *l = lg_lock_find(t, (uintptr_t)m);
+    lg_before_cond_wait(t, (uintptr_t)c, (uintptr_t)m, l, site);
     struct lg_held saved;
     bool had = l && lg_held_find(t, l);
     if (had) {
@@ -46,6 +47,7 @@ cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock, const struct t
     default: err = REAL(pthread_cond_clockwait)(c, m, clock, until); break;
     }
     reenter();
+    lg_after_cond_wait(t, (uintptr_t)c, (uintptr_t)m);
     if (kind == 0)
         lg_wait_end(t);
     if (had) {
@@ -159,9 +161,50 @@ pthread_join(pthread_t th, void **ret)
 }
 
 LG_EXPORT int
+pthread_barrier_init(pthread_barrier_t *b, const pthread_barrierattr_t *attr, unsigned count)
+{
+    struct lg_thread *t = enter();
+    if (!t)
+        return REAL(pthread_barrier_init)(b, attr, count);
+    uintptr_t site = SITE;
+    lg_before_barrier_init(t, (uintptr_t)b, count, site);
+    leave();
+    int err = REAL(pthread_barrier_init)(b, attr, count);
+    if (err == 0) {
+        reenter();
+        lg_after_barrier_init(t, (uintptr_t)b, count, site);
+        leave();
+    }
+    return err;
+}
+
+LG_EXPORT int
+pthread_barrier_destroy(pthread_barrier_t *b)
+{
+    struct lg_thread *t = enter();
+    if (t) {
+        lg_before_barrier_destroy(t, (uintptr_t)b, SITE);
+        leave();
+    }
+    return REAL(pthread_barrier_destroy)(b);
+}
+
+/* Who is inside a barrier's wait, for misuse and stall reports. */
+LG_EXPORT int
 pthread_barrier_wait(pthread_barrier_t *b)
 {
-    BLOCKING_CALL(LG_WAIT_BARRIER, b, REAL(pthread_barrier_wait)(b));
+    struct lg_thread *t = enter();
+    if (!t)
+        return REAL(pthread_barrier_wait)(b);
+    lg_barrier_enter((uintptr_t)b, lg_abi_barrier_count((uintptr_t)b));
+    lg_wait_begin(t, LG_WAIT_BARRIER, NULL, (uintptr_t)b, LG_EXCL, SITE);
+    leave();
+    int err = REAL(pthread_barrier_wait)(b);
+    reenter();
+    lg_wait_end(t);
+    lg_barrier_leave((uintptr_t)b);
+    leave();
+    return err;
 }
 
 LG_EXPORT int

@@ -29,6 +29,49 @@ static atomic_uint_fast64_t next_uid = 1, next_id = 1;
 static atomic_uint_fast64_t live;
 static atomic_bool said_no_memory;
 
+/*
+ * Which parts of the address space hold lock records, so that an unmapped
+ * range (munmap, dlclose, mmap over it) costs nothing when it held no lock:
+ * a counter per 1 MiB chunk, in a small table indexed by a hash of the
+ * chunk. Two chunks may share a counter; a non-zero one then only means
+ * "look": the walk that follows checks the addresses themselves.
+ */
+#define CHUNK_SHIFT 20
+#define NCHUNK_COUNTERS 4096
+static atomic_uint chunk_locks[NCHUNK_COUNTERS];
+
+static unsigned
+chunk_counter(uintptr_t chunk)
+{
+    return (unsigned)((chunk * 0x9E3779B97F4A7C15ull) >> 52) & (NCHUNK_COUNTERS - 1);
+}
+
+static void
+chunk_count(uintptr_t addr, int delta)
+{
+    atomic_fetch_add_explicit(&chunk_locks[chunk_counter(addr >> CHUNK_SHIFT)], (unsigned)delta,
+                              memory_order_relaxed);
+}
+
+/* Might [lo, hi) hold a lock record? */
+static bool
+range_may_hold(uintptr_t lo, uintptr_t hi)
+{
+    if (hi <= lo)
+        return false;
+    uintptr_t first = lo >> CHUNK_SHIFT, last = (hi - 1) >> CHUNK_SHIFT;
+    if (last - first >= NCHUNK_COUNTERS) { /* a huge range: any counter will do */
+        for (unsigned i = 0; i < NCHUNK_COUNTERS; i++)
+            if (atomic_load_explicit(&chunk_locks[i], memory_order_relaxed))
+                return true;
+        return false;
+    }
+    for (uintptr_t c = first; c <= last; c++)
+        if (atomic_load_explicit(&chunk_locks[chunk_counter(c)], memory_order_relaxed))
+            return true;
+    return false;
+}
+
 static uint32_t
 bucket_of(uintptr_t addr)
 {
@@ -124,6 +167,8 @@ create_locked(uint32_t b, uintptr_t addr, enum lg_lock_type type, bool robust, u
     l->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
     atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
     atomic_store_explicit(&l->watched, false, memory_order_relaxed);
+    atomic_store_explicit(&l->holders, 0, memory_order_relaxed);
+    chunk_count(addr, 1);
     atomic_store_explicit(&l->next, atomic_load_explicit(&buckets[b], memory_order_relaxed),
                           memory_order_relaxed);
     atomic_store_explicit(&l->uid, atomic_fetch_add_explicit(&next_uid, 1, memory_order_relaxed),
@@ -252,6 +297,19 @@ lg_lock_node(struct lg_lock *l)
     return node;
 }
 
+/* The graph node of a lock goes, under both locks (the caller's). */
+static void
+drop_node(struct lg_lock *l)
+{
+    if (l->node == LG_NODE_NONE)
+        return;
+    size_t i = node_map_find(l->node);
+    if (i != SIZE_MAX)
+        node_map[i].lock = TOMBSTONE;
+    lg_graph_node_remove(lg_graph, l->node);
+    l->node = LG_NODE_NONE;
+}
+
 void
 lg_lock_forget(struct lg_lock *l, uint64_t uid)
 {
@@ -266,13 +324,7 @@ lg_lock_forget(struct lg_lock *l, uint64_t uid)
         lg_mutex_unlock(&lg_graph_lock);
         return;
     }
-    if (l->node != LG_NODE_NONE) {
-        size_t i = node_map_find(l->node);
-        if (i != SIZE_MAX)
-            node_map[i].lock = TOMBSTONE;
-        lg_graph_node_remove(lg_graph, l->node);
-        l->node = LG_NODE_NONE;
-    }
+    drop_node(l);
     struct lg_lock *_Atomic *link = &buckets[b];
     for (struct lg_lock *cur; (cur = atomic_load_explicit(link, memory_order_relaxed));
          link = &cur->next) {
@@ -284,6 +336,7 @@ lg_lock_forget(struct lg_lock *l, uint64_t uid)
     }
     atomic_store_explicit(&l->uid, 0, memory_order_release);
     atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
+    chunk_count(lg_lock_addr(l), -1);
     lg_mutex_unlock(&shard[b % NSHARDS]);
     lg_mutex_unlock(&lg_graph_lock);
 
@@ -293,6 +346,78 @@ lg_lock_forget(struct lg_lock *l, uint64_t uid)
     l->free_next = free_recs;
     free_recs = l;
     lg_mutex_unlock(&free_lock);
+}
+
+bool
+lg_lock_renew(struct lg_lock *l, uint64_t uid)
+{
+    uint32_t b = bucket_of(lg_lock_addr(l));
+    lg_mutex_lock(&lg_graph_lock);
+    lg_mutex_lock(&shard[b % NSHARDS]);
+    bool same = uid != 0 && lg_lock_uid(l) == uid;
+    if (same) {
+        drop_node(l);
+        l->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+        atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
+        atomic_store_explicit(&l->holders, 0, memory_order_relaxed);
+        atomic_store_explicit(&l->uid, atomic_fetch_add_explicit(&next_uid, 1,
+                                                                 memory_order_relaxed),
+                              memory_order_release);
+    }
+    lg_mutex_unlock(&shard[b % NSHARDS]);
+    lg_mutex_unlock(&lg_graph_lock);
+    return same;
+}
+
+static void objs_forget_range(uintptr_t lo, uintptr_t hi);
+
+/* Where the last few destroyed locks were destroyed, direct mapped: only
+ * for the text of an invalid-mutex report, so a lost race costs a detail. */
+static struct {
+    atomic_uintptr_t addr, site;
+} destroyed[256];
+
+void
+lg_lock_note_destroyed(uintptr_t addr, uintptr_t site)
+{
+    unsigned i = (unsigned)(addr >> 4) & 255;
+    atomic_store_explicit(&destroyed[i].addr, 0, memory_order_relaxed);
+    atomic_store_explicit(&destroyed[i].site, site, memory_order_relaxed);
+    atomic_store_explicit(&destroyed[i].addr, addr, memory_order_release);
+}
+
+uintptr_t
+lg_lock_destroyed_at(uintptr_t addr)
+{
+    unsigned i = (unsigned)(addr >> 4) & 255;
+    if (atomic_load_explicit(&destroyed[i].addr, memory_order_acquire) != addr)
+        return 0;
+    return atomic_load_explicit(&destroyed[i].site, memory_order_relaxed);
+}
+
+uint64_t
+lg_locks_forget_range(uintptr_t lo, uintptr_t hi)
+{
+    uint64_t n = 0;
+    if (!table_ready())
+        return 0;
+    objs_forget_range(lo, hi);
+    if (!range_may_hold(lo, hi))
+        return 0;
+    /* Rare: the range held a lock (or shares a counter with one that
+     * does). Records are never unmapped, so the walk needs no lock;
+     * forget() checks the identity again under its locks. */
+    for (uint32_t b = 0; b < NBUCKETS; b++)
+        for (struct lg_lock *l = atomic_load_explicit(&buckets[b], memory_order_acquire); l;
+             l = atomic_load_explicit(&l->next, memory_order_acquire)) {
+            uintptr_t a = lg_lock_addr(l);
+            uint64_t uid = lg_lock_uid(l);
+            if (uid != 0 && a >= lo && a < hi) {
+                lg_lock_forget(l, uid);
+                n++;
+            }
+        }
+    return n;
 }
 
 const char *
@@ -352,17 +477,206 @@ lg_locks_each(void (*fn)(struct lg_lock *l, void *ctx), void *ctx)
                 fn(l, ctx);
 }
 
+
+/* ---- condition variables and barriers ----------------------------------- */
+
+/*
+ * What lockgraph knows of a condition variable while threads wait on it
+ * (the mutex they use) and of a barrier from its init to its destroy (its
+ * count, how many threads are inside pthread_barrier_wait). Far fewer
+ * objects and calls than locks, and every call already blocks or sleeps:
+ * one table under one lock, records on a free list.
+ */
+enum obj_kind { OBJ_COND = 1, OBJ_BARRIER = 2 };
+
+struct obj {
+    uintptr_t addr;
+    uint8_t kind;
+    uint64_t id;
+    uintptr_t mutex;     /* cond: the mutex of its waiters */
+    uint32_t inside;     /* threads inside a wait on it */
+    uint32_t count;      /* barrier: its count */
+    uintptr_t init_site; /* barrier: where it was set up, 0 unknown */
+    struct obj *next;
+};
+
+#define NOBJ_BUCKETS 1024u
+static struct obj *obj_buckets[NOBJ_BUCKETS];
+static struct obj *obj_free;
+static lg_mutex obj_lock = LG_MUTEX_INIT;
+static uint32_t obj_live;
+static uint64_t obj_next_id = 1;
+
+static struct obj **
+obj_slot(uintptr_t addr, uint8_t kind)
+{
+    struct obj **link = &obj_buckets[bucket_of(addr) & (NOBJ_BUCKETS - 1)];
+    while (*link && !((*link)->addr == addr && (*link)->kind == kind))
+        link = &(*link)->next;
+    return link;
+}
+
+/* The record of (addr, kind), created if `create`; NULL if none (or out of
+ * memory). Under obj_lock. */
+static struct obj *
+obj_get(uintptr_t addr, uint8_t kind, bool create)
+{
+    struct obj **link = obj_slot(addr, kind);
+    if (*link || !create)
+        return *link;
+    struct obj *o = obj_free;
+    if (o)
+        obj_free = o->next;
+    else if (!(o = lg_mem_alloc(sizeof *o)))
+        return NULL;
+    *o = (struct obj){ .addr = addr, .kind = kind, .id = obj_next_id++ };
+    *link = o;
+    obj_live++;
+    return o;
+}
+
+static void
+obj_drop(uintptr_t addr, uint8_t kind)
+{
+    struct obj **link = obj_slot(addr, kind), *o = *link;
+    if (!o)
+        return;
+    *link = o->next;
+    o->next = obj_free;
+    obj_free = o;
+    obj_live--;
+}
+
+static struct lg_obj_info
+obj_info(const struct obj *o)
+{
+    if (!o)
+        return (struct lg_obj_info){ 0 };
+    return (struct lg_obj_info){ .known = true, .id = o->id, .mutex = o->mutex,
+                                 .inside = o->inside, .count = o->count,
+                                 .init_site = o->init_site };
+}
+
+bool
+lg_cond_enter(uintptr_t c, uintptr_t m, uintptr_t *other)
+{
+    bool same = true;
+    lg_mutex_lock(&obj_lock);
+    struct obj *o = obj_get(c, OBJ_COND, true);
+    if (o) {
+        if (o->inside && o->mutex != m) {
+            same = false;
+            *other = o->mutex;
+        } else {
+            o->mutex = m;
+        }
+        o->inside++;
+    }
+    lg_mutex_unlock(&obj_lock);
+    return same;
+}
+
+void
+lg_cond_leave(uintptr_t c)
+{
+    lg_mutex_lock(&obj_lock);
+    struct obj *o = obj_get(c, OBJ_COND, false);
+    if (o && o->inside > 1)
+        o->inside--;
+    else if (o) /* the binding to a mutex ends with the last waiter */
+        obj_drop(c, OBJ_COND);
+    lg_mutex_unlock(&obj_lock);
+}
+
+struct lg_obj_info
+lg_barrier_init_rec(uintptr_t b, unsigned count, uintptr_t site)
+{
+    lg_mutex_lock(&obj_lock);
+    struct obj *o = obj_get(b, OBJ_BARRIER, true);
+    struct lg_obj_info before = obj_info(o);
+    before.known = o && o->init_site != 0;
+    if (o) {
+        o->count = count;
+        o->init_site = site;
+    }
+    lg_mutex_unlock(&obj_lock);
+    return before;
+}
+
+struct lg_obj_info
+lg_barrier_destroy_rec(uintptr_t b)
+{
+    lg_mutex_lock(&obj_lock);
+    struct lg_obj_info before = obj_info(obj_get(b, OBJ_BARRIER, false));
+    obj_drop(b, OBJ_BARRIER);
+    lg_mutex_unlock(&obj_lock);
+    return before;
+}
+
+void
+lg_barrier_enter(uintptr_t b, unsigned count)
+{
+    lg_mutex_lock(&obj_lock);
+    struct obj *o = obj_get(b, OBJ_BARRIER, true);
+    if (o) {
+        if (!o->count) /* set up before lockgraph saw it */
+            o->count = count;
+        o->inside++;
+    }
+    lg_mutex_unlock(&obj_lock);
+}
+
+void
+lg_barrier_leave(uintptr_t b)
+{
+    lg_mutex_lock(&obj_lock);
+    struct obj *o = obj_get(b, OBJ_BARRIER, false);
+    if (o && o->inside)
+        o->inside--;
+    lg_mutex_unlock(&obj_lock);
+}
+
+struct lg_obj_info
+lg_barrier_info(uintptr_t b)
+{
+    lg_mutex_lock(&obj_lock);
+    struct lg_obj_info info = obj_info(obj_get(b, OBJ_BARRIER, false));
+    lg_mutex_unlock(&obj_lock);
+    return info;
+}
+
+static void
+objs_forget_range(uintptr_t lo, uintptr_t hi)
+{
+    lg_mutex_lock(&obj_lock);
+    for (uint32_t i = 0; obj_live && i < NOBJ_BUCKETS; i++)
+        for (struct obj **link = &obj_buckets[i]; *link;) {
+            struct obj *o = *link;
+            if (o->addr >= lo && o->addr < hi) {
+                *link = o->next;
+                o->next = obj_free;
+                obj_free = o;
+                obj_live--;
+            } else {
+                link = &o->next;
+            }
+        }
+    lg_mutex_unlock(&obj_lock);
+}
+
 void
 lg_locks_atfork_prepare(void)
 {
     for (int i = 0; i < NSHARDS; i++)
         lg_mutex_lock(&shard[i]);
     lg_mutex_lock(&free_lock);
+    lg_mutex_lock(&obj_lock);
 }
 
 void
 lg_locks_atfork_parent(void)
 {
+    lg_mutex_unlock(&obj_lock);
     lg_mutex_unlock(&free_lock);
     for (int i = NSHARDS - 1; i >= 0; i--)
         lg_mutex_unlock(&shard[i]);
@@ -371,6 +685,7 @@ lg_locks_atfork_parent(void)
 void
 lg_locks_atfork_child(void)
 {
+    lg_mutex_reset(&obj_lock);
     lg_mutex_reset(&free_lock);
     for (int i = 0; i < NSHARDS; i++)
         lg_mutex_reset(&shard[i]);

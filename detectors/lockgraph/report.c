@@ -280,6 +280,17 @@ static const struct lg_kind_info lg_kinds[] = {
       "Every thread of the process was blocked for a long time with no lock "
       "cycle among them, for example waiting on a condition variable that "
       "nobody signals." },
+    { "cond-misuse", "CondMisuse", "a condition variable used wrongly",
+      "A thread waited on a condition variable with a mutex it did not hold, "
+      "with something that is not a mutex, or with another mutex than the "
+      "threads already waiting on it. POSIX leaves all of these undefined." },
+    { "barrier-misuse", "BarrierMisuse", "a barrier used wrongly",
+      "A barrier was set up with a count of zero, set up again while in use "
+      "or without being destroyed, or destroyed while threads waited at it." },
+    { "invalid-mutex", "InvalidMutex", "use of something that is not a mutex",
+      "A mutex function was called on memory that holds no mutex: one that "
+      "was destroyed and not set up again, or memory that never was one. "
+      "glibc answers EINVAL or does nothing." },
 };
 
 #define LG_NKINDS (sizeof lg_kinds / sizeof lg_kinds[0])

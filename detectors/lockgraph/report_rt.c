@@ -654,9 +654,12 @@ find_tid(struct lg_thread *t, void *ctx)
         s->num = t->num;
 }
 
-bool
-lg_report_misuse(struct lg_thread *t, const char *kind, struct lg_lock *l, uintptr_t addr,
-                 long owner_tid, uintptr_t site)
+/* A misuse of one object: a row with the lock (and its holder, if known),
+ * the current stack; `summary` NULL means the summary of a lock misuse kind
+ * (unlock-unlocked, unlock-not-owner, destroy-locked). */
+static bool
+misuse(struct lg_thread *t, const char *kind, struct lg_lock *l, uintptr_t addr,
+       const char *type, long owner_tid, uintptr_t site, const char *summary)
 {
     bool written = false;
     lg_mutex_lock(&report_lock);
@@ -669,6 +672,8 @@ lg_report_misuse(struct lg_thread *t, const char *kind, struct lg_lock *l, uintp
             lg_threads_each(find_tid, &owner);
         struct lg_rep_row *row = &b.rows[b.r.nrows++];
         int32_t li = add_lock(&b, l, addr);
+        if (li >= 0 && type)
+            b.locks[li].type = type;
         row->thread = owner.num ? add_thread(&b, owner.num) : -1;
         row->held = owner.num ? li : -1;
         row->wanted = -1;
@@ -678,7 +683,9 @@ lg_report_misuse(struct lg_thread *t, const char *kind, struct lg_lock *l, uintp
             snprintf(who, sizeof who, " (T%u holds it)", owner.num);
         else if (owner_tid > 0)
             snprintf(who, sizeof who, " (thread %ld holds it)", owner_tid);
-        if (strcmp(kind, "unlock-unlocked") == 0)
+        if (summary)
+            snprintf(b.summary, sizeof b.summary, "%s", summary);
+        else if (strcmp(kind, "unlock-unlocked") == 0)
             snprintf(b.summary, sizeof b.summary, "unlock of an unlocked lock: T%u unlocks %s, "
                      "which nobody holds", t->num, name);
         else if (strcmp(kind, "unlock-not-owner") == 0)
@@ -692,6 +699,20 @@ lg_report_misuse(struct lg_thread *t, const char *kind, struct lg_lock *l, uintp
     }
     lg_mutex_unlock(&report_lock);
     return written;
+}
+
+bool
+lg_report_misuse(struct lg_thread *t, const char *kind, struct lg_lock *l, uintptr_t addr,
+                 long owner_tid, uintptr_t site)
+{
+    return misuse(t, kind, l, addr, NULL, owner_tid, site, NULL);
+}
+
+bool
+lg_report_misuse_text(struct lg_thread *t, const char *kind, struct lg_lock *l, uintptr_t addr,
+                      const char *type, long owner_tid, uintptr_t site, const char *summary)
+{
+    return misuse(t, kind, l, addr, type, owner_tid, site, summary);
 }
 
 static const char *
@@ -736,10 +757,32 @@ append(char *buf, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Lost wakeups first, then lock waits, then barrier waits (the wait that
+ * cannot end, where a join of their thread is only its consequence). */
 static int
 stall_rank(const struct lg_live_member *m)
 {
-    return m->lost_wakeup ? 0 : m->block == LG_LIVE_LOCK ? 1 : 2;
+    return m->lost_wakeup ? 0 : m->block == LG_LIVE_LOCK ? 1 : m->block == LG_LIVE_BARRIER ? 2 : 3;
+}
+
+/* "barrier b (count 3, 2 waiting)" for a thread blocked at a barrier. */
+static const char *
+barrier_wait_label(uint32_t num, char *buf, size_t len)
+{
+    struct lg_thread *t = lg_thread_by_num(num);
+    uintptr_t b = t ? atomic_load_explicit(&t->wait_object, memory_order_relaxed) : 0;
+    if (!b)
+        return block_name(LG_LIVE_BARRIER);
+    struct lg_obj_info info = lg_barrier_info(b);
+    const char *name = lg_symbolize_data(b, lg_abi_barrier_size());
+    char where[40];
+    if (!name) {
+        snprintf(where, sizeof where, "0x%lx", (unsigned long)b);
+        name = where;
+    }
+    unsigned count = info.count ? info.count : lg_abi_barrier_count(b);
+    snprintf(buf, len, "barrier %s (count %u, %u waiting)", name, count, info.inside);
+    return buf;
 }
 
 static bool
@@ -843,7 +886,9 @@ lg_report_liveness(const struct lg_live_verdict *v,
                        m->thread, lock_label(&b, row->wanted, name, sizeof name), holder->num);
             } else {
                 append(details[0], sizeof details[0], "%sT%u: %s%s", i ? ", " : "", m->thread,
-                       l ? lock_label(&b, row->wanted, name, sizeof name) : block_name(m->block),
+                       l ? lock_label(&b, row->wanted, name, sizeof name)
+                       : m->block == LG_LIVE_BARRIER ? barrier_wait_label(m->thread, name, sizeof name)
+                                                     : block_name(m->block),
                        !m->lost_wakeup ? ""
                        : m->block == LG_LIVE_COND ? " (lost wakeup: no running thread can signal it)"
                                                   : " (no running thread can post it)");

@@ -21,6 +21,7 @@
  *
  * Internal locks, in the only order they may be taken:
  *   report_lock -> graph_lock -> thread_lock -> lock-table shard -> depot_lock
+ *   -> mem_lock; report_lock -> object lock (locks.c: conds, barriers)
  *   -> mem_lock.
  * All are lg_mutex (a futex word), never a pthread mutex, so the checker's
  * own locking is invisible to itself and to the program.
@@ -292,6 +293,9 @@ struct lg_lock {
      * its grants are counted, for the liveness monitor. Other locks cost
      * the lock path nothing. */
     atomic_bool watched;
+    /* rwlocks: acquisitions lockgraph saw minus releases (glibc's reader
+     * count can be corrupted by a bad unlock; this one cannot). */
+    atomic_int holders;
 
     struct lg_lock *_Atomic next; /* hash chain; records are never unmapped */
     struct lg_lock *free_next;    /* free list of recycled records */
@@ -336,6 +340,39 @@ struct lg_lock *lg_lock_init(struct lg_thread *t, uintptr_t addr, enum lg_lock_t
  * node. Nothing happens if the record no longer has that identity (a stale
  * pointer to a record already recycled). */
 void lg_lock_forget(struct lg_lock *l, uint64_t uid);
+/* The lock object was set up anew behind lockgraph's back (the real lock
+ * word contradicts what lockgraph believed of it): the record stays, with a
+ * new identity and no graph node. False if the record no longer had `uid`. */
+bool lg_lock_renew(struct lg_lock *l, uint64_t uid);
+/* Memory [lo, hi) is gone (munmap, dlclose, mmap over it): forget every
+ * lock, condition-variable and barrier record in it. Cheap when the range
+ * held none. Returns how many lock records went. */
+uint64_t lg_locks_forget_range(uintptr_t lo, uintptr_t hi);
+
+/* Where a lock at addr was last destroyed (0: not among the last few). */
+void lg_lock_note_destroyed(uintptr_t addr, uintptr_t site);
+uintptr_t lg_lock_destroyed_at(uintptr_t addr);
+
+/* Condition variables while waited on, barriers from init to destroy. */
+struct lg_obj_info {
+    bool known;         /* lockgraph has a record (barrier: saw its init) */
+    uint64_t id;        /* C<id> / B<id> in reports */
+    uintptr_t mutex;    /* cond: the mutex its waiters use */
+    uint32_t inside;    /* threads inside a wait on it */
+    uint32_t count;     /* barrier: its count */
+    uintptr_t init_site;
+};
+/* A wait on cond c with mutex m begins; false (and *other) when threads
+ * already wait on c with another mutex. */
+bool lg_cond_enter(uintptr_t c, uintptr_t m, uintptr_t *other);
+void lg_cond_leave(uintptr_t c);
+/* Barrier b is set up with count (what lockgraph knew of it before), or
+ * destroyed (what it knew), or waited at. */
+struct lg_obj_info lg_barrier_init_rec(uintptr_t b, unsigned count, uintptr_t site);
+struct lg_obj_info lg_barrier_destroy_rec(uintptr_t b);
+void lg_barrier_enter(uintptr_t b, unsigned count);
+void lg_barrier_leave(uintptr_t b);
+struct lg_obj_info lg_barrier_info(uintptr_t b);
 static inline uintptr_t
 lg_lock_addr(const struct lg_lock *l)
 {
@@ -518,6 +555,19 @@ void lg_before_release(struct lg_thread *t, struct lg_lock *l, uintptr_t addr,
 void lg_before_destroy(struct lg_thread *t, struct lg_lock *l, uintptr_t addr,
                        bool real_locked, long real_owner_tid, uintptr_t site);
 void lg_after_destroy(struct lg_thread *t, struct lg_lock *l, uint64_t uid);
+/* A mutex lockgraph has no record of is about to be used by `call`: false
+ * (and an invalid-mutex report) when its memory is no mutex at all. */
+bool lg_check_mutex(struct lg_thread *t, uintptr_t m, const char *call, uintptr_t site);
+/* Around a condition-variable wait: cond-misuse checks (the mutex is not
+ * held by the waiter, is no mutex, or differs from other waiters'). */
+void lg_before_cond_wait(struct lg_thread *t, uintptr_t c, uintptr_t m, struct lg_lock *l,
+                         uintptr_t site);
+void lg_after_cond_wait(struct lg_thread *t, uintptr_t c, uintptr_t m);
+/* Barriers: barrier-misuse checks of init (count 0, again while in use or
+ * without destroy) and destroy (while threads wait); the record of init. */
+void lg_before_barrier_init(struct lg_thread *t, uintptr_t b, unsigned count, uintptr_t site);
+void lg_after_barrier_init(struct lg_thread *t, uintptr_t b, unsigned count, uintptr_t site);
+void lg_before_barrier_destroy(struct lg_thread *t, uintptr_t b, uintptr_t site);
 /* On the thread's way out (return, pthread_exit, cancellation): report the
  * locks it abandoned, then retire its record. */
 void lg_thread_exit(struct lg_thread *t);
@@ -547,6 +597,11 @@ bool lg_report_deadlock(struct lg_thread *const *threads, uint32_t n);
 bool lg_report_abandoned(struct lg_thread *t);
 bool lg_report_misuse(struct lg_thread *t, const char *kind, struct lg_lock *l,
                       uintptr_t addr, long owner_tid, uintptr_t site);
+/* A misuse whose summary the caller wrote; `type` names an object that has
+ * no lock record (NULL: l's type). */
+bool lg_report_misuse_text(struct lg_thread *t, const char *kind, struct lg_lock *l,
+                           uintptr_t addr, const char *type, long owner_tid, uintptr_t site,
+                           const char *summary);
 /* A liveness verdict (live.h); lock_of finds a lock record by uid. */
 struct lg_live_verdict;
 bool lg_report_liveness(const struct lg_live_verdict *v,

@@ -5,6 +5,8 @@
  * Its first comment says what it expects, as data read by CMake:
  *   EXPECT: <kind>[,<kind>...] | none      report kinds, exactly
  *   OPTIONS: key=value:...                  extra LOCKGRAPH_OPTIONS (optional)
+ *   REPORT: <regex>                         the first report's summary, then
+ *                                           " | at <function>" (optional)
  * tests/probe.py runs it with liblockgraph.so preloaded and compares.
  */
 #ifndef PROBE_H
