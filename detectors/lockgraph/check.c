@@ -726,11 +726,37 @@ lg_wait_poll(struct lg_thread *t)
         lg_exit_now();
 }
 
+/*
+ * The graph's question during a cycle search (under lg_graph_lock): could
+ * these two acquisitions have overlapped? A search asks about the same few
+ * pairs again and again; the last answers are kept (the facts behind them,
+ * creations and joins that already happened, do not change).
+ */
 static bool
 labels_concurrent(void *ctx, const struct lg_edge_label *a, const struct lg_edge_label *b)
 {
     (void)ctx;
-    return !lg_labels_ordered(a, b, NULL, 0) && !lg_labels_ordered(b, a, NULL, 0);
+    static struct {
+        uint32_t ta, ea, ea_last, tb, eb, eb_last;
+        bool concurrent, used;
+    } memo[16];
+    static unsigned next;
+    for (unsigned i = 0; i < 16; i++)
+        if (memo[i].used && memo[i].ta == a->thread && memo[i].ea == a->epoch
+            && memo[i].ea_last == a->epoch_last && memo[i].tb == b->thread
+            && memo[i].eb == b->epoch && memo[i].eb_last == b->epoch_last)
+            return memo[i].concurrent;
+    bool concurrent = !lg_labels_ordered(a, b, NULL, 0) && !lg_labels_ordered(b, a, NULL, 0);
+    memo[next % 16].ta = a->thread;
+    memo[next % 16].ea = a->epoch;
+    memo[next % 16].ea_last = a->epoch_last;
+    memo[next % 16].tb = b->thread;
+    memo[next % 16].eb = b->epoch;
+    memo[next % 16].eb_last = b->epoch_last;
+    memo[next % 16].concurrent = concurrent;
+    memo[next % 16].used = true;
+    next++;
+    return concurrent;
 }
 
 struct lg_graph_config

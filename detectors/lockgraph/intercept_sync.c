@@ -97,6 +97,7 @@ thread_start(void *p)
         t->creator = s.creator;
         t->created_at = s.created_at;
         t->create_epoch = s.epoch;
+        lg_thread_link_child(t);
         leave();
     }
     return s.fn(s.arg);

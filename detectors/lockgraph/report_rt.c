@@ -484,13 +484,23 @@ lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c)
     case LG_CYCLE_ORDERED: {
         /* Name a pair the threads' creation or join kept apart. */
         char why[200] = "";
+        uint32_t first = 0, second = 0;
         for (uint32_t i = 0; i < c->n && !why[0]; i++)
             for (uint32_t j = 0; j < c->n && !why[0]; j++)
-                if (i != j)
-                    lg_labels_ordered(&c->steps[i].label, &c->steps[j].label, why, sizeof why);
-        snprintf(details[0], sizeof details[0], "the orders were taken by different threads, "
-                 "kept apart in this run by thread creation or join (%s); running them "
-                 "concurrently would deadlock", why[0] ? why : "ordered");
+                if (i != j && lg_labels_ordered(&c->steps[i].label, &c->steps[j].label, why,
+                                                sizeof why)) {
+                    first = c->steps[i].label.thread;
+                    second = c->steps[j].label.thread;
+                }
+        if (why[0])
+            snprintf(details[0], sizeof details[0], "the orders were taken by different "
+                     "threads, kept apart in this run by thread creation or join (T%u took "
+                     "its order; then %s; then T%u took its own); run at the same time, they "
+                     "would deadlock", first, why, second);
+        else
+            snprintf(details[0], sizeof details[0], "the orders were taken by different "
+                     "threads, kept apart in this run by thread creation or join; run at the "
+                     "same time, they would deadlock");
         klass = details[0];
         break;
     }

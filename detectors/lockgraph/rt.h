@@ -159,6 +159,10 @@ struct lg_thread {
     uint32_t create_epoch;
     uint32_t joiner, join_epoch;  /* T<num> of the joiner, 0: not joined */
     uintptr_t join_site;
+    struct lg_thread *first_child, *next_sibling; /* the threads it created */
+    uint32_t hb_stamp, hb_reach;  /* lg_labels_ordered()'s walk (thread_lock) */
+    struct lg_thread *hb_parent;
+    bool hb_by_join;
 
     /* Held locks. Only the thread itself writes them; other threads read
      * them only when this thread is blocked for good (deadlock report). */
@@ -412,6 +416,8 @@ void lg_chains_reset(struct lg_thread *t);
 uint32_t lg_epoch_now(void);
 /* t is about to create a thread: the epoch the child is born at. */
 uint32_t lg_thread_creating(struct lg_thread *t);
+/* The new thread t learned its creator: it becomes one of its children. */
+void lg_thread_link_child(struct lg_thread *t);
 /* t joined the thread whose pthread_t is `handle`, at `site`. */
 void lg_thread_joined(struct lg_thread *t, uintptr_t handle, uintptr_t site);
 /* Whether every acquisition behind label a happened before every one

@@ -28,6 +28,103 @@ static atomic_bool said_held_memory, said_thread_memory;
 static pthread_key_t exit_key;
 static bool have_exit_key;
 
+/* Records by number (numbers are dense, from 1) and live records by their
+ * pthread_t (open addressing; a pthread_t is reused only after a join),
+ * under thread_lock: reports, thread order and joins find a record in O(1)
+ * however many threads the program ever had. */
+static struct lg_thread **by_num;
+static uint32_t by_num_cap;
+static struct handle_slot {
+    uintptr_t handle;
+    struct lg_thread *t;
+} *by_handle;
+static uint32_t by_handle_cap, by_handle_n;
+static atomic_bool said_index_memory;
+
+static uint32_t
+handle_home(uintptr_t h, uint32_t cap)
+{
+    return (uint32_t)(((uint64_t)h * 0x9E3779B97F4A7C15ull) >> 40) & (cap - 1);
+}
+
+static void
+handle_put(struct handle_slot *tab, uint32_t cap, uintptr_t h, struct lg_thread *t)
+{
+    uint32_t i = handle_home(h, cap);
+    while (tab[i].handle && tab[i].handle != h)
+        i = (i + 1) & (cap - 1);
+    tab[i].handle = h;
+    tab[i].t = t;
+}
+
+/* Index t by number and by handle (thread_lock held). */
+static void
+index_thread(struct lg_thread *t)
+{
+    if (t->num >= by_num_cap) {
+        uint32_t cap = by_num_cap ? by_num_cap : 1024;
+        while (cap <= t->num)
+            cap *= 2;
+        struct lg_thread **grown = lg_grow(&lg_mem, by_num, by_num_cap * sizeof *by_num,
+                                           cap * sizeof *by_num);
+        if (grown) {
+            by_num = grown;
+            by_num_cap = cap;
+        }
+    }
+    if (t->num < by_num_cap)
+        by_num[t->num] = t;
+    if ((by_handle_n + 1) * 2 > by_handle_cap) {
+        uint32_t cap = by_handle_cap ? by_handle_cap * 2 : 256;
+        struct handle_slot *fresh = lg_mem_alloc(cap * sizeof *fresh);
+        if (fresh) {
+            for (uint32_t i = 0; i < by_handle_cap; i++)
+                if (by_handle[i].handle)
+                    handle_put(fresh, cap, by_handle[i].handle, by_handle[i].t);
+            lg_mem_free(by_handle, by_handle_cap * sizeof *by_handle);
+            by_handle = fresh;
+            by_handle_cap = cap;
+        }
+    }
+    if ((by_handle_n + 1) * 2 <= by_handle_cap) {
+        handle_put(by_handle, by_handle_cap, t->handle, t);
+        by_handle_n++;
+    } else {
+        lg_warn_once(&said_index_memory, "out of memory for the thread index: joins are "
+                     "not used to order lock-order cycles");
+    }
+}
+
+/* Take the record of the thread whose pthread_t is h out of the handle
+ * index (it was joined: h may be reused). Backward-shift deletion. */
+static struct lg_thread *
+unindex_handle(uintptr_t h)
+{
+    if (!by_handle_cap)
+        return NULL;
+    uint32_t mask = by_handle_cap - 1, i = handle_home(h, by_handle_cap);
+    while (by_handle[i].handle && by_handle[i].handle != h)
+        i = (i + 1) & mask;
+    if (!by_handle[i].handle)
+        return NULL;
+    struct lg_thread *t = by_handle[i].t;
+    for (uint32_t j = i;;) {
+        j = (j + 1) & mask;
+        if (!by_handle[j].handle)
+            break;
+        uint32_t k = handle_home(by_handle[j].handle, by_handle_cap);
+        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (stays)
+            continue;
+        by_handle[i] = by_handle[j];
+        i = j;
+    }
+    by_handle[i].handle = 0;
+    by_handle[i].t = NULL;
+    by_handle_n--;
+    return t;
+}
+
 void
 lg_threads_set_exit_key(unsigned key)
 {
@@ -54,6 +151,7 @@ lg_self_slow(void)
     lg_mutex_lock(&thread_lock);
     t->next = all_threads;
     all_threads = t;
+    index_thread(t);
     lg_mutex_unlock(&thread_lock);
     atomic_fetch_add_explicit(&alive_count, 1, memory_order_relaxed);
     lg_tls_self = t;
@@ -181,11 +279,8 @@ lg_threads_each(void (*fn)(struct lg_thread *t, void *ctx), void *ctx)
 struct lg_thread *
 lg_thread_by_num(uint32_t num)
 {
-    struct lg_thread *found = NULL;
     lg_mutex_lock(&thread_lock);
-    for (struct lg_thread *t = all_threads; t && !found; t = t->next)
-        if (t->num == num)
-            found = t;
+    struct lg_thread *found = num < by_num_cap ? by_num[num] : NULL;
     lg_mutex_unlock(&thread_lock);
     return found;
 }
@@ -278,82 +373,146 @@ lg_thread_creating(struct lg_thread *t)
     return atomic_fetch_add_explicit(&sync_epoch, 1, memory_order_relaxed) + 1;
 }
 
-struct handle_search {
-    uintptr_t handle;
-    struct lg_thread *found;
-};
-
-static void
-find_handle(struct lg_thread *t, void *ctx)
+void
+lg_thread_link_child(struct lg_thread *t)
 {
-    struct handle_search *s = ctx;
-    /* Newest first: a pthread_t is reused only after its thread was joined. */
-    if (!s->found && t->handle == s->handle && !t->joiner)
-        s->found = t;
+    lg_mutex_lock(&thread_lock);
+    struct lg_thread *p = t->creator < by_num_cap ? by_num[t->creator] : NULL;
+    if (p && p != t) {
+        t->next_sibling = p->first_child;
+        p->first_child = t;
+    }
+    lg_mutex_unlock(&thread_lock);
 }
 
 void
 lg_thread_joined(struct lg_thread *t, uintptr_t handle, uintptr_t site)
 {
     uint32_t epoch = atomic_fetch_add_explicit(&sync_epoch, 1, memory_order_relaxed) + 1;
-    struct handle_search s = { handle, NULL };
-    lg_threads_each(find_handle, &s);
-    if (s.found && s.found != t) {
-        s.found->join_epoch = epoch;
-        s.found->join_site = site;
-        s.found->joiner = t->num;
+    lg_mutex_lock(&thread_lock);
+    struct lg_thread *joined = unindex_handle(handle);
+    if (joined && joined != t) {
+        joined->join_epoch = epoch;
+        joined->join_site = site;
+        joined->joiner = t->num;
     }
-}
-
-static void
-append_why(char *why, size_t len, const char *fmt, uint32_t x, uint32_t y)
-{
-    if (why && len)
-        snprintf(why, len, fmt, x, y);
+    lg_mutex_unlock(&thread_lock);
 }
 
 /*
  * Prove that every acquisition behind label a (thread X, epochs up to
  * a->epoch_last) happened before every one behind b (thread Y, from
- * b->epoch): either X created the line of threads Y descends from after
- * its last acquisition, or X was joined - by Y before its first one, or
- * by one of Y's ancestors before it created the next of Y's line. The
- * epochs come from one clock that every creation and join moves, read by
- * the thread that took the lock, so "before" on it is real order within
- * that thread. Anything else is taken to be able to overlap.
+ * b->epoch), by thread creation and join alone. The epoch is one clock that
+ * every creation and join moves; a thread reads it at each of its
+ * acquisitions, so within one thread "before" on it is program order. The
+ * proof is a walk over happens-before: from "X after its last acquisition",
+ * a thread it creates later is after it (all of it), and the thread that
+ * joins it is after it from the join on; and so on. Y reached at an epoch
+ * no later than its first acquisition means b came after a. The walk keeps
+ * the earliest epoch each thread is reached at, under thread_lock (which
+ * also guards the children lists and join records it reads).
  */
+struct hb_walk {
+    struct lg_thread **queue;
+    uint32_t n, cap;
+    struct lg_thread *target;
+    uint32_t target_epoch;
+    uint32_t stamp;
+    bool found, failed;
+};
+
+/* `to` is after the source from epoch `reach` on (reached from `from`). */
+static void
+hb_visit(struct hb_walk *w, struct lg_thread *from, struct lg_thread *to, uint32_t reach,
+         bool by_join)
+{
+    if (!to || (to->hb_stamp == w->stamp && to->hb_reach <= reach))
+        return;
+    to->hb_stamp = w->stamp;
+    to->hb_reach = reach;
+    to->hb_parent = from;
+    to->hb_by_join = by_join;
+    if (to == w->target && reach <= w->target_epoch) {
+        w->found = true;
+        return;
+    }
+    if (w->n == w->cap) {
+        struct lg_thread **grown = lg_grow(&lg_mem, w->queue, w->cap * sizeof *w->queue,
+                                           2 * w->cap * sizeof *w->queue);
+        if (!grown) {
+            w->failed = true;
+            return;
+        }
+        w->queue = grown;
+        w->cap *= 2;
+    }
+    w->queue[w->n++] = to;
+}
+
 bool
 lg_labels_ordered(const struct lg_edge_label *a, const struct lg_edge_label *b, char *why,
                   size_t whylen)
 {
+    static uint32_t stamp;
+    if (why && whylen)
+        why[0] = 0;
     if (a->thread == b->thread)
         return false;
-    struct lg_thread *x = lg_thread_by_num(a->thread), *y = lg_thread_by_num(b->thread);
-    if (!x || !y)
+    lg_mutex_lock(&thread_lock);
+    struct lg_thread *x = a->thread < by_num_cap ? by_num[a->thread] : NULL;
+    struct hb_walk w = {
+        .target = b->thread < by_num_cap ? by_num[b->thread] : NULL,
+        .target_epoch = b->epoch,
+        .cap = 64,
+    };
+    if (x && w.target)
+        w.queue = lg_mem_alloc(w.cap * sizeof *w.queue);
+    if (!w.queue) {
+        lg_mutex_unlock(&thread_lock);
         return false;
-    if (x->joiner == y->num && x->join_epoch && b->epoch >= x->join_epoch) {
-        append_why(why, whylen, "T%u joined T%u before taking its order", y->num, x->num);
-        return true;
     }
-    struct lg_thread *c = y;
-    for (int hops = 0; c && c->creator && hops < 64; hops++) {
-        struct lg_thread *p = lg_thread_by_num(c->creator);
-        if (!p)
-            break;
-        if (p == x && a->epoch_last < c->create_epoch) {
-            append_why(why, whylen, "T%u took its order before creating T%u", x->num, c->num);
-            return true;
-        }
-        if (x->joiner == p->num && x->join_epoch && x->join_epoch < c->create_epoch) {
-            append_why(why, whylen, "T%u was joined by T%u", x->num, p->num);
-            if (why && whylen) {
-                size_t used = strlen(why);
-                snprintf(why + used, whylen - used, " before T%u created T%u", p->num, c->num);
-            }
-            return true;
-        }
-        c = p;
+    if (++stamp == 0) {
+        for (struct lg_thread *t = all_threads; t; t = t->next)
+            t->hb_stamp = 0;
+        stamp = 1;
     }
-    return false;
+    w.stamp = stamp;
+    x->hb_stamp = stamp;
+    x->hb_reach = a->epoch_last + 1;
+    x->hb_parent = NULL;
+    w.queue[w.n++] = x;
+    for (uint32_t qi = 0; qi < w.n && !w.found && !w.failed; qi++) {
+        struct lg_thread *t = w.queue[qi];
+        /* After t from hb_reach on: the threads it created then, and (from
+         * its join on) the thread that joined it. */
+        for (struct lg_thread *c = t->first_child; c && !w.found && !w.failed; c = c->next_sibling)
+            if (c->create_epoch >= t->hb_reach)
+                hb_visit(&w, t, c, 0, false);
+        if (!w.found && !w.failed && t->joiner && t->joiner < by_num_cap)
+            hb_visit(&w, t, by_num[t->joiner], t->join_epoch, true);
+    }
+    if (w.found && why && whylen) {
+        /* The chain from X to Y, told forwards: "T2 created T4, then T4 was
+         * joined by T1". */
+        struct lg_thread *chain[16];
+        uint32_t k = 0;
+        for (struct lg_thread *t = w.target; t && k < 16; t = t->hb_parent)
+            chain[k++] = t;
+        size_t used = 0;
+        for (uint32_t i = k - 1; i > 0 && used + 1 < whylen; i--) {
+            const struct lg_thread *from = chain[i], *to = chain[i - 1];
+            int n = to->hb_by_join
+                        ? snprintf(why + used, whylen - used, "%sT%u was joined by T%u",
+                                   used ? ", then " : "", from->num, to->num)
+                        : snprintf(why + used, whylen - used, "%sT%u created T%u",
+                                   used ? ", then " : "", from->num, to->num);
+            if (n < 0)
+                break;
+            used += (size_t)n;
+        }
+    }
+    lg_mem_free(w.queue, w.cap * sizeof *w.queue);
+    lg_mutex_unlock(&thread_lock);
+    return w.found;
 }
 
