@@ -7,6 +7,10 @@
  * hands it to the writers, which only format: they append to a growable
  * buffer from the injected allocator and never call malloc or stdio, so the
  * runtime can write the result with one write(2) wherever it is.
+ *
+ * One file per writer: report_buf.c (the buffer), report_text.c,
+ * report_json.c, report_sarif.c, report_dot.c; report.c holds what they
+ * share (report_int.h), starting with the table of report kinds.
  */
 #ifndef LG_REPORT_H
 #define LG_REPORT_H

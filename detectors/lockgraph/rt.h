@@ -17,7 +17,7 @@
  *   mem.c        the mmap allocator and lg_mutex, the internal lock
  *   abi.c        what glibc's lock objects say (abi.h);
  *   diag.c       lockgraph's own messages (lg_die, lg_note, lg_warn_once)
- *   graph.c, report.c, options.c, live.c  know nothing of the runtime
+ *   graph.c, report*.c, options.c, live.c  know nothing of the runtime
  *
  * Internal locks, in the only order they may be taken:
  *   report_lock -> graph_lock -> thread_lock -> lock-table shard -> depot_lock
