@@ -1078,6 +1078,44 @@ test_sarif_empty_log(void **state)
     json_free(&d);
 }
 
+/* ---- the kinds --------------------------------------------------------------- */
+
+/* One table of kinds: what is in it is known, what is not (a typo, "*") is
+ * not, and SARIF has one rule per kind, in the same order. */
+static void
+test_kinds_are_one_table(void **state)
+{
+    struct test_env *e = *state;
+    struct jdoc d;
+    assert_true(lg_report_kind_known("lock-order-inversion"));
+    assert_true(lg_report_kind_known("stall"));
+    assert_false(lg_report_kind_known("lock-order-inverson"));
+    assert_false(lg_report_kind_known("*"));
+    assert_false(lg_report_kind_known(""));
+    assert_false(lg_report_kind_known(NULL));
+
+    lg_report_kinds_list(&e->b, "\n");
+    char *list = strdup(e->b.data);
+    assert_non_null(list);
+    lg_buf_reset(&e->b);
+    lg_sarif_log(&e->b, "1", NULL, 0);
+    json_parse(&d, e->b.data);
+    size_t n = 0;
+    for (char *k = strtok(list, "\n"); k; k = strtok(NULL, "\n"), n++) {
+        char path[64], want[64];
+        assert_true(lg_report_kind_known(k));
+        snprintf(path, sizeof path, "runs[0].tool.driver.rules[%zu].id", n);
+        snprintf(want, sizeof want, "\"%s\"", k);
+        json_expect(&d, path, want);
+    }
+    char past[64];
+    snprintf(past, sizeof past, "runs[0].tool.driver.rules[%zu]", n);
+    assert_null(json_get(&d, past));
+    assert_true(n >= 10);
+    free(list);
+    json_free(&d);
+}
+
 /* ---- DOT ------------------------------------------------------------------- */
 
 static void
@@ -1244,6 +1282,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_sarif_log_has_required_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sarif_absolute_paths_become_file_uris, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sarif_empty_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kinds_are_one_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dot_is_well_formed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allocation_failure_keeps_a_prefix, setup, teardown),
     };

@@ -19,41 +19,49 @@
 
 /* ---- what each kind of report means ------------------------------------ */
 
+/*
+ * Every kind of report lockgraph writes. This table is the one list of
+ * kinds: the text banners, the SARIF rules and the suppressions parser all
+ * read it, so a new kind is one more row here.
+ *
+ * verb: what the second stack of a table row shows, "T2 <verb> L1 at:"
+ * (an inversion's row that holds nothing only "took" its lock).
+ */
 const struct lg_kind_info lg_kinds[] = {
-    { "lock-order-inversion", "LockOrderInversion", "potential deadlock",
+    { "lock-order-inversion", "LockOrderInversion", "potential deadlock", "then took",
       "Threads took the same locks in different orders. No deadlock happened "
       "in this run, but there is an interleaving in which each thread holds "
       "one lock of the cycle and waits forever for the next." },
-    { "self-deadlock", "SelfDeadlock", "a thread waits for a lock it holds",
+    { "self-deadlock", "SelfDeadlock", "a thread waits for a lock it holds", "takes again",
       "A thread tried to take a non-recursive lock it already holds: it "
       "blocks forever, or gets EDEADLK from an error-checking mutex." },
-    { "deadlock", "Deadlock", "threads are blocked waiting for each other",
+    { "deadlock", "Deadlock", "threads are blocked waiting for each other", "waits for",
       "Threads were blocked in a cycle, each waiting for a lock that the "
       "next one holds. lockgraph reported the cycle and ended the process "
       "instead of letting it hang." },
-    { "abandoned-lock", "AbandonedLock", "a thread exited holding a lock",
+    { "abandoned-lock", "AbandonedLock", "a thread exited holding a lock", "wants",
       "A thread exited while still holding a lock, so every later attempt "
       "to take the lock blocks forever (a robust mutex reports EOWNERDEAD "
       "instead)." },
-    { "unlock-not-owner", "UnlockNotOwner",
-      "unlock of a lock held by another thread",
+    { "unlock-not-owner", "UnlockNotOwner", "unlock of a lock held by another thread",
+      "unlocks",
       "A thread unlocked a lock that another thread holds. This is undefined "
       "behaviour for a default mutex and fails with EPERM for an "
       "error-checking one." },
-    { "unlock-unlocked", "UnlockUnlocked", "unlock of a lock nobody holds",
+    { "unlock-unlocked", "UnlockUnlocked", "unlock of a lock nobody holds", "unlocks",
       "A thread unlocked a lock that was not locked. This is undefined "
       "behaviour for a default mutex and can corrupt the lock's state." },
-    { "destroy-locked", "DestroyLocked", "destroy of a lock that is held",
+    { "destroy-locked", "DestroyLocked", "destroy of a lock that is held", "destroys",
       "A lock was destroyed while a thread held it. This is undefined "
       "behaviour: the holder and any waiter are left with a dead lock." },
-    { "starvation", "Starvation",
-      "a thread cannot get a lock others keep getting",
+    { "starvation", "Starvation", "a thread cannot get a lock others keep getting",
+      "tries to take",
       "A thread kept trying to take a lock for a long time while other "
       "threads were granted the same lock again and again." },
-    { "livelock", "Livelock", "threads keep backing off without progress",
+    { "livelock", "Livelock", "threads keep backing off without progress", "tries to take",
       "Threads kept failing trylocks and backing off for a long time, and "
       "none of them made progress." },
-    { "stall", "Stall", "every thread is blocked",
+    { "stall", "Stall", "every thread is blocked", "waits for",
       "Every thread of the process was blocked for a long time with no lock "
       "cycle among them, for example waiting on a condition variable that "
       "nobody signals." },
@@ -70,6 +78,22 @@ lg_kind_index(const char *kind)
         if (strcmp(lg_kinds[i].kind, kind) == 0)
             return (int)i;
     return -1;
+}
+
+bool
+lg_report_kind_known(const char *kind)
+{
+    return lg_kind_index(kind) >= 0;
+}
+
+void
+lg_report_kinds_list(struct lg_buf *b, const char *sep)
+{
+    for (size_t i = 0; i < lg_nkinds; i++) {
+        if (i)
+            lg_buf_puts(b, sep);
+        lg_buf_puts(b, lg_kinds[i].kind);
+    }
 }
 
 bool
@@ -206,19 +230,12 @@ lg_lock_cell(char *out, size_t n, const struct lg_report *r, int32_t idx,
 const char *
 lg_wanted_verb(const struct lg_report *r, bool has_held)
 {
-    if (lg_kind_is(r, "lock-order-inversion"))
-        return has_held ? "then took" : "took";
-    if (lg_kind_is(r, "self-deadlock"))
-        return "takes again";
-    if (lg_kind_is(r, "deadlock") || lg_kind_is(r, "stall"))
-        return "waits for";
-    if (lg_kind_is(r, "starvation") || lg_kind_is(r, "livelock"))
-        return "tries to take";
-    if (lg_kind_is(r, "unlock-not-owner") || lg_kind_is(r, "unlock-unlocked"))
-        return "unlocks";
-    if (lg_kind_is(r, "destroy-locked"))
-        return "destroys";
-    return "wants";
+    int k = lg_kind_index(r->kind);
+    if (k < 0)
+        return "wants";
+    if (!has_held && strcmp(lg_kinds[k].verb, "then took") == 0)
+        return "took";
+    return lg_kinds[k].verb;
 }
 
 /* Integral values read better without a fraction ("waited_ms: 1500"). */

@@ -100,9 +100,8 @@ struct lg_rep_field {
 };
 
 struct lg_report {
-    const char *kind;    /* "lock-order-inversion", "self-deadlock", "deadlock",
-                          * "abandoned-lock", "unlock-not-owner", "unlock-unlocked",
-                          * "destroy-locked", "starvation", "livelock", "stall" */
+    const char *kind;    /* a row of report.c's lg_kinds: "lock-order-inversion",
+                          * "self-deadlock", "deadlock", "abandoned-lock", ... */
     const char *summary; /* one line, no trailing newline */
     uint64_t seq;        /* 1 for the process's first report */
     long pid;
@@ -117,6 +116,11 @@ struct lg_report {
     const struct lg_rep_field *fields;
     uint32_t nfields;
 };
+
+/* Whether kind is one lockgraph reports (report.c's table of kinds is the
+ * only list), and every kind, joined with sep. */
+bool lg_report_kind_known(const char *kind);
+void lg_report_kinds_list(struct lg_buf *b, const char *sep);
 
 /*
  * Text for people, lockdep-shaped: a banner with the kind, what is being

@@ -21,6 +21,7 @@ struct lg_kind_info {
     const char *kind;
     const char *rule_name; /* SARIF rule name: PascalCase by convention */
     const char *banner;    /* the banner's parenthesis */
+    const char *verb;      /* "T2 <verb> L1 at:" over a row's second stack */
     const char *full;      /* SARIF fullDescription */
 };
 

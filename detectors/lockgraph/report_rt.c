@@ -274,50 +274,117 @@ suppressed(const struct lg_report *r)
     return false;
 }
 
+/* The whole file, NUL-terminated, in memory from lg_mem (*cap bytes);
+ * NULL when it cannot be read, with errno set. */
+static char *
+read_whole_file(const char *path, size_t *len, size_t *cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    char *text = NULL;
+    *len = *cap = 0;
+    for (;;) {
+        if (*len + 1 >= *cap) {
+            size_t grown = *cap ? *cap * 2 : 1 << 16;
+            char *bigger = lg_grow(&lg_mem, text, *cap, grown);
+            if (!bigger) {
+                lg_mem_free(text, *cap);
+                close(fd);
+                errno = ENOMEM;
+                return NULL;
+            }
+            text = bigger;
+            *cap = grown;
+        }
+        ssize_t n = read(fd, text + *len, *cap - 1 - *len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int err = errno;
+            lg_mem_free(text, *cap);
+            close(fd);
+            errno = err;
+            return NULL;
+        }
+        if (n == 0)
+            break;
+        *len += (size_t)n;
+    }
+    close(fd);
+    text[*len] = 0;
+    return text;
+}
+
+static char *
+trim(char *s, char *end)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+        *--end = 0;
+    return s;
+}
+
+/*
+ * A suppressions file: lines '<kind>:<pattern>', '#' comments and blank
+ * lines. Bad input stops the program before it runs (exit status 2) with
+ * the file and line: a suppression that can never match (a misspelled
+ * kind) must not pass for one that works.
+ */
 static void
 load_suppressions(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    size_t len, cap;
+    char *text = read_whole_file(path, &len, &cap);
+    if (!text) {
         lg_note("cannot read suppressions file '%s': %s", path, strerror(errno));
         _exit(2);
     }
-    size_t cap = 1 << 16, len = 0;
-    char *text = lg_mem_alloc(cap);
-    ssize_t n;
-    while (text && len + 1 < cap && (n = read(fd, text + len, cap - 1 - len)) > 0)
-        len += (size_t)n;
-    close(fd);
-    if (!text)
-        return;
     size_t lines = 1;
     for (size_t i = 0; i < len; i++)
         lines += text[i] == '\n';
     supps = lg_mem_alloc(lines * sizeof *supps);
+    if (!supps) {
+        lg_note("no memory for the %zu lines of suppressions file '%s'", lines, path);
+        _exit(2);
+    }
     unsigned line_no = 0;
-    for (char *line = text; supps && line && *line;) {
+    for (char *line = text; line && *line;) {
         char *nl = strchr(line, '\n');
         if (nl)
             *nl = 0;
         line_no++;
-        while (*line == ' ' || *line == '\t')
-            line++;
-        char *colon = strchr(line, ':');
-        if (*line && *line != '#') {
-            if (!colon || colon == line || !colon[1]) {
-                lg_note("%s:%u: a suppression is '<kind>:<pattern>', not '%s'", path, line_no,
-                        line);
-                _exit(2);
-            }
-            *colon = 0;
-            char *end = colon + strlen(colon + 1);
-            while (end > colon + 1 && (*end == ' ' || *end == '\t' || *end == '\r'))
-                *end-- = 0;
-            supps[nsupps].kind = line;
-            supps[nsupps].pattern = colon + 1;
-            nsupps++;
+        char *next = nl ? nl + 1 : NULL;
+        line = trim(line, line + strlen(line));
+        if (!*line || *line == '#') {
+            line = next;
+            continue;
         }
-        line = nl ? nl + 1 : NULL;
+        char *colon = strchr(line, ':');
+        if (!colon || colon == line || !colon[1]) {
+            lg_note("%s:%u: a suppression is '<kind>:<pattern>', not '%s'", path, line_no, line);
+            _exit(2);
+        }
+        *colon = 0;
+        char *kind = trim(line, colon), *pattern = trim(colon + 1, colon + 1 + strlen(colon + 1));
+        if (strcmp(kind, "*") != 0 && !lg_report_kind_known(kind)) {
+            struct lg_buf known;
+            lg_buf_init(&known, &lg_mem);
+            lg_report_kinds_list(&known, ", ");
+            lg_note("%s:%u: unknown report kind '%s'; the kinds are %s, or * for any",
+                    path, line_no, kind, known.data ? known.data : "?");
+            _exit(2);
+        }
+        if (!*pattern) {
+            lg_note("%s:%u: a suppression is '<kind>:<pattern>', and the pattern is empty",
+                    path, line_no);
+            _exit(2);
+        }
+        supps[nsupps].kind = kind;
+        supps[nsupps].pattern = pattern;
+        nsupps++;
+        line = next;
     }
 }
 

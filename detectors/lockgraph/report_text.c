@@ -145,9 +145,7 @@ lg_text_stack(struct lg_buf *b, const struct lg_report *r,
 static const char *
 lg_wanted_header(const struct lg_report *r)
 {
-    if (lg_kind_is(r, "deadlock") || lg_kind_is(r, "stall"))
-        return "waits for";
-    return "wants";
+    return strcmp(lg_wanted_verb(r, true), "waits for") == 0 ? "waits for" : "wants";
 }
 
 static void
