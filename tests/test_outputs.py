@@ -13,6 +13,7 @@ check fails.
 usage: test_outputs.py --lib liblockgraph.so --probes DIR [--only NAME]
 """
 import argparse
+import fcntl
 import json
 import os
 import signal
@@ -42,14 +43,18 @@ class Run:
                 f"{self.seconds:.1f} s\n---- stderr ----\n{self.err}")
 
 
-def run(a, program, options="", timeout=30, cwd=None, args=()):
-    """Run a probe under lockgraph in its own process group; kill the group
-    when it does not finish in time."""
+def start(a, program, options="", cwd=None, args=(), stdin=subprocess.DEVNULL):
     env = dict(os.environ, LD_PRELOAD=a.lib, LOCKGRAPH_OPTIONS=options)
-    start = time.monotonic()
-    p = subprocess.Popen([os.path.join(a.probes, program), *args], env=env, cwd=cwd,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         start_new_session=True)
+    return subprocess.Popen([os.path.join(a.probes, program), *args], env=env, cwd=cwd,
+                            stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+
+def run(a, program, options="", timeout=30, cwd=None, args=(), proc=None):
+    """Run a probe under lockgraph in its own process group (or wait for the
+    one started); kill the group when it does not finish in time."""
+    start_time = time.monotonic()
+    p = proc or start(a, program, options, cwd, args)
     try:
         out, err = p.communicate(timeout=timeout)
         timed_out = False
@@ -58,7 +63,145 @@ def run(a, program, options="", timeout=30, cwd=None, args=()):
         out, err = p.communicate()
         timed_out = True
     return Run(p.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
-               time.monotonic() - start, timed_out)
+               time.monotonic() - start_time, timed_out)
+
+
+def warnings(r, needle):
+    """lockgraph's warning lines on stderr that mention needle."""
+    return [l for l in r.err.splitlines() if "lockgraph: warning" in l and needle in l]
+
+
+OUTPUTS = ("log", "json", "sarif", "dot")
+
+
+# ---- writes that fail ---------------------------------------------------------
+
+def test_write_failures(a, tmp):
+    for opt in OUTPUTS:
+        r = run(a, "out_many_reports", opt + "=/dev/full")
+        said = warnings(r, "'/dev/full'")
+        check(r.rc == 66 and len(said) == 1 and "ENOSPC" in said[0] and opt in said[0],
+              f"{opt}=/dev/full: the failure is said once on stderr, with the file and errno",
+              str(r))
+    r = run(a, "out_many_reports", "log=/dev/full")
+    check(r.err.count("SUMMARY: lockgraph:") == 3,
+          "log=/dev/full: the reports go to standard error instead of being lost", str(r))
+
+
+# ---- FIFOs --------------------------------------------------------------------
+
+def test_fifo_without_reader(a, tmp):
+    for opt in OUTPUTS:
+        fifo = os.path.join(tmp, opt + ".fifo")
+        os.mkfifo(fifo)
+        r = run(a, "out_many_reports", f"{opt}={fifo}", timeout=20)
+        said = warnings(r, fifo)
+        check(not r.timed_out and r.rc == 66 and len(said) == 1 and "ENXIO" in said[0],
+              f"{opt}= a FIFO without a reader: the program is not held up, and it is said once",
+              str(r))
+
+
+def test_fifo_reader_that_never_reads(a, tmp):
+    """A reader that opened the FIFO and never reads: a pipe of one page
+    fills with the first report; the write gives up after
+    output_timeout_ms."""
+    for opt in ("log", "json", "sarif"):
+        fifo = os.path.join(tmp, opt + ".fifo")
+        os.mkfifo(fifo)
+        rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        fcntl.fcntl(rfd, 1031, 4096)  # F_SETPIPE_SZ: one page
+        r = run(a, "out_many_reports", f"{opt}={fifo}:output_timeout_ms=300", timeout=20)
+        os.close(rfd)
+        said = warnings(r, fifo)
+        check(not r.timed_out and r.rc == 66 and len(said) == 1 and "300 ms" in said[0],
+              f"{opt}= a FIFO whose reader never reads: the write waits 300 ms, then the output "
+              "is dropped (said once)", str(r))
+
+
+def test_fifo_reader_that_leaves(a, tmp):
+    """The reader closes the FIFO after lockgraph opened it: the write gets
+    EPIPE, and the program must not die of SIGPIPE."""
+    fifo = os.path.join(tmp, "log.fifo")
+    os.mkfifo(fifo)
+    rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    p = start(a, "out_wait_stdin", f"log={fifo}", stdin=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    opened = False
+    while not opened and time.monotonic() < deadline and p.poll() is None:
+        try:
+            opened = any(os.path.realpath(os.path.join(f"/proc/{p.pid}/fd", fd)) == fifo
+                         for fd in os.listdir(f"/proc/{p.pid}/fd"))
+        except OSError:
+            pass
+        time.sleep(0.01)
+    os.close(rfd)
+    p.stdin.close()
+    p.stdin = None
+    r = run(a, "out_wait_stdin", proc=p, timeout=20)
+    said = warnings(r, fifo)
+    check(opened and r.rc == 66 and len(said) == 1 and "EPIPE" in said[0]
+          and "SUMMARY: lockgraph" in r.err,
+          "log= a FIFO whose reader left: EPIPE is said, the text goes to stderr, and the "
+          "program is not killed by SIGPIPE", str(r))
+
+
+def test_fifo_sarif_reader(a, tmp):
+    """A reader of a SARIF FIFO gets one whole log at the end, not a log per
+    report one after the other. (The read end is open before the program
+    starts and big enough for everything, and is read once the program has
+    ended: nothing here depends on timing.)"""
+    fifo = os.path.join(tmp, "sarif.fifo")
+    os.mkfifo(fifo)
+    rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    fcntl.fcntl(rfd, 1031, 1 << 20)  # F_SETPIPE_SZ
+    r = run(a, "out_many_reports", f"sarif={fifo}", timeout=20)
+    got = b""
+    try:
+        while True:
+            chunk = os.read(rfd, 1 << 16)
+            if not chunk:
+                break
+            got += chunk
+    except BlockingIOError:
+        pass
+    os.close(rfd)
+    doc = None
+    try:
+        doc = json.loads(got)
+    except ValueError:
+        pass
+    check(r.rc == 66 and doc is not None and len(doc["runs"][0]["results"]) == 3,
+          "sarif= a FIFO with a reader: one valid SARIF log with every result",
+          f"{r}\n---- read ----\n{got[:2000]}")
+
+
+# ---- descriptors the program takes over ---------------------------------------
+
+def test_fd_takeover(a, tmp):
+    log, js = os.path.join(tmp, "r.log"), os.path.join(tmp, "r.json")
+    r = run(a, "out_fd_takeover", f"log={log}:json={js}")
+    text = read(log)
+    check(r.rc == 66 and text.count("SUMMARY: lockgraph:") == 2 and len(json_lines(js)) == 2
+          and len(warnings(r, "closed or reused")) == 2,
+          "a program that closes fds >= 3 and opens its own file: reports stay in lockgraph's "
+          "files (log and JSON reopened, said once each)", f"{r}\n---- log ----\n{text}")
+
+
+# ---- DOT when lockgraph ends the program --------------------------------------
+
+def test_dot_when_lockgraph_stops_the_program(a, tmp):
+    cases = [("self_deadlock_static", "", False), ("inversion_two_locks", "halt_on_error=1", True),
+             ("deadlock_real", "", True), ("live_lost_wakeup_stall", "stall_ms=500", False)]
+    for program, opts, red in cases:
+        dot = os.path.join(tmp, program + ".dot")
+        r = run(a, program, ":".join(o for o in (opts, "dot=" + dot) if o))
+        text = read(dot)
+        check(r.rc == 66 and text.startswith("digraph") and text.endswith("}\n")
+              and (not red or "red" in text),
+              "dot= is written when lockgraph stops the program ("
+              + " ".join(x for x in (program, opts) if x) + ")",
+              f"{r}\n---- dot ----\n{text}")
+
 
 
 def read(path):
@@ -109,6 +252,13 @@ def test_suppressions(a, tmp):
 
 TESTS = {
     "suppressions": test_suppressions,
+    "write_failures": test_write_failures,
+    "fifo_without_reader": test_fifo_without_reader,
+    "fifo_reader_that_never_reads": test_fifo_reader_that_never_reads,
+    "fifo_reader_that_leaves": test_fifo_reader_that_leaves,
+    "fifo_sarif_reader": test_fifo_sarif_reader,
+    "fd_takeover": test_fd_takeover,
+    "dot_when_lockgraph_stops_the_program": test_dot_when_lockgraph_stops_the_program,
 }
 
 

@@ -65,7 +65,10 @@
       "and exit with exitcode")                                               \
     X(INT, verbosity, 0, 0, 2,                                                \
       "1: say when lockgraph starts and what it checked at exit; "            \
-      "2: also every new lock-order edge")
+      "2: also every new lock-order edge")                                    \
+    X(INT, output_timeout_ms, 1000, 0, 600000,                                \
+      "how long a write may wait for the reader of an output that is a pipe " \
+      "or FIFO; then that output is dropped (said once)")
 
 struct lg_options {
 #define LG_OPTION_FIELD_BOOL bool

@@ -7,7 +7,10 @@
  * once: a cycle once per set of edges, a misuse once per kind, lock and
  * call site. Text goes to the log (stderr by default) with one write(2);
  * JSON is appended a line per report; the SARIF log is rewritten whole after
- * each report so that it is valid even if the process dies later.
+ * each report so that it is valid even if the process dies later (a FIFO
+ * gets it once, at the end). The SARIF log's final form and the DOT picture
+ * are written when the process ends, also when lockgraph ends it
+ * (lg_exit_now). diag.c owns the files: checked writes, never blocking.
  */
 #include "rt.h"
 #include "live.h"
@@ -25,6 +28,7 @@
 #define LG_VERSION "0.1.0"
 
 static lg_mutex report_lock = LG_MUTEX_INIT;
+static atomic_long report_owner; /* tid of report_lock's holder, 0 none */
 static atomic_uint_fast64_t nreports;
 static struct lg_buf sarif_results; /* result objects joined with "," */
 static atomic_bool exiting;
@@ -47,6 +51,37 @@ static struct {
 static size_t nred, red_cap;
 
 /* ---- small helpers ----------------------------------------------------- */
+
+/* report_lock, with its holder known: lg_exit_now() may be called by the
+ * thread that holds it (halt_on_error, from finish_report) or by any other. */
+static void
+report_enter(void)
+{
+    lg_mutex_lock(&report_lock);
+    atomic_store_explicit(&report_owner, (long)gettid(), memory_order_relaxed);
+}
+
+static void
+report_leave(void)
+{
+    atomic_store_explicit(&report_owner, 0, memory_order_relaxed);
+    lg_mutex_unlock(&report_lock);
+}
+
+/* Take m within `ms` milliseconds (polling every millisecond); false if
+ * its holder kept it: on the way out, lockgraph waits for nobody forever. */
+static bool
+lock_within(lg_mutex *m, long ms)
+{
+    uint64_t deadline = lg_now_ns() + (uint64_t)ms * 1000000u;
+    while (!lg_mutex_trylock(m)) {
+        if (lg_now_ns() >= deadline)
+            return false;
+        struct timespec nap = { 0, 1000000 };
+        nanosleep(&nap, NULL);
+    }
+    return true;
+}
 
 /* Remember a signature; false if it was already there. */
 static bool
@@ -390,17 +425,21 @@ load_suppressions(const char *path)
 
 /* ---- writing ------------------------------------------------------------------ */
 
+/* The SARIF log of every report so far. A regular file is rewritten whole
+ * after each report, so that it is valid even if the process dies later; a
+ * FIFO or a device gets it once, when the process ends (`final`). Called
+ * under report_lock. */
 static void
-append_file(const char *path, const char *data, size_t len, bool truncate)
+write_sarif(bool final)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : O_APPEND), 0644);
-    if (fd < 0) {
-        static atomic_bool said;
-        lg_warn_once(&said, "cannot write '%s': %s", path, strerror(errno));
+    if (!lg_opt.sarif[0] || (!final && !lg_out_rewritable(LG_OUT_SARIF)))
         return;
-    }
-    lg_write_all(fd, data, len);
-    close(fd);
+    struct lg_buf b;
+    lg_buf_init(&b, &lg_mem);
+    lg_sarif_log(&b, LG_VERSION, sarif_results.data ? sarif_results.data : "",
+                 sarif_results.len);
+    lg_out_replace(LG_OUT_SARIF, b.data, b.len);
+    lg_buf_free(&b);
 }
 
 /* Write a built report, unless suppressed. Called under report_lock. */
@@ -413,22 +452,19 @@ emit(struct lg_report *r)
     struct lg_buf b;
     lg_buf_init(&b, &lg_mem);
     lg_report_text(&b, r);
-    lg_write_all(lg_diag_fd(), b.data, b.len);
+    lg_log_write(b.data, b.len);
     if (lg_opt.json[0]) {
         lg_buf_reset(&b);
         lg_report_json(&b, r);
-        append_file(lg_opt.json, b.data, b.len, false);
+        lg_out_write(LG_OUT_JSON, b.data, b.len);
     }
+    lg_buf_free(&b);
     if (lg_opt.sarif[0]) {
         if (sarif_results.len)
             lg_buf_puts(&sarif_results, ",");
         lg_sarif_result(&sarif_results, r);
-        lg_buf_reset(&b);
-        lg_sarif_log(&b, LG_VERSION, sarif_results.data ? sarif_results.data : "",
-                     sarif_results.len);
-        append_file(lg_opt.sarif, b.data, b.len, true);
+        write_sarif(false);
     }
-    lg_buf_free(&b);
     return true;
 }
 
@@ -456,9 +492,9 @@ lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c)
     for (uint32_t i = 0; i < c->n; i++)
         sig += mix(c->steps[i].from, c->steps[i].to);
     bool written = false;
-    lg_mutex_lock(&report_lock);
+    report_enter();
     if (!first_time(mix(sig, 1))) {
-        lg_mutex_unlock(&report_lock);
+        report_leave();
         return false;
     }
     struct builder b;
@@ -517,7 +553,7 @@ lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c)
 out:
     builder_free(&b);
     lg_mem_free(locks, c->n * sizeof *locks);
-    lg_mutex_unlock(&report_lock);
+    report_leave();
     return written;
 }
 
@@ -527,7 +563,7 @@ lg_report_self_deadlock(struct lg_thread *t, struct lg_lock *l, const struct lg_
 {
     (void)site;
     bool written = false;
-    lg_mutex_lock(&report_lock);
+    report_enter();
     struct builder b;
     if (builder_init(&b, "self-deadlock", 1, 1, 1)) {
         struct lg_rep_row *row = &b.rows[b.r.nrows++];
@@ -544,7 +580,7 @@ lg_report_self_deadlock(struct lg_thread *t, struct lg_lock *l, const struct lg_
         finish_report(&b, t, true, &written);
     }
     builder_free(&b);
-    lg_mutex_unlock(&report_lock);
+    report_leave();
     return written;
 }
 
@@ -555,7 +591,7 @@ lg_report_deadlock(struct lg_thread *const *threads, uint32_t n)
     if (atomic_exchange_explicit(&claimed, true, memory_order_acq_rel))
         return false; /* another member of the cycle is reporting it */
     bool written = false;
-    lg_mutex_lock(&report_lock);
+    report_enter();
     struct builder b;
     if (builder_init(&b, "deadlock", n, n, n)) {
         for (uint32_t i = 0; i < n; i++) {
@@ -590,7 +626,7 @@ lg_report_deadlock(struct lg_thread *const *threads, uint32_t n)
         finish_report(&b, NULL, false, &written);
     }
     builder_free(&b);
-    lg_mutex_unlock(&report_lock);
+    report_leave();
     return written;
 }
 
@@ -598,7 +634,7 @@ bool
 lg_report_abandoned(struct lg_thread *t)
 {
     bool written = false;
-    lg_mutex_lock(&report_lock);
+    report_enter();
     struct builder b;
     uint32_t n = t->nheld ? t->nheld : 1;
     if (builder_init(&b, "abandoned-lock", 1, n, n)) {
@@ -624,7 +660,7 @@ lg_report_abandoned(struct lg_thread *t)
         finish_report(&b, t, false, &written);
     }
     builder_free(&b);
-    lg_mutex_unlock(&report_lock);
+    report_leave();
     return written;
 }
 
@@ -646,7 +682,7 @@ lg_report_misuse(struct lg_thread *t, const char *kind, struct lg_lock *l, uintp
                  long owner_tid, uintptr_t site)
 {
     bool written = false;
-    lg_mutex_lock(&report_lock);
+    report_enter();
     uint64_t sig = mix(mix(mix((uint64_t)(uintptr_t)kind, l ? lg_lock_addr(l) : addr), site),
                        l ? atomic_load_explicit(&l->uid, memory_order_relaxed) : 0);
     struct builder b;
@@ -677,7 +713,7 @@ lg_report_misuse(struct lg_thread *t, const char *kind, struct lg_lock *l, uintp
         finish_report(&b, t, true, &written);
         builder_free(&b);
     }
-    lg_mutex_unlock(&report_lock);
+    report_leave();
     return written;
 }
 
@@ -742,7 +778,7 @@ lg_report_liveness(const struct lg_live_verdict *v,
 {
     static const char *kinds[] = { NULL, "starvation", "livelock", "stall" };
     bool written = false;
-    lg_mutex_lock(&report_lock);
+    report_enter();
     struct builder b;
     static char details[3][400];
     uint32_t n = v->n ? v->n : 1;
@@ -853,7 +889,7 @@ lg_report_liveness(const struct lg_live_verdict *v,
     finish_report(&b, NULL, false, &written);
 out:
     builder_free(&b);
-    lg_mutex_unlock(&report_lock);
+    report_leave();
     return written;
 }
 
@@ -876,11 +912,14 @@ flush_stdio(void)
         }
 }
 
+static void write_final_outputs(bool may_wait);
+
 _Noreturn void
 lg_exit_now(void)
 {
     atomic_store_explicit(&exiting, true, memory_order_relaxed);
     atomic_store_explicit(&lg_active, false, memory_order_relaxed);
+    write_final_outputs(false);
     flush_stdio();
     _exit(lg_opt.exitcode ? (int)lg_opt.exitcode : 66);
 }
@@ -888,42 +927,36 @@ lg_exit_now(void)
 void
 lg_reporting_init(void)
 {
-    if (lg_opt.log[0]) {
-        int fd = open(lg_opt.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd < 0) {
-            lg_note("cannot open log file '%s': %s", lg_opt.log, strerror(errno));
-            _exit(2);
-        }
-        lg_diag_set_fd(fd);
+    int err = lg_out_open(LG_OUT_LOG);
+    if (err < 0) {
+        const char *path = lg_opt.log;
+        lg_opt.log = ""; /* say it on standard error */
+        lg_note("cannot open log file '%s': %s", path, strerror(-err));
+        _exit(2);
     }
     lg_buf_init(&sarif_results, &lg_mem);
     if (lg_opt.suppressions[0])
         load_suppressions(lg_opt.suppressions);
-    if (lg_opt.sarif[0]) {
-        struct lg_buf b; /* a valid, empty log from the start */
-        lg_buf_init(&b, &lg_mem);
-        lg_sarif_log(&b, LG_VERSION, "", 0);
-        append_file(lg_opt.sarif, b.data, b.len, true);
-        lg_buf_free(&b);
-    }
+    write_sarif(false); /* a valid, empty log from the start */
 }
 
 void
 lg_reporting_atfork_prepare(void)
 {
-    lg_mutex_lock(&report_lock);
+    report_enter();
 }
 
 void
 lg_reporting_atfork_parent(void)
 {
-    lg_mutex_unlock(&report_lock);
+    report_leave();
 }
 
 void
 lg_reporting_atfork_child(void)
 {
     lg_mutex_reset(&report_lock);
+    atomic_store_explicit(&report_owner, 0, memory_order_relaxed);
 }
 
 /* ---- the DOT picture at exit ------------------------------------------- */
@@ -995,22 +1028,62 @@ dot_edge(void *ctx, lg_node_id from, lg_node_id to, const struct lg_edge_label *
     lg_dot_edge(d->b, from, to, label, red(from, to));
 }
 
+/* How long the way out waits for an internal lock another thread holds
+ * (that thread may be writing a report, symbolising with addr2line, ...)
+ * before it goes without what the lock guards. */
+#define EXIT_LOCK_WAIT_MS 2000
+
 static void
-write_dot(void)
+write_dot(bool may_wait)
 {
+    if (!may_wait && !lock_within(&lg_graph_lock, EXIT_LOCK_WAIT_MS)) {
+        lg_note("the DOT picture is not written: another thread kept the lock-order graph "
+                "busy for %d ms", EXIT_LOCK_WAIT_MS);
+        return;
+    }
+    if (may_wait)
+        lg_mutex_lock(&lg_graph_lock);
     struct lg_buf b;
     lg_buf_init(&b, &lg_mem);
     struct dot_ctx d = { &b, true, NULL, 0, 0 };
     lg_dot_begin(&b);
-    lg_mutex_lock(&lg_graph_lock);
     lg_graph_each_edge(lg_graph, dot_edge, &d);
     d.nodes_pass = false;
     lg_graph_each_edge(lg_graph, dot_edge, &d);
     lg_mutex_unlock(&lg_graph_lock);
     lg_dot_end(&b);
-    append_file(lg_opt.dot, b.data, b.len, true);
+    lg_out_replace(LG_OUT_DOT, b.data, b.len);
     lg_mem_free(d.done, d.cap * sizeof *d.done);
     lg_buf_free(&b);
+}
+
+/*
+ * What is written when the process ends: the SARIF log in its final form
+ * and the DOT picture. Once, whichever way the process ends: at exit, or
+ * from lg_exit_now() after a report that stops the program, which may be
+ * called by the thread holding report_lock (halt_on_error) or by any other
+ * thread; there, `may_wait` is false and no lock is waited for longer than
+ * EXIT_LOCK_WAIT_MS, so a holder that never lets go cannot hang the exit.
+ */
+static void
+write_final_outputs(bool may_wait)
+{
+    static atomic_bool done;
+    if (atomic_exchange_explicit(&done, true, memory_order_acq_rel))
+        return;
+    bool mine = atomic_load_explicit(&report_owner, memory_order_relaxed) == (long)gettid();
+    if (!mine && !may_wait && !lock_within(&report_lock, EXIT_LOCK_WAIT_MS)) {
+        lg_note("the SARIF and DOT outputs are not completed: another thread kept writing a "
+                "report for %d ms", EXIT_LOCK_WAIT_MS);
+        return;
+    }
+    if (!mine && may_wait)
+        lg_mutex_lock(&report_lock);
+    write_sarif(true);
+    if (lg_opt.dot[0] && lg_graph)
+        write_dot(may_wait);
+    if (!mine)
+        lg_mutex_unlock(&report_lock);
 }
 
 void
@@ -1018,9 +1091,8 @@ lg_reporting_finish(void)
 {
     if (atomic_exchange_explicit(&exiting, true, memory_order_relaxed))
         return;
-    lg_mutex_lock(&report_lock);
-    if (lg_opt.dot[0] && lg_graph)
-        write_dot();
+    write_final_outputs(true);
+    report_enter();
     uint64_t n = lg_reports_count();
     if (lg_opt.verbosity >= 1) {
         struct lg_graph_stats st = { 0 };
@@ -1034,7 +1106,7 @@ lg_reporting_finish(void)
                     (unsigned long long)st.labels_dropped,
                     (unsigned long long)st.searches_truncated);
     }
-    lg_mutex_unlock(&report_lock);
+    report_leave();
     if (n > 0 && lg_opt.exitcode) {
         flush_stdio();
         _exit((int)lg_opt.exitcode);
