@@ -10,7 +10,7 @@ Each check runs a probe program (tests/probes) with liblockgraph.so
 preloaded. Every run has a timeout; a program that hangs is killed and the
 check fails.
 
-usage: test_outputs.py --lib liblockgraph.so --probes DIR [--only NAME]
+usage: test_outputs.py --lib liblockgraph.so --probes DIR --source DIR [--only NAME]
 """
 import argparse
 import fcntl
@@ -250,6 +250,68 @@ def test_suppressions(a, tmp):
           "suppressions: a line across the 64 KiB mark is read as it is", str(r))
 
 
+# ---- SARIF for code scanning -------------------------------------------------
+
+def sarif_doc(path):
+    try:
+        return json.loads(read(path))
+    except ValueError:
+        return {}
+
+
+def test_sarif_for_code_scanning(a, tmp):
+    src = os.path.realpath(a.source)
+    sarif = os.path.join(tmp, "r.sarif")
+    r = run(a, "inversion_two_locks", "sarif=" + sarif, cwd=src)
+    doc = sarif_doc(sarif)
+    run0 = (doc.get("runs") or [{}])[0]
+    inv = (run0.get("invocations") or [{}])[0]
+    loc = {}
+    if run0.get("results"):
+        loc = run0["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    check(r.rc == 66 and loc.get("uri") == "tests/probes/inversion_two_locks.c"
+          and loc.get("uriBaseId") == "%SRCROOT%"
+          and run0.get("originalUriBaseIds", {}).get("%SRCROOT%", {}).get("uri")
+          == "file://" + src + "/",
+          "SARIF: a source under the current directory is relative to %SRCROOT%, which is given",
+          f"{r}\n---- sarif ----\n{read(sarif)[:3000]}")
+    check(inv.get("exitCode") == 66 and inv.get("executionSuccessful") is True
+          and "inversion_two_locks" in inv.get("commandLine", ""),
+          "SARIF: the invocation has the exit code (66) and executionSuccessful", str(inv))
+
+    r = run(a, "inversion_two_locks", f"sarif={sarif}:sarif_root=tests", cwd=src)
+    doc = sarif_doc(sarif)
+    uri = ""
+    if doc.get("runs") and doc["runs"][0].get("results"):
+        uri = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"][
+            "artifactLocation"]["uri"]
+    check(uri == "probes/inversion_two_locks.c"
+          and doc["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+          == "file://" + src + "/tests/",
+          "SARIF: sarif_root= (relative to the current directory) sets %SRCROOT%", read(sarif)[:3000])
+
+    r = run(a, "inversion_two_locks", "sarif=" + sarif, cwd=tmp)
+    doc = sarif_doc(sarif)
+    loc = {}
+    if doc.get("runs") and doc["runs"][0].get("results"):
+        loc = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    check(loc.get("uri") == "file://" + os.path.join(src, "tests/probes/inversion_two_locks.c")
+          and "uriBaseId" not in loc,
+          "SARIF: run from elsewhere, a source outside the root is an absolute file:// URI",
+          str(loc))
+
+    for program, opts, status in (("clean_single_thread_cycle", "", 0),
+                                  ("inversion_two_locks", "exitcode=0", 0),
+                                  ("self_deadlock_static", "", 66)):
+        r = run(a, program, ":".join(o for o in (opts, "sarif=" + sarif) if o))
+        doc = sarif_doc(sarif)
+        inv = ((doc.get("runs") or [{}])[0].get("invocations") or [{}])[0]
+        check(r.rc == status and inv.get("exitCode") == status
+              and inv.get("executionSuccessful") is True and inv.get("endTimeUtc"),
+              f"SARIF: {program} {opts}: the invocation's exitCode is the process's status "
+              f"({status})", f"{r}\n{inv}")
+
+
 TESTS = {
     "suppressions": test_suppressions,
     "write_failures": test_write_failures,
@@ -259,6 +321,7 @@ TESTS = {
     "fifo_sarif_reader": test_fifo_sarif_reader,
     "fd_takeover": test_fd_takeover,
     "dot_when_lockgraph_stops_the_program": test_dot_when_lockgraph_stops_the_program,
+    "sarif_for_code_scanning": test_sarif_for_code_scanning,
 }
 
 
@@ -266,8 +329,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lib", required=True)
     ap.add_argument("--probes", required=True, help="the directory of built probes")
+    ap.add_argument("--source", required=True, help="the source tree the probes were built from")
     ap.add_argument("--only", action="append", help="run only these tests")
     a = ap.parse_args()
+    a.lib, a.probes = os.path.abspath(a.lib), os.path.abspath(a.probes)
     for name, fn in TESTS.items():
         if a.only and name not in a.only:
             continue

@@ -955,7 +955,7 @@ test_writers_survive_partial_reports(void **state)
     json_free(&d);
     lg_buf_reset(&e->b);
     lg_buf_puts(&e->b, "{\"results\":[");
-    lg_sarif_result(&e->b, &r);
+    lg_sarif_result(&e->b, &r, NULL);
     lg_buf_puts(&e->b, "]}");
     json_parse(&d, e->b.data);
     json_expect(&d, "results[0].ruleId", "\"report\"");
@@ -967,18 +967,26 @@ test_writers_survive_partial_reports(void **state)
 /* ---- SARIF ----------------------------------------------------------------- */
 
 static void
-sarif_of(struct test_env *e, const struct lg_report *const *reps, size_t n)
+sarif_run_of(struct test_env *e, const struct lg_report *const *reps, size_t n,
+             const struct lg_sarif_run *run)
 {
     struct lg_buf results;
     lg_buf_init(&results, &e->alloc);
     for (size_t i = 0; i < n; i++) {
         if (i)
             lg_buf_puts(&results, ",");
-        lg_sarif_result(&results, reps[i]);
+        lg_sarif_result(&results, reps[i], run->root);
     }
-    lg_sarif_log(&e->b, "0.1.0", results.data, results.len);
+    lg_sarif_log(&e->b, run, results.data, results.len);
     assert_false(results.failed);
     lg_buf_free(&results);
+}
+
+static void
+sarif_of(struct test_env *e, const struct lg_report *const *reps, size_t n)
+{
+    const struct lg_sarif_run run = { .tool_version = "0.1.0" };
+    sarif_run_of(e, reps, n, &run);
 }
 
 static void
@@ -997,7 +1005,8 @@ test_sarif_log_has_required_fields(void **state)
     json_expect(&d, "runs[0].tool.driver.version", "\"0.1.0\"");
     assert_null(json_get(&d, "runs[0].tool.driver.informationUri"));
 
-    /* One rule per kind, each described, and ruleIndex points at its rule. */
+    /* One rule per kind, each described, and ruleIndex points at its rule
+     * (that there is one per kind and no more: test_kinds_are_one_table). */
     static const char *const kinds[] = {
         "lock-order-inversion", "self-deadlock", "deadlock", "abandoned-lock",
         "unlock-not-owner", "unlock-unlocked", "destroy-locked", "starvation",
@@ -1013,7 +1022,6 @@ test_sarif_log_has_required_fields(void **state)
         snprintf(path, sizeof path, "runs[0].tool.driver.rules[%zu].fullDescription.text", i);
         json_expect_type(&d, path, '"');
     }
-    assert_null(json_get(&d, "runs[0].tool.driver.rules[10]"));
 
     json_expect(&d, "runs[0].results[0].ruleId", "\"lock-order-inversion\"");
     json_expect(&d, "runs[0].results[0].ruleIndex", "0");
@@ -1065,6 +1073,115 @@ test_sarif_absolute_paths_become_file_uris(void **state)
     json_free(&d);
 }
 
+/* Code scanning maps a file onto the checkout through uriBaseId: a file
+ * under the root is relative to it (%SRCROOT%, whose absolute URI, ending
+ * in '/', is in originalUriBaseIds); nothing else claims to be. */
+static void
+test_sarif_uris_relative_to_the_root(void **state)
+{
+    struct test_env *e = *state;
+    static const struct lg_frame fr[] = {
+        { 1, "f", "/repo/src/a b.c", 7, NULL, 0 },
+        { 2, "g", "/repository/x.c", 8, NULL, 0 }, /* /repo is only a prefix of its name */
+        { 3, "h", "/usr/include/stdio.h", 9, NULL, 0 },
+        { 4, "i", "./nptl/pthread_create.c", 10, NULL, 0 },
+        { 5, "j", "/repo/", 11, NULL, 0 }, /* the root itself is no file below it */
+    };
+    static const struct lg_stack st = { 5, fr };
+    struct lg_report r = { .kind = "stall", .summary = "s", .current_thread = -1,
+                           .current = &st };
+    const struct lg_report *reps[] = { &r };
+    const struct lg_sarif_run run = { .root = "/repo/" };
+    struct jdoc d;
+    static const char *const want_uri[] = {
+        "\"src/a%20b.c\"", "\"file:///repository/x.c\"", "\"file:///usr/include/stdio.h\"",
+        "\"./nptl/pthread_create.c\"", "\"file:///repo/\"",
+    };
+
+    sarif_run_of(e, reps, 1, &run);
+    json_parse(&d, e->b.data);
+    json_expect(&d, "runs[0].originalUriBaseIds.%SRCROOT%.uri", "\"file:///repo/\"");
+    json_expect(&d, "runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri",
+                "\"src/a%20b.c\"");
+    json_expect(&d, "runs[0].results[0].locations[0].physicalLocation.artifactLocation.uriBaseId",
+                "\"%SRCROOT%\"");
+    for (size_t i = 0; i < 5; i++) {
+        char path[200];
+        snprintf(path, sizeof path, "runs[0].results[0].stacks[0].frames[%zu].location."
+                 "physicalLocation.artifactLocation.uri", i);
+        json_expect(&d, path, want_uri[i]);
+        snprintf(path, sizeof path, "runs[0].results[0].stacks[0].frames[%zu].location."
+                 "physicalLocation.artifactLocation.uriBaseId", i);
+        if (i == 0)
+            json_expect(&d, path, "\"%SRCROOT%\"");
+        else
+            assert_null(json_get(&d, path));
+    }
+    json_free(&d);
+
+    /* Without a root, nothing is relative to one. */
+    lg_buf_reset(&e->b);
+    sarif_of(e, reps, 1);
+    json_parse(&d, e->b.data);
+    assert_null(json_get(&d, "runs[0].originalUriBaseIds"));
+    json_expect(&d, "runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri",
+                "\"file:///repo/src/a%20b.c\"");
+    json_free(&d);
+
+    /* "/" as the root: every absolute path is below it. */
+    lg_buf_reset(&e->b);
+    const struct lg_sarif_run slash = { .root = "/" };
+    sarif_run_of(e, reps, 1, &slash);
+    json_parse(&d, e->b.data);
+    json_expect(&d, "runs[0].originalUriBaseIds.%SRCROOT%.uri", "\"file:///\"");
+    json_expect(&d, "runs[0].results[0].stacks[0].frames[2].location.physicalLocation."
+                "artifactLocation.uri", "\"usr/include/stdio.h\"");
+    json_free(&d);
+}
+
+/* The invocation says how the analysed process ended: its exit status once
+ * it has; before that (a log kept in case the process dies), that the
+ * execution has not completed. */
+static void
+test_sarif_invocation(void **state)
+{
+    struct test_env *e = *state;
+    struct jdoc d;
+    struct lg_sarif_run run = {
+        .tool_version = "0.1.0",
+        .command_line = "./prog --name \"x\"",
+        .working_directory = "/work/my dir",
+        .start_utc = "2024-05-01T12:00:00.000Z",
+        .end_utc = "2024-05-01T12:00:01.500Z",
+    };
+
+    lg_sarif_log(&e->b, &run, NULL, 0);
+    json_parse(&d, e->b.data);
+    json_expect(&d, "runs[0].invocations[0].executionSuccessful", "false");
+    assert_null(json_get(&d, "runs[0].invocations[0].exitCode"));
+    assert_null(json_get(&d, "runs[0].invocations[0].endTimeUtc"));
+    json_expect(&d, "runs[0].invocations[0].toolExecutionNotifications[0].level", "\"note\"");
+    json_expect(&d, "runs[0].invocations[0].commandLine", "\"./prog --name \\\"x\\\"\"");
+    json_expect(&d, "runs[0].invocations[0].startTimeUtc", "\"2024-05-01T12:00:00.000Z\"");
+    json_expect(&d, "runs[0].invocations[0].workingDirectory.uri", "\"file:///work/my%20dir/\"");
+    assert_null(json_get(&d, "runs[0].invocations[1]"));
+    json_free(&d);
+
+    lg_buf_reset(&e->b);
+    run.ended = true;
+    run.exit_code = 66;
+    run.exit_description = "lockgraph reported a problem";
+    lg_sarif_log(&e->b, &run, NULL, 0);
+    json_parse(&d, e->b.data);
+    json_expect(&d, "runs[0].invocations[0].executionSuccessful", "true");
+    json_expect(&d, "runs[0].invocations[0].exitCode", "66");
+    json_expect(&d, "runs[0].invocations[0].exitCodeDescription",
+                "\"lockgraph reported a problem\"");
+    json_expect(&d, "runs[0].invocations[0].endTimeUtc", "\"2024-05-01T12:00:01.500Z\"");
+    assert_null(json_get(&d, "runs[0].invocations[0].toolExecutionNotifications"));
+    json_free(&d);
+}
+
 static void
 test_sarif_empty_log(void **state)
 {
@@ -1098,7 +1215,8 @@ test_kinds_are_one_table(void **state)
     char *list = strdup(e->b.data);
     assert_non_null(list);
     lg_buf_reset(&e->b);
-    lg_sarif_log(&e->b, "1", NULL, 0);
+    const struct lg_sarif_run run = { .tool_version = "1" };
+    lg_sarif_log(&e->b, &run, NULL, 0);
     json_parse(&d, e->b.data);
     size_t n = 0;
     for (char *k = strtok(list, "\n"); k; k = strtok(NULL, "\n"), n++) {
@@ -1188,8 +1306,11 @@ write_json(struct lg_buf *b)
 static void
 write_sarif(struct lg_buf *b)
 {
-    lg_sarif_result(b, &rep_inversion);
-    lg_sarif_log(b, "v", "{}", 2);
+    const struct lg_sarif_run run = { .tool_version = "v", .root = "/work", .ended = true,
+                                      .command_line = "./a 'b c'", .start_utc = "t0",
+                                      .end_utc = "t1", .working_directory = "/work" };
+    lg_sarif_result(b, &rep_inversion, run.root);
+    lg_sarif_log(b, &run, "{}", 2);
 }
 
 static void
@@ -1281,6 +1402,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_writers_survive_partial_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sarif_log_has_required_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sarif_absolute_paths_become_file_uris, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sarif_uris_relative_to_the_root, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sarif_invocation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sarif_empty_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kinds_are_one_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dot_is_well_formed, setup, teardown),

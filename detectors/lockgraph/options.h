@@ -35,6 +35,9 @@
       "append one JSON object per report to this file, one per line")         \
     X(STR, sarif, "", 0, 0,                                                   \
       "write a SARIF 2.1.0 log of every report to this file")                 \
+    X(STR, sarif_root, "", 0, 0,                                              \
+      "directory the SARIF log's file URIs are relative to (uriBaseId "       \
+      "%SRCROOT%); default: the current directory")                           \
     X(STR, dot, "", 0, 0,                                                     \
       "write the lock-order graph to this file at exit (Graphviz DOT, "       \
       "reported cycles in red)")                                              \

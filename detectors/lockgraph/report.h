@@ -138,12 +138,27 @@ void lg_report_json(struct lg_buf *b, const struct lg_report *r);
  * SARIF 2.1.0. A result per report: lg_sarif_result() writes one result
  * object (ruleId = kind, level "error", message = summary, locations from
  * the innermost frame with a file, codeFlows/threadFlows from the rows'
- * stacks). lg_sarif_log() wraps n such objects, already joined with ","
- * in `results`, into a whole log: version, $schema, one run with
- * tool.driver (name "lockgraph", version, rules for every kind) and results.
+ * stacks). File paths under `root` (an absolute directory; NULL: none)
+ * become URIs relative to it with uriBaseId "%SRCROOT%".
+ *
+ * lg_sarif_log() wraps n such objects, already joined with "," in
+ * `results`, into a whole log: version, $schema, one run with tool.driver
+ * (name "lockgraph", version, rules for every kind), originalUriBaseIds
+ * (%SRCROOT% = run->root), one invocation and the results. `run` may be
+ * NULL (nothing known about the run).
  */
-void lg_sarif_result(struct lg_buf *b, const struct lg_report *r);
-void lg_sarif_log(struct lg_buf *b, const char *tool_version, const char *results,
+struct lg_sarif_run {
+    const char *tool_version;
+    const char *root;              /* absolute; NULL: no %SRCROOT% */
+    const char *command_line;      /* NULL: not said */
+    const char *working_directory; /* absolute; NULL: not said */
+    const char *start_utc, *end_utc; /* "2024-05-01T12:00:00.000Z"; NULL: not said */
+    bool ended;                    /* the process ended: exit_code is its status */
+    int exit_code;
+    const char *exit_description;  /* what the exit code means; NULL */
+};
+void lg_sarif_result(struct lg_buf *b, const struct lg_report *r, const char *root);
+void lg_sarif_log(struct lg_buf *b, const struct lg_sarif_run *run, const char *results,
                   size_t results_len);
 
 /* Graphviz DOT: lg_dot_begin, then nodes and edges, then lg_dot_end.

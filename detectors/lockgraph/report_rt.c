@@ -425,18 +425,44 @@ load_suppressions(const char *path)
 
 /* ---- writing ------------------------------------------------------------------ */
 
-/* The SARIF log of every report so far. A regular file is rewritten whole
- * after each report, so that it is valid even if the process dies later; a
- * FIFO or a device gets it once, when the process ends (`final`). Called
- * under report_lock. */
+/* What the SARIF log says of the run (lg_reporting_init fills it). */
+static struct lg_sarif_run sarif_run;
+static char sarif_root[4096], sarif_cwd[4096], sarif_start[32], sarif_end[32],
+    sarif_cmdline[4096];
+
+/* UTC now, as SARIF wants it: "2024-05-01T12:00:00.000Z". */
 static void
-write_sarif(bool final)
+utc_now(char *out, size_t len)
 {
-    if (!lg_opt.sarif[0] || (!final && !lg_out_rewritable(LG_OUT_SARIF)))
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             ts.tv_nsec / 1000000);
+}
+
+/* The SARIF log of every report so far. A regular file is rewritten whole
+ * after each report, so that it is valid even if the process dies later
+ * (the invocation then says the process had not ended); a FIFO or a device
+ * gets it once, when the process ends (`ended`, with its exit status).
+ * Called under report_lock. */
+static void
+write_sarif(bool ended, int status, const char *why)
+{
+    if (!lg_opt.sarif[0] || (!ended && !lg_out_rewritable(LG_OUT_SARIF)))
         return;
+    sarif_run.ended = ended;
+    sarif_run.exit_code = status;
+    sarif_run.exit_description = why;
+    if (ended) {
+        utc_now(sarif_end, sizeof sarif_end);
+        sarif_run.end_utc = sarif_end;
+    }
     struct lg_buf b;
     lg_buf_init(&b, &lg_mem);
-    lg_sarif_log(&b, LG_VERSION, sarif_results.data ? sarif_results.data : "",
+    lg_sarif_log(&b, &sarif_run, sarif_results.data ? sarif_results.data : "",
                  sarif_results.len);
     lg_out_replace(LG_OUT_SARIF, b.data, b.len);
     lg_buf_free(&b);
@@ -462,8 +488,8 @@ emit(struct lg_report *r)
     if (lg_opt.sarif[0]) {
         if (sarif_results.len)
             lg_buf_puts(&sarif_results, ",");
-        lg_sarif_result(&sarif_results, r);
-        write_sarif(false);
+        lg_sarif_result(&sarif_results, r, sarif_run.root);
+        write_sarif(false, 0, NULL);
     }
     return true;
 }
@@ -912,16 +938,97 @@ flush_stdio(void)
         }
 }
 
-static void write_final_outputs(bool may_wait);
+static void write_final_outputs(bool may_wait, bool sarif, int status, const char *why);
 
 _Noreturn void
 lg_exit_now(void)
 {
+    int status = lg_opt.exitcode ? (int)lg_opt.exitcode : 66;
     atomic_store_explicit(&exiting, true, memory_order_relaxed);
     atomic_store_explicit(&lg_active, false, memory_order_relaxed);
-    write_final_outputs(false);
+    write_final_outputs(false, true, status,
+                        "lockgraph stopped the program after a report it could not go on from "
+                        "(a deadlock, a self-deadlock, a stall, or halt_on_error)");
     flush_stdio();
-    _exit(lg_opt.exitcode ? (int)lg_opt.exitcode : 66);
+    _exit(status);
+}
+
+/* The command line, from /proc/self/cmdline, its arguments joined by
+ * spaces (quoted when they hold a space or a quote). */
+static void
+read_command_line(char *out, size_t len)
+{
+    out[0] = 0;
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    char raw[4096];
+    ssize_t n = read(fd, raw, sizeof raw - 1);
+    close(fd);
+    size_t used = 0;
+    for (ssize_t i = 0; i < n && used + 4 < len;) {
+        const char *arg = raw + i;
+        size_t alen = strnlen(arg, (size_t)(n - i));
+        bool quote = alen == 0 || strpbrk(arg, " \t'\"") != NULL;
+        if (used)
+            out[used++] = ' ';
+        if (quote)
+            out[used++] = '\'';
+        for (size_t k = 0; k < alen && used + 3 < len; k++) {
+            if (arg[k] == '\'' && used + 6 < len) {
+                memcpy(out + used, "'\\''", 4); /* close, escaped quote, reopen */
+                used += 4;
+            } else {
+                out[used++] = arg[k];
+            }
+        }
+        if (quote)
+            out[used++] = '\'';
+        i += (ssize_t)alen + 1;
+    }
+    out[used] = 0;
+}
+
+/*
+ * The run's facts for the SARIF log. The root that file URIs are relative
+ * to (%SRCROOT%) is sarif_root, made absolute against the current
+ * directory, or the current directory itself: run from the checkout, the
+ * sources under it get repository-relative URIs.
+ */
+static void
+sarif_run_init(void)
+{
+    sarif_run.tool_version = LG_VERSION;
+    if (getcwd(sarif_cwd, sizeof sarif_cwd))
+        sarif_run.working_directory = sarif_cwd;
+    const char *root = lg_opt.sarif_root[0] ? lg_opt.sarif_root : sarif_cwd;
+    if (root[0] == '/')
+        snprintf(sarif_root, sizeof sarif_root, "%s", root);
+    else if (sarif_cwd[0])
+        snprintf(sarif_root, sizeof sarif_root, "%s/%s", sarif_cwd, root);
+    size_t n = strlen(sarif_root);
+    while (n > 1 && sarif_root[n - 1] == '/')
+        sarif_root[--n] = 0;
+    if (sarif_root[0] == '/')
+        sarif_run.root = sarif_root;
+    utc_now(sarif_start, sizeof sarif_start);
+    sarif_run.start_utc = sarif_start;
+    read_command_line(sarif_cmdline, sizeof sarif_cmdline);
+    if (sarif_cmdline[0])
+        sarif_run.command_line = sarif_cmdline;
+}
+
+/* exit() with the program's own status: lockgraph did not end the process
+ * (it _exits with exitcode when it does). Registered at start, so it runs
+ * after the program's exit handlers and the libraries' destructors. */
+static void
+at_exit_status(int status, void *unused)
+{
+    (void)unused;
+    write_final_outputs(false, true, status,
+                        lg_reports_count() ? "the program's own exit status (exitcode=0 keeps it)"
+                                           : "the program's own exit status: nothing was "
+                                             "reported");
 }
 
 void
@@ -937,7 +1044,11 @@ lg_reporting_init(void)
     lg_buf_init(&sarif_results, &lg_mem);
     if (lg_opt.suppressions[0])
         load_suppressions(lg_opt.suppressions);
-    write_sarif(false); /* a valid, empty log from the start */
+    if (lg_opt.sarif[0]) {
+        sarif_run_init();
+        on_exit(at_exit_status, NULL);
+    }
+    write_sarif(false, 0, NULL); /* a valid, empty log from the start */
 }
 
 void
@@ -1059,17 +1170,22 @@ write_dot(bool may_wait)
 
 /*
  * What is written when the process ends: the SARIF log in its final form
- * and the DOT picture. Once, whichever way the process ends: at exit, or
- * from lg_exit_now() after a report that stops the program, which may be
- * called by the thread holding report_lock (halt_on_error) or by any other
- * thread; there, `may_wait` is false and no lock is waited for longer than
- * EXIT_LOCK_WAIT_MS, so a holder that never lets go cannot hang the exit.
+ * (`sarif`: the exit status is known) and the DOT picture, each once,
+ * whichever way the process ends: at exit, or from lg_exit_now() after a
+ * report that stops the program. That may be called by the thread holding
+ * report_lock (halt_on_error) or by any other thread; there `may_wait` is
+ * false and no lock is waited for longer than EXIT_LOCK_WAIT_MS, so a
+ * holder that never lets go cannot hang the exit.
  */
 static void
-write_final_outputs(bool may_wait)
+write_final_outputs(bool may_wait, bool sarif, int status, const char *why)
 {
-    static atomic_bool done;
-    if (atomic_exchange_explicit(&done, true, memory_order_acq_rel))
+    static atomic_bool dot_done, sarif_done;
+    bool dot = lg_opt.dot[0] && lg_graph
+               && !atomic_exchange_explicit(&dot_done, true, memory_order_acq_rel);
+    sarif = sarif && lg_opt.sarif[0]
+            && !atomic_exchange_explicit(&sarif_done, true, memory_order_acq_rel);
+    if (!dot && !sarif)
         return;
     bool mine = atomic_load_explicit(&report_owner, memory_order_relaxed) == (long)gettid();
     if (!mine && !may_wait && !lock_within(&report_lock, EXIT_LOCK_WAIT_MS)) {
@@ -1079,8 +1195,9 @@ write_final_outputs(bool may_wait)
     }
     if (!mine && may_wait)
         lg_mutex_lock(&report_lock);
-    write_sarif(true);
-    if (lg_opt.dot[0] && lg_graph)
+    if (sarif)
+        write_sarif(true, status, why);
+    if (dot)
         write_dot(may_wait);
     if (!mine)
         lg_mutex_unlock(&report_lock);
@@ -1091,9 +1208,12 @@ lg_reporting_finish(void)
 {
     if (atomic_exchange_explicit(&exiting, true, memory_order_relaxed))
         return;
-    write_final_outputs(true);
-    report_enter();
     uint64_t n = lg_reports_count();
+    bool stop = n > 0 && lg_opt.exitcode;
+    /* The program's own status is known only later (at_exit_status). */
+    write_final_outputs(true, stop, (int)lg_opt.exitcode,
+                        "lockgraph reported a problem: the exit status is its exitcode");
+    report_enter();
     if (lg_opt.verbosity >= 1) {
         struct lg_graph_stats st = { 0 };
         if (lg_graph)
@@ -1107,7 +1227,7 @@ lg_reporting_finish(void)
                     (unsigned long long)st.searches_truncated);
     }
     report_leave();
-    if (n > 0 && lg_opt.exitcode) {
+    if (stop) {
         flush_stdio();
         _exit((int)lg_opt.exitcode);
     }
