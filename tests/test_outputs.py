@@ -312,6 +312,28 @@ def test_sarif_for_code_scanning(a, tmp):
               f"({status})", f"{r}\n{inv}")
 
 
+# ---- C++ names ------------------------------------------------------------------
+
+def test_cxx_names(a, tmp):
+    js, sarif = os.path.join(tmp, "r.json"), os.path.join(tmp, "r.sarif")
+    r = run(a, "out_cxx_names", f"json={js}:sarif={sarif}")
+    method = "kitchen::Shelf<int>::move_to(kitchen::Shelf<int>&)"
+    check(r.rc == 66 and method in r.err and "L1 kitchen::pantry_lock (mutex)" in r.err
+          and "_ZN" not in r.err,
+          "C++: the text report names kitchen::Shelf<int>::move_to(...) and "
+          "kitchen::pantry_lock, nothing mangled", str(r))
+    recs = json_lines(js)
+    funcs = {f.get("function") for rec in recs for row in rec.get("rows", [])
+             for k in ("held_at", "wanted_at") for f in (row.get(k) or [])}
+    names = {l.get("name") for rec in recs for l in rec.get("locks", [])}
+    check(method in funcs and "kitchen::pantry_lock" in names
+          and not any(n and n.startswith("_Z") for n in funcs | names),
+          "C++: JSON frames and lock names are demangled", f"{funcs} {names}")
+    text = read(sarif)
+    check(json.dumps(method) in text and "_ZN" not in text,
+          "C++: SARIF logical locations are demangled", text[:2000])
+
+
 TESTS = {
     "suppressions": test_suppressions,
     "write_failures": test_write_failures,
@@ -322,6 +344,7 @@ TESTS = {
     "fd_takeover": test_fd_takeover,
     "dot_when_lockgraph_stops_the_program": test_dot_when_lockgraph_stops_the_program,
     "sarif_for_code_scanning": test_sarif_for_code_scanning,
+    "cxx_names": test_cxx_names,
 }
 
 
