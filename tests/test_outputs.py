@@ -334,6 +334,29 @@ def test_cxx_names(a, tmp):
           "C++: SARIF logical locations are demangled", text[:2000])
 
 
+# ---- full stacks for held locks ---------------------------------------------
+
+def held_at_functions(path):
+    return [[f.get("function") for f in (row.get("held_at") or [])]
+            for rec in json_lines(path) for row in rec.get("rows", [])]
+
+
+def test_held_stacks(a, tmp):
+    cases = [("out_held_stacks", "", ["open_till"], True,
+              "held_stacks=0 (default): a held lock's stack is its call site alone"),
+             ("out_held_stacks", "held_stacks=1", ["open_till", "serve", "cashier"], False,
+              "held_stacks=1: the abandoned lock's whole acquiring stack"),
+             ("self_deadlock_static", "held_stacks=1", ["add_potato", "main"], False,
+              "held_stacks=1: a self-deadlock shows where the held lock was first taken, "
+              "in full")]
+    for i, (program, opts, want, exact, what) in enumerate(cases):
+        js = os.path.join(tmp, f"r{i}.json")
+        r = run(a, program, ":".join(o for o in (opts, "json=" + js) if o))
+        got = held_at_functions(js)
+        ok = len(got) == 1 and (got[0] == want if exact else got[0][:len(want)] == want)
+        check(r.rc == 66 and ok, what, f"{got}\n{r}")
+
+
 TESTS = {
     "suppressions": test_suppressions,
     "write_failures": test_write_failures,
@@ -345,6 +368,7 @@ TESTS = {
     "dot_when_lockgraph_stops_the_program": test_dot_when_lockgraph_stops_the_program,
     "sarif_for_code_scanning": test_sarif_for_code_scanning,
     "cxx_names": test_cxx_names,
+    "held_stacks": test_held_stacks,
 }
 
 

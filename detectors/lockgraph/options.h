@@ -49,6 +49,10 @@
     X(BOOL, symbolize, 1, 0, 1,                                               \
       "turn stack addresses into function and file:line (with addr2line)")    \
     X(INT, stack_depth, 16, 1, 64, "frames kept per stack")                   \
+    X(BOOL, held_stacks, 0, 0, 1,                                             \
+      "record the whole stack where each held lock was taken, not only its "  \
+      "call site (as TSan's second_deadlock_stack); costs a stack capture "   \
+      "per lock acquisition")                                                 \
     X(BOOL, detect_deadlocks, 1, 0, 1,                                        \
       "report a real deadlock (blocked threads waiting for each other in a "  \
       "cycle) and exit with exitcode instead of hanging")                     \

@@ -596,7 +596,7 @@ lg_report_self_deadlock(struct lg_thread *t, struct lg_lock *l, const struct lg_
         row->thread = add_thread(&b, t->num);
         row->held = row->wanted = add_lock(&b, l, 0);
         row->held_shared = held->mode == LG_SHARED;
-        row->held_at = stack_of(&b, lg_stack_from_pc(held->site));
+        row->held_at = stack_of(&b, lg_held_stack(held));
         row->wanted_at = stack_of(&b, lg_stack_capture(2));
         char name[160];
         snprintf(b.summary, sizeof b.summary,
@@ -631,7 +631,7 @@ lg_report_deadlock(struct lg_thread *const *threads, uint32_t n)
             row->held = add_lock(&b, holds, 0);
             row->wanted_shared = t->wait_mode == LG_SHARED;
             struct lg_held *h = holds ? lg_held_find(t, holds) : NULL;
-            row->held_at = h ? stack_of(&b, lg_stack_from_pc(h->site)) : NULL;
+            row->held_at = h ? stack_of(&b, lg_held_stack(h)) : NULL;
             row->wanted_at = stack_of(&b, atomic_load_explicit(&t->wait_stack,
                                                                memory_order_relaxed));
         }
@@ -675,7 +675,7 @@ lg_report_abandoned(struct lg_thread *t)
             row->held = add_lock(&b, h->lock, 0);
             row->wanted = -1;
             row->held_shared = h->mode == LG_SHARED;
-            row->held_at = stack_of(&b, lg_stack_from_pc(h->site));
+            row->held_at = stack_of(&b, lg_held_stack(h));
             if (!first)
                 first = lock_label(&b, row->held, name, sizeof name);
         }

@@ -132,6 +132,7 @@ typedef uint32_t lg_stack_id; /* 0: none */
 lg_stack_id lg_stack_capture(int skip);
 /* A one-frame stack from a single return address. */
 lg_stack_id lg_stack_from_pc(uintptr_t pc);
+
 /* Symbolised frames of a stack, valid until exit (cached). */
 struct lg_stack lg_stack_get(lg_stack_id id);
 /* The name of a global lock: "name", "name[i]" in an array of objects of
@@ -156,7 +157,16 @@ struct lg_held {
     uint8_t mode;       /* enum lg_mode */
     bool trylock;       /* taken by a trylock: no edge into it */
     bool spin;          /* a spinlock: its owner is recorded */
+    lg_stack_id stack;  /* the acquisition's whole stack, 0 unless held_stacks=1 */
 };
+
+/* Where a held lock was taken, for a report or an edge's evidence: the
+ * whole stack when held_stacks=1 recorded it, else its call site alone. */
+static inline lg_stack_id
+lg_held_stack(const struct lg_held *h)
+{
+    return h->stack ? h->stack : lg_stack_from_pc(h->site);
+}
 
 /* What a thread is blocked in, for deadlock and stall reports. */
 enum lg_wait_kind {
@@ -412,6 +422,8 @@ lg_held_push(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode, bool try
     e->site = site;
     e->mode = (uint8_t)mode;
     e->trylock = trylock;
+    /* Off by default: a capture costs far more than the rest of the push. */
+    e->stack = LG_UNLIKELY(lg_opt.held_stacks) ? lg_stack_capture(0) : 0;
     return true;
 }
 

@@ -95,11 +95,8 @@ depot_reserve(void)
 }
 
 static lg_stack_id
-depot_put(const uintptr_t *pcs, int n)
+depot_put_hashed(const uintptr_t *pcs, int n, uint64_t h)
 {
-    if (n <= 0)
-        return 0;
-    uint64_t h = hash_pcs(pcs, n);
     lg_stack_id id = 0;
     lg_mutex_lock(&depot_lock);
     if (index_cap) {
@@ -128,6 +125,25 @@ depot_put(const uintptr_t *pcs, int n)
                      "not recorded");
     return id;
 }
+
+static lg_stack_id
+depot_put(const uintptr_t *pcs, int n)
+{
+    return n > 0 ? depot_put_hashed(pcs, n, hash_pcs(pcs, n)) : 0;
+}
+
+/*
+ * The stacks this thread captured last, by hash: a stack taken again (a
+ * loop's lock, with held_stacks=1 every acquisition) finds its id here
+ * without the depot's lock. A 64-bit hash stands for the addresses: two
+ * different stacks of one thread sharing a slot and a hash would show the
+ * wrong stack, a chance of about n / 2^64 for n distinct stacks.
+ */
+#define RECENT 16
+static LG_TLS struct {
+    uint64_t hash;
+    lg_stack_id id;
+} recent[RECENT];
 
 /* Where lockgraph's own code is mapped: its frames are cut from the top of
  * every stack, so a report starts at the program's call. */
@@ -158,7 +174,11 @@ lg_stack_capture(int skip)
     (void)skip; /* our own frames are recognised by address instead */
     void *raw[MAX_DEPTH + 24];
     int depth = (int)lg_opt.stack_depth;
-    int n = backtrace(raw, (int)(sizeof raw / sizeof raw[0]));
+    /* No deeper than needed: lockgraph's own frames (a handful) on top of
+     * the depth kept. Each frame costs an unwind step. */
+    int want = depth + 24 < (int)(sizeof raw / sizeof raw[0]) ? depth + 24
+                                                              : (int)(sizeof raw / sizeof raw[0]);
+    int n = backtrace(raw, want);
     int first = 0;
     while (first < n && (uintptr_t)raw[first] >= self_lo && (uintptr_t)raw[first] < self_hi)
         first++;
@@ -169,7 +189,14 @@ lg_stack_capture(int skip)
     uintptr_t pcs[MAX_DEPTH + 24];
     for (int i = first; i < n; i++)
         pcs[i - first] = (uintptr_t)raw[i];
-    return depot_put(pcs, n - first);
+    uint64_t h = hash_pcs(pcs, n - first);
+    unsigned slot = (unsigned)(h ^ (h >> 29)) & (RECENT - 1);
+    if (recent[slot].hash == h && recent[slot].id)
+        return recent[slot].id;
+    lg_stack_id id = depot_put_hashed(pcs, n - first, h);
+    recent[slot].hash = h;
+    recent[slot].id = id;
+    return id;
 }
 
 lg_stack_id
