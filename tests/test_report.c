@@ -447,8 +447,8 @@ static const struct lg_rep_lock locks2[] = {
 };
 
 static const struct lg_rep_row rows_inversion[] = {
-    { 1, 0, 1, false, false, &s_t2_take1, &s_t2_take2 },
-    { 2, 1, 0, false, false, &s_t3_take1, &s_t3_take2 },
+    { 1, 0, 1, false, false, &s_t2_take1, &s_t2_take2, NULL },
+    { 2, 1, 0, false, false, &s_t3_take1, &s_t3_take2, NULL },
 };
 
 static const struct lg_report rep_inversion = {
@@ -488,7 +488,7 @@ static const struct lg_report rep_deadlock = {
 };
 
 static const struct lg_rep_row rows_self[] = {
-    { 1, 0, 0, false, false, &s_t2_take1, &s_t2_take2 },
+    { 1, 0, 0, false, false, &s_t2_take1, &s_t2_take2, NULL },
 };
 
 static const struct lg_report rep_self = {
@@ -507,8 +507,8 @@ static const struct lg_report rep_self = {
 };
 
 static const struct lg_rep_row rows_abandoned[] = {
-    { 1, 0, -1, false, false, &s_t2_take1, NULL },
-    { 1, 1, -1, true, false, &s_t2_take2, NULL },
+    { 1, 0, -1, false, false, &s_t2_take1, NULL, NULL },
+    { 1, 1, -1, true, false, &s_t2_take2, NULL, NULL },
 };
 
 static const struct lg_rep_lock locks_rw[] = {
@@ -531,7 +531,7 @@ static const struct lg_report rep_abandoned = {
 };
 
 static const struct lg_rep_row rows_unlock[] = {
-    { 1, 0, -1, false, false, &s_t2_take1, NULL },
+    { 1, 0, -1, false, false, &s_t2_take1, NULL, NULL },
 };
 
 static const struct lg_report rep_unlock = {
@@ -557,7 +557,7 @@ static const struct lg_rep_field fields_starve[] = {
 };
 
 static const struct lg_rep_row rows_starve[] = {
-    { 2, -1, 0, false, false, NULL, &s_nofile },
+    { 2, -1, 0, false, false, NULL, &s_nofile, NULL },
 };
 
 static const struct lg_report rep_starve = {
@@ -710,9 +710,15 @@ test_text_inversion_has_banner_table_and_stacks(void **state)
     assert_non_null(strstr(t, "==4242==   T2      L1 chopstick (mutex)     L2 chopstick+40 (mutex)\n"));
     assert_non_null(strstr(t, "==4242==   T3      L2 chopstick+40 (mutex)  L1 chopstick (mutex)\n"));
     assert_non_null(strstr(t, "==4242== T2 took L1 at:\n"));
-    assert_non_null(strstr(t, "==4242== T2 then took L2 at:\n"));
+    assert_non_null(strstr(t, "==4242== T2 took L2 while holding L1, at:\n"));
     assert_non_null(strstr(t, "==4242== T3 took L2 at:\n"));
-    assert_non_null(strstr(t, "==4242== T3 then took L1 at:\n"));
+    assert_non_null(strstr(t, "==4242== T3 took L1 while holding L2, at:\n"));
+    /* lockdep's unsafe scenario: the schedule that deadlocks */
+    assert_non_null(strstr(t, "==4242== If the threads run in this order, they deadlock:\n"
+                              "==4242==   T2 takes L1 chopstick (mutex)\n"
+                              "==4242==   T3 takes L2 chopstick+40 (mutex)\n"
+                              "==4242==   T2 waits for L2 chopstick+40 (mutex), which T3 holds\n"
+                              "==4242==   T3 waits for L1 chopstick (mutex), which T2 holds\n"));
     assert_non_null(strstr(t, "     #0 philosopher  buggy/lock_order_deadlock.c:26 (lock_order_deadlock+0x1200)\n"));
     assert_non_null(strstr(t, "     #1 start_thread (libc.so.6+0x8b000)\n"));
     assert_non_null(strstr(t, "     #1 0x0\n"));
@@ -779,6 +785,66 @@ test_text_each_kind_reads_right(void **state)
     assert_non_null(strstr(t, "==4242== grants: 4000\n"));
     assert_non_null(strstr(t, "==4242== jain_index: 0.25\n"));
     assert_non_null(strstr(t, "==4242== note: T3 never got it\n"));
+}
+
+/* No deadlocking schedule is shown where there is none: a cycle whose
+ * edges one thread took, or rows that do not chain. */
+static void
+test_text_scenario_only_when_it_exists(void **state)
+{
+    struct test_env *e = *state;
+    static const struct lg_rep_row one_thread[] = {
+        { 1, 0, 1, false, false, &s_t2_take1, &s_t2_take2, NULL },
+        { 1, 1, 0, false, false, &s_t3_take1, &s_t3_take2, NULL },
+    };
+    static const struct lg_rep_row no_chain[] = {
+        { 1, 0, 1, false, false, &s_t2_take1, &s_t2_take2, NULL },
+        { 2, 0, 1, false, false, &s_t3_take1, &s_t3_take2, NULL },
+    };
+    struct lg_report r = rep_inversion;
+    r.rows = one_thread;
+    lg_report_text(&e->b, &r);
+    assert_null(strstr(e->b.data, "they deadlock"));
+    lg_buf_reset(&e->b);
+    r.rows = no_chain;
+    lg_report_text(&e->b, &r);
+    assert_null(strstr(e->b.data, "they deadlock"));
+    lg_buf_reset(&e->b);
+    lg_report_text(&e->b, &rep_deadlock);
+    assert_null(strstr(e->b.data, "they deadlock"));
+}
+
+/* A stall's threads wait for things that are not locks: the table says
+ * what, and so does each stack's heading and the JSON. */
+static void
+test_stall_says_what_each_thread_waits_for(void **state)
+{
+    struct test_env *e = *state;
+    static const struct lg_rep_row rows[] = {
+        { 2, -1, -1, false, false, NULL, &s_nofile, "a condition variable" },
+        { 0, -1, 0, false, false, NULL, &s_create, NULL },
+        { 1, -1, -1, false, false, NULL, NULL, "pthread_join" },
+    };
+    struct lg_report r = { .kind = "stall", .summary = "stall", .pid = 5,
+                           .current_thread = -1, .threads = threads3, .nthreads = 3,
+                           .locks = locks2, .nlocks = 2, .rows = rows, .nrows = 3 };
+    struct jdoc d;
+    lg_report_text(&e->b, &r);
+    const char *t = e->b.data;
+    check_text_lines(t, "==5==");
+    assert_non_null(strstr(t, "==5==   thread  waits for\n"
+                              "==5==   T3      a condition variable\n"
+                              "==5==   T1      L1 chopstick (mutex)\n"
+                              "==5==   T2      pthread_join\n"));
+    assert_non_null(strstr(t, "==5== T3 waits for a condition variable at:\n"));
+    assert_non_null(strstr(t, "==5== T1 waits for L1 at:\n"));
+    lg_buf_reset(&e->b);
+    lg_report_json(&e->b, &r);
+    json_parse(&d, e->b.data);
+    json_expect(&d, "rows[0].wanted_what", "\"a condition variable\"");
+    json_expect(&d, "rows[1].wanted_what", "null");
+    json_expect(&d, "rows[1].wanted", "1");
+    json_free(&d);
 }
 
 static void
@@ -929,8 +995,8 @@ test_writers_survive_partial_reports(void **state)
 {
     struct test_env *e = *state;
     static const struct lg_rep_row bad_rows[] = {
-        { 7, 9, -5, true, true, NULL, NULL },
-        { -1, -1, -1, false, false, NULL, NULL },
+        { 7, 9, -5, true, true, NULL, NULL, NULL },
+        { -1, -1, -1, false, false, NULL, NULL, NULL },
     };
     static const struct lg_stack empty = { 3, NULL };
     struct lg_rep_lock lk[] = { { 1, 0, NULL, NULL, &empty } };
@@ -1394,6 +1460,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_json_string_escapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_inversion_has_banner_table_and_stacks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_each_kind_reads_right, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_text_scenario_only_when_it_exists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stall_says_what_each_thread_waits_for, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_other_kinds_have_banners, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_control_characters_stay_on_their_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_inversion_is_one_valid_line, setup, teardown),

@@ -89,6 +89,9 @@ struct lg_rep_row {
     bool held_shared, wanted_shared; /* read mode of an rwlock */
     const struct lg_stack *held_at;
     const struct lg_stack *wanted_at;
+    /* What the thread waits for when it is not a lock (wanted == -1): "a
+     * condition variable", "pthread_join", ...; NULL otherwise. */
+    const char *wanted_what;
 };
 
 /* Extra facts of a report, e.g. waited_ms, grants, jain_index. */

@@ -184,6 +184,8 @@ lg_report_json(struct lg_buf *b, const struct lg_report *r)
         lg_json_stack(b, row->held_at);
         lg_json_key(b, &f2, "wanted_at");
         lg_json_stack(b, row->wanted_at);
+        lg_json_key(b, &f2, "wanted_what");
+        lg_buf_json_string(b, row->wanted_what);
         lg_buf_put(b, "}", 1);
     }
     lg_buf_put(b, "]", 1);

@@ -756,6 +756,13 @@ block_name(uint8_t block)
     }
 }
 
+/* What a blocked thread waits for, as "T2 waits for ..." says it. */
+static const char *
+waits_for(uint8_t block)
+{
+    return block == LG_LIVE_JOIN ? "a thread to exit (pthread_join)" : block_name(block);
+}
+
 /* Where thread `num` is stuck: the stack of its retries, or of its wait. */
 static const struct lg_stack *
 stuck_at(struct builder *b, uint32_t num, bool retrying)
@@ -884,6 +891,7 @@ lg_report_liveness(const struct lg_live_verdict *v,
             row->held = -1;
             struct lg_lock *l = m->lock ? lock_of(m->lock, ctx) : NULL;
             row->wanted = l ? add_lock(&b, l, 0) : -1;
+            row->wanted_what = l ? NULL : waits_for(m->block);
             row->wanted_at = stuck_at(&b, m->thread, false);
             struct lg_thread *holder = l ? lg_thread_by_tid(lg_lock_owner_tid(l)) : NULL;
             if (holder) {

@@ -205,6 +205,8 @@ lg_sarif_code_flows(struct lg_buf *b, const struct lg_report *r, const char *roo
                 const char *verb = lg_wanted_verb(r, row->held >= 0);
                 if (strcmp(verb, "takes again") == 0)
                     snprintf(msg, sizeof msg, "%s takes %s again", t, w);
+                else if (row->wanted < 0 && row->wanted_what)
+                    snprintf(msg, sizeof msg, "%s waits for %s", t, row->wanted_what);
                 else
                     snprintf(msg, sizeof msg, "%s %s %s", t, verb, w);
                 lg_sarif_flow_step(b, &first, row->wanted_at, msg, root);

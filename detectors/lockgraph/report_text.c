@@ -165,7 +165,7 @@ lg_text_table(struct lg_buf *b, const struct lg_report *r)
         if (strlen(c1) > w1)
             w1 = strlen(c1);
         any_held |= row->held >= 0;
-        any_wanted |= row->wanted >= 0;
+        any_wanted |= row->wanted >= 0 || row->wanted_what;
     }
     if (nrows == 0 || (!any_held && !any_wanted))
         return;
@@ -180,12 +180,54 @@ lg_text_table(struct lg_buf *b, const struct lg_report *r)
         const struct lg_rep_row *row = &r->rows[i];
         lg_thread_ref(c0, sizeof c0, r, row->thread);
         lg_lock_cell(c1, sizeof c1, r, row->held, row->held_shared);
-        lg_lock_cell(c2, sizeof c2, r, row->wanted, row->wanted_shared);
+        if (row->wanted < 0 && row->wanted_what)
+            snprintf(c2, sizeof c2, "%s", row->wanted_what);
+        else
+            lg_lock_cell(c2, sizeof c2, r, row->wanted, row->wanted_shared);
         if (!any_held)
             c1[0] = '\0';
         if (!any_wanted)
             c2[0] = '\0';
         lg_text_line(b, r, "  %-*s%-*s%s", (int)w0, c0, pw1, c1, c2);
+    }
+}
+
+/*
+ * For a lock-order inversion, the schedule that turns it into a deadlock
+ * (lockdep's "possible unsafe locking scenario"): every thread takes the
+ * lock it holds in its row, then each waits for the next one's. Only when
+ * that schedule exists: one row per thread, and each row wanting the lock
+ * the next row holds.
+ */
+static void
+lg_text_scenario(struct lg_buf *b, const struct lg_report *r)
+{
+    uint32_t n = lg_nrows(r);
+    if (!lg_kind_is(r, "lock-order-inversion") || n < 2)
+        return;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct lg_rep_row *row = &r->rows[i], *next = &r->rows[(i + 1) % n];
+        if (!lg_rthread(r, row->thread) || !lg_rlock(r, row->held) || !lg_rlock(r, row->wanted)
+            || row->wanted != next->held)
+            return;
+        for (uint32_t j = 0; j < i; j++)
+            if (r->rows[j].thread == row->thread)
+                return;
+    }
+    char t[LG_CELL], t2[LG_CELL], cell[LG_CELL];
+    lg_text_line(b, r, "If the threads run in this order, they deadlock:");
+    for (uint32_t i = 0; i < n; i++) {
+        const struct lg_rep_row *row = &r->rows[i];
+        lg_thread_ref(t, sizeof t, r, row->thread);
+        lg_lock_cell(cell, sizeof cell, r, row->held, row->held_shared);
+        lg_text_line(b, r, "  %s takes %s", t, cell);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const struct lg_rep_row *row = &r->rows[i];
+        lg_thread_ref(t, sizeof t, r, row->thread);
+        lg_thread_ref(t2, sizeof t2, r, r->rows[(i + 1) % n].thread);
+        lg_lock_cell(cell, sizeof cell, r, row->wanted, row->wanted_shared);
+        lg_text_line(b, r, "  %s waits for %s, which %s holds", t, cell, t2);
     }
 }
 
@@ -242,8 +284,12 @@ lg_text_rows(struct lg_buf *b, const struct lg_report *r)
             const char *verb = lg_wanted_verb(r, row->held >= 0);
             if (strcmp(verb, "takes again") == 0)
                 lg_text_line(b, r, "%s takes %s again at:", t, wanted);
+            else if (strcmp(verb, "then took") == 0)
+                lg_text_line(b, r, "%s took %s while holding %s, at:", t, wanted, held);
+            else if (row->wanted < 0 && row->wanted_what)
+                lg_text_line(b, r, "%s waits for %s at:", t, row->wanted_what);
             else if (row->wanted < 0 && strcmp(verb, "waits for") == 0)
-                lg_text_line(b, r, "%s waits at:", t); /* not for a lock: see the fields */
+                lg_text_line(b, r, "%s waits at:", t); /* for what: see the fields */
             else
                 lg_text_line(b, r, "%s %s %s at:", t, verb, wanted);
             lg_text_stack(b, r, row->wanted_at);
@@ -326,6 +372,8 @@ lg_report_text(struct lg_buf *b, const struct lg_report *r)
      * numbers behind the verdict; the stacks that prove it follow. */
     lg_text_table(b, r);
     lg_text_fields(b, r);
+    lg_text_separate(b, r);
+    lg_text_scenario(b, r);
     lg_text_separate(b, r);
     lg_text_current(b, r);
     lg_text_rows(b, r);
