@@ -140,6 +140,18 @@ write_stderr(const char *data, size_t len)
     write_fd(2, data, len, fstat(2, &st) == 0 && S_ISREG(st.st_mode), -1);
 }
 
+/* A message line, to fd 2 itself (`to_stderr`) or to the log. */
+static void
+vsay(bool to_stderr, const char *fmt, va_list ap)
+{
+    char line[1024];
+    size_t len = format_line(line, sizeof line, fmt, ap);
+    if (to_stderr)
+        write_stderr(line, len);
+    else
+        lg_log_write(line, len);
+}
+
 /* Say something on fd 2 itself, whatever the log is: for when the log is
  * the thing that failed. */
 static void say_stderr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -147,12 +159,10 @@ static void say_stderr(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 static void
 say_stderr(const char *fmt, ...)
 {
-    char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    size_t len = format_line(line, sizeof line, fmt, ap);
+    vsay(true, fmt, ap);
     va_end(ap);
-    write_stderr(line, len);
 }
 
 /* ---- the outputs ---------------------------------------------------------- */
@@ -403,12 +413,10 @@ lg_log_write(const char *data, size_t len)
 void
 lg_note(const char *fmt, ...)
 {
-    char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    size_t len = format_line(line, sizeof line, fmt, ap);
+    vsay(false, fmt, ap);
     va_end(ap);
-    lg_log_write(line, len);
 }
 
 void

@@ -63,5 +63,8 @@ bool lg_is_integral(double v, long long *out);
 void lg_json_key(struct lg_buf *b, bool *first, const char *key);
 /* A number, or null for NaN and infinities (JSON has neither). */
 void lg_json_number(struct lg_buf *b, double v);
+/* The report's fields as "key":value members (after *first, as
+ * lg_json_key), for JSON's "fields" and SARIF's properties. */
+void lg_json_fields(struct lg_buf *b, bool *first, const struct lg_report *r);
 
 #endif /* LG_REPORT_INT_H */

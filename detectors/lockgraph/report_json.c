@@ -9,6 +9,21 @@
 #include <string.h>
 
 void
+lg_json_fields(struct lg_buf *b, bool *first, const struct lg_report *r)
+{
+    for (uint32_t i = 0; r->fields && i < r->nfields; i++) {
+        const struct lg_rep_field *f = &r->fields[i];
+        if (!f->key)
+            continue;
+        lg_json_key(b, first, f->key);
+        if (f->is_number)
+            lg_json_number(b, f->number);
+        else
+            lg_buf_json_string(b, f->text);
+    }
+}
+
+void
 lg_json_key(struct lg_buf *b, bool *first, const char *key)
 {
     if (!*first)
@@ -193,16 +208,7 @@ lg_report_json(struct lg_buf *b, const struct lg_report *r)
     lg_json_key(b, &first, "fields");
     lg_buf_put(b, "{", 1);
     bool ff = true;
-    for (uint32_t i = 0; r->fields && i < r->nfields; i++) {
-        const struct lg_rep_field *f = &r->fields[i];
-        if (!f->key)
-            continue;
-        lg_json_key(b, &ff, f->key);
-        if (f->is_number)
-            lg_json_number(b, f->number);
-        else
-            lg_buf_json_string(b, f->text);
-    }
+    lg_json_fields(b, &ff, r);
     lg_buf_put(b, "}", 1);
 
     lg_json_key(b, &first, "stack");

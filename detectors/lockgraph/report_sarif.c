@@ -246,16 +246,7 @@ lg_sarif_result(struct lg_buf *b, const struct lg_report *r, const char *root)
     lg_buf_printf(b, "%" PRIu64, r->seq);
     lg_json_key(b, &first, "pid");
     lg_buf_printf(b, "%ld", r->pid);
-    for (uint32_t i = 0; r->fields && i < r->nfields; i++) {
-        const struct lg_rep_field *f = &r->fields[i];
-        if (!f->key)
-            continue;
-        lg_json_key(b, &first, f->key);
-        if (f->is_number)
-            lg_json_number(b, f->number);
-        else
-            lg_buf_json_string(b, f->text);
-    }
+    lg_json_fields(b, &first, r);
     lg_buf_puts(b, "}}");
 }
 

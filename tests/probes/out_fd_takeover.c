@@ -14,33 +14,22 @@
 
 static pthread_mutex_t a = PTHREAD_MUTEX_INITIALIZER, b = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t c = PTHREAD_MUTEX_INITIALIZER, d = PTHREAD_MUTEX_INITIALIZER;
-static void
-take(pthread_mutex_t *first, pthread_mutex_t *second)
-{
-    pthread_mutex_lock(first);
-    pthread_mutex_lock(second);
-    pthread_mutex_unlock(second);
-    pthread_mutex_unlock(first);
-}
-static void *ab(void *x) { (void)x; take(&a, &b); return NULL; }
-static void *ba(void *x) { (void)x; take(&b, &a); return NULL; }
-static void *cd(void *x) { (void)x; take(&c, &d); return NULL; }
-static void *dc(void *x) { (void)x; take(&d, &c); return NULL; }
 
 int
 main(void)
 {
     static const char mine[] = "the program's own line\n";
     char path[] = "/tmp/lockgraph-takeover-XXXXXX";
-    run_thread(ab, NULL);
-    run_thread(ba, NULL);
+    struct lock_pair ab = { &a, &b }, ba = { &b, &a }, cd = { &c, &d }, dc = { &d, &c };
+    run_thread(take_pair, &ab);
+    run_thread(take_pair, &ba);
     close_range(3, ~0u, 0);
     int fd = mkstemp(path);
     if (fd < 0 || write(fd, mine, strlen(mine)) != (ssize_t)strlen(mine))
         exit(3);
     unlink(path);
-    run_thread(cd, NULL);
-    run_thread(dc, NULL);
+    run_thread(take_pair, &cd);
+    run_thread(take_pair, &dc);
     char back[4096];
     ssize_t n = pread(fd, back, sizeof back, 0);
     if (n != (ssize_t)strlen(mine) || memcmp(back, mine, strlen(mine)) != 0) {

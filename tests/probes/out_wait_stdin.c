@@ -8,15 +8,14 @@
 #include <unistd.h>
 
 static pthread_mutex_t a = PTHREAD_MUTEX_INITIALIZER, b = PTHREAD_MUTEX_INITIALIZER;
-static void *ab(void *x) { (void)x; pthread_mutex_lock(&a); pthread_mutex_lock(&b); pthread_mutex_unlock(&b); pthread_mutex_unlock(&a); return NULL; }
-static void *ba(void *x) { (void)x; pthread_mutex_lock(&b); pthread_mutex_lock(&a); pthread_mutex_unlock(&a); pthread_mutex_unlock(&b); return NULL; }
 int
 main(void)
 {
     char buf[256];
     while (read(0, buf, sizeof buf) > 0)
         ;
-    run_thread(ab, NULL);
-    run_thread(ba, NULL);
+    struct lock_pair ab = { &a, &b }, ba = { &b, &a };
+    run_thread(take_pair, &ab);
+    run_thread(take_pair, &ba);
     return 0;
 }

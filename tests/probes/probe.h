@@ -34,4 +34,20 @@ run_thread(void *(*fn)(void *), void *arg)
     CHECK(pthread_join(t, NULL));
 }
 
+/* A thread body that takes pair->first, then pair->second, and releases
+ * both: one lock-order edge, for run_thread(take_pair, &pair). */
+struct lock_pair {
+    pthread_mutex_t *first, *second;
+};
+static inline void *
+take_pair(void *arg)
+{
+    struct lock_pair *p = arg;
+    pthread_mutex_lock(p->first);
+    pthread_mutex_lock(p->second);
+    pthread_mutex_unlock(p->second);
+    pthread_mutex_unlock(p->first);
+    return NULL;
+}
+
 #endif
