@@ -43,18 +43,18 @@ class Run:
                 f"{self.seconds:.1f} s\n---- stderr ----\n{self.err}")
 
 
-def start(a, program, options="", cwd=None, args=(), stdin=subprocess.DEVNULL):
-    env = dict(os.environ, LD_PRELOAD=a.lib, LOCKGRAPH_OPTIONS=options)
+def start(a, program, options="", cwd=None, args=(), stdin=subprocess.DEVNULL, env=None):
+    env = dict(os.environ, LD_PRELOAD=a.lib, LOCKGRAPH_OPTIONS=options, **(env or {}))
     return subprocess.Popen([os.path.join(a.probes, program), *args], env=env, cwd=cwd,
                             stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
 
 
-def run(a, program, options="", timeout=30, cwd=None, args=(), proc=None):
+def run(a, program, options="", timeout=30, cwd=None, args=(), proc=None, env=None):
     """Run a probe under lockgraph in its own process group (or wait for the
     one started); kill the group when it does not finish in time."""
     start_time = time.monotonic()
-    p = proc or start(a, program, options, cwd, args)
+    p = proc or start(a, program, options, cwd, args, env=env)
     try:
         out, err = p.communicate(timeout=timeout)
         timed_out = False
@@ -185,6 +185,17 @@ def test_fd_takeover(a, tmp):
           and len(warnings(r, "closed or reused")) == 2,
           "a program that closes fds >= 3 and opens its own file: reports stay in lockgraph's "
           "files (log and JSON reopened, said once each)", f"{r}\n---- log ----\n{text}")
+
+
+def test_rotated_output(a, tmp):
+    js, log = os.path.join(tmp, "r.json"), os.path.join(tmp, "r.log")
+    for path, opt, count in ((js, "json", lambda p: len(json_lines(p))),
+                             (log, "log", lambda p: read(p).count("SUMMARY: lockgraph:"))):
+        r = run(a, "out_rotate", f"{opt}={path}", env={"OUT_ROTATE": path})
+        check(r.rc == 66 and count(path + ".1") == 1 and count(path) == 1
+              and len(warnings(r, "renamed or deleted")) == 1,
+              f"{opt}= renamed away between reports (log rotation): the next report goes to "
+              "a new file at the path (said once)", f"{r}\n---- {path} ----\n{read(path)}")
 
 
 # ---- DOT when lockgraph ends the program --------------------------------------
@@ -365,6 +376,7 @@ TESTS = {
     "fifo_reader_that_leaves": test_fifo_reader_that_leaves,
     "fifo_sarif_reader": test_fifo_sarif_reader,
     "fd_takeover": test_fd_takeover,
+    "rotated_output": test_rotated_output,
     "dot_when_lockgraph_stops_the_program": test_dot_when_lockgraph_stops_the_program,
     "sarif_for_code_scanning": test_sarif_for_code_scanning,
     "cxx_names": test_cxx_names,

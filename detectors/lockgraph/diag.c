@@ -16,7 +16,8 @@
  *    near the top of the usual range) and, before each write, checked to
  *    still be the file lockgraph opened (fstat's dev/ino and the flags): a
  *    program that closed it, or got the same number for a file of its own,
- *    never gets lockgraph's text; the output is opened again by its path;
+ *    never gets lockgraph's text; the output is opened again by its path
+ *    (as it is when the path names another file now: a rotated log);
  *  - a write to a pipe whose reader is gone returns EPIPE and never raises
  *    SIGPIPE in the program.
  * When the log cannot be written, its text goes to standard error instead.
@@ -184,7 +185,7 @@ struct out {
     atomic_uint cur;      /* index of the current state, 0: never opened */
     atomic_uint nstates;  /* states used (state 0 is "never opened") */
     struct out_state states[OUT_STATES];
-    atomic_bool said_open, said_write, said_moved, said_slow, said_used_up;
+    atomic_bool said_open, said_write, said_moved, said_renamed, said_slow, said_used_up;
     atomic_bool dead;     /* dropped for good: a reader too slow, or no states left */
 };
 
@@ -262,6 +263,16 @@ still_ours(const struct out_state *s)
     return fcntl(s->fd, F_GETFL) == s->flags && fdflags >= 0 && (fdflags & FD_CLOEXEC);
 }
 
+/* Whether the path still names the file lockgraph has open: a log that was
+ * rotated (renamed, deleted) is followed to the new file at its path, as
+ * opening the path at each write would. */
+static bool
+still_at(const char *path, const struct out_state *s)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino;
+}
+
 static void
 say_open_failed(struct out *o, const char *path, int err)
 {
@@ -276,11 +287,14 @@ say_open_failed(struct out *o, const char *path, int err)
 /*
  * Make `fresh` the output's state, in place of `before` (the state the
  * caller found broken: it is not closed, as its number may be the
- * program's now). If another thread got there first, its state wins and
- * `fresh` is closed. NULL when the output has used all its states.
+ * program's now, or, for a file `renamed` away from its path, as another
+ * thread may still be writing to it). If another thread got there first,
+ * its state wins and `fresh` is closed. NULL when the output has used all
+ * its states.
  */
 static const struct out_state *
-out_publish(struct out *o, const char *path, struct out_state fresh, unsigned before)
+out_publish(struct out *o, const char *path, struct out_state fresh, unsigned before,
+            bool renamed)
 {
     unsigned n = atomic_fetch_add_explicit(&o->nstates, 1, memory_order_relaxed) + 1;
     if (n >= OUT_STATES) {
@@ -297,7 +311,12 @@ out_publish(struct out *o, const char *path, struct out_state fresh, unsigned be
         close(fresh.fd);
         return &o->states[before];
     }
-    if (before != 0 && !atomic_exchange_explicit(&o->said_moved, true, memory_order_relaxed))
+    if (renamed && !atomic_exchange_explicit(&o->said_renamed, true, memory_order_relaxed))
+        say_stderr("warning: '%s' is no longer the file lockgraph had open for its %s output "
+                   "(renamed or deleted); lockgraph opened the path again (said once)", path,
+                   o->name);
+    else if (before != 0 && !renamed
+             && !atomic_exchange_explicit(&o->said_moved, true, memory_order_relaxed))
         say_stderr("warning: the program closed or reused lockgraph's descriptor %d for the %s "
                    "output '%s'; lockgraph opened the file again (said once)",
                    o->states[before].fd, o->name, path);
@@ -312,14 +331,18 @@ out_get(struct out *o, const char *path, int *errp)
 {
     unsigned cur = atomic_load_explicit(&o->cur, memory_order_acquire);
     const struct out_state *s = &o->states[cur];
-    if (cur != 0 && still_ours(s))
-        return s;
+    bool renamed = false;
+    if (cur != 0 && still_ours(s)) {
+        if (still_at(path, s))
+            return s;
+        renamed = true;
+    }
     struct out_state fresh = out_open_file(path, errp);
     if (fresh.fd < 0) {
         say_open_failed(o, path, *errp);
         return NULL;
     }
-    s = out_publish(o, path, fresh, cur);
+    s = out_publish(o, path, fresh, cur, renamed);
     if (!s)
         *errp = EMFILE;
     return s;
@@ -374,7 +397,7 @@ lg_out_open(enum lg_out_id id)
         say_open_failed(o, path, err);
         return 0;
     }
-    return out_publish(o, path, fresh, 0) ? 0 : -EMFILE;
+    return out_publish(o, path, fresh, 0, false) ? 0 : -EMFILE;
 }
 
 int
