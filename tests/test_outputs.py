@@ -368,6 +368,21 @@ def test_held_stacks(a, tmp):
         check(r.rc == 66 and ok, what, f"{got}\n{r}")
 
 
+def test_fork_child_outlives_parent(a, tmp):
+    sarif, dot, js = (os.path.join(tmp, n) for n in ("r.sarif", "g.dot", "r.json"))
+    r = run(a, "out_fork_outlives", f"sarif={sarif}:dot={dot}:json={js}")
+    doc = sarif_doc(sarif)
+    run0 = (doc.get("runs") or [{}])[0]
+    inv = (run0.get("invocations") or [{}])[0]
+    kinds = [rec["kind"] for rec in json_lines(js)]
+    text = read(dot)
+    check(r.rc == 66 and len(run0.get("results", [])) == 1 and inv.get("exitCode") == 66
+          and kinds == ["lock-order-inversion"] * 2 and text.count("->") == 2,
+          "a fork child that outlives its parent: SARIF and DOT are the parent's, the JSON has "
+          "both processes' reports",
+          f"{r}\nresults={len(run0.get('results', []))} {inv}\njson={kinds}\n{text}")
+
+
 TESTS = {
     "suppressions": test_suppressions,
     "write_failures": test_write_failures,
@@ -381,6 +396,7 @@ TESTS = {
     "sarif_for_code_scanning": test_sarif_for_code_scanning,
     "cxx_names": test_cxx_names,
     "held_stacks": test_held_stacks,
+    "fork_child_outlives_parent": test_fork_child_outlives_parent,
 }
 
 

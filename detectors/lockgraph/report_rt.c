@@ -425,8 +425,13 @@ load_suppressions(const char *path)
 
 /* ---- writing ------------------------------------------------------------------ */
 
-/* What the SARIF log says of the run (lg_reporting_init fills it). */
+/* What the SARIF log says of the run (lg_reporting_init fills it). The
+ * SARIF log and the DOT picture describe one process, the one lockgraph
+ * started in: a fork child (which has a copy of the parent's reports and
+ * graph, and may well outlive it) writes its reports to the log and the
+ * JSON output only. */
 static struct lg_sarif_run sarif_run;
+static pid_t outputs_pid;
 static char sarif_root[4096], sarif_cwd[4096], sarif_start[32], sarif_end[32],
     sarif_cmdline[4096];
 
@@ -451,7 +456,8 @@ utc_now(char *out, size_t len)
 static void
 write_sarif(bool ended, int status, const char *why)
 {
-    if (!lg_opt.sarif[0] || (!ended && !lg_out_rewritable(LG_OUT_SARIF)))
+    if (!lg_opt.sarif[0] || getpid() != outputs_pid
+        || (!ended && !lg_out_rewritable(LG_OUT_SARIF)))
         return;
     sarif_run.ended = ended;
     sarif_run.exit_code = status;
@@ -1049,6 +1055,7 @@ lg_reporting_init(void)
         lg_note("cannot open log file '%s': %s", path, strerror(-err));
         _exit(2);
     }
+    outputs_pid = getpid();
     lg_buf_init(&sarif_results, &lg_mem);
     if (lg_opt.suppressions[0])
         load_suppressions(lg_opt.suppressions);
@@ -1189,6 +1196,8 @@ static void
 write_final_outputs(bool may_wait, bool sarif, int status, const char *why)
 {
     static atomic_bool dot_done, sarif_done;
+    if (getpid() != outputs_pid)
+        return; /* a fork child: see sarif_run */
     bool dot = lg_opt.dot[0] && lg_graph
                && !atomic_exchange_explicit(&dot_done, true, memory_order_acq_rel);
     sarif = sarif && lg_opt.sarif[0]
