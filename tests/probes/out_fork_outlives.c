@@ -8,15 +8,10 @@
 
 #include <unistd.h>
 
-static pthread_mutex_t a = PTHREAD_MUTEX_INITIALIZER, b = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t c = PTHREAD_MUTEX_INITIALIZER, d = PTHREAD_MUTEX_INITIALIZER;
-
 int
 main(void)
 {
-    struct lock_pair ab = { &a, &b }, ba = { &b, &a }, cd = { &c, &d }, dc = { &d, &c };
-    run_thread(take_pair, &ab);
-    run_thread(take_pair, &ba);
+    inversion();
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
@@ -24,8 +19,7 @@ main(void)
     if (pid == 0) {
         while (getppid() == parent) /* until the parent has exited, whatever the load */
             usleep(1000);
-        run_thread(take_pair, &cd);
-        run_thread(take_pair, &dc);
+        inversion();
     }
     return 0;
 }
