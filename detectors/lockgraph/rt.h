@@ -17,6 +17,7 @@
  *   mem.c        the mmap allocator and lg_mutex, the internal lock
  *   abi.c        what glibc's lock objects say (abi.h);
  *   diag.c       lockgraph's own messages (lg_die, lg_note, lg_warn_once)
+ *                and its output files (lg_out_*)
  *   graph.c, report*.c, options.c, live.c  know nothing of the runtime
  *
  * Internal locks, in the only order they may be taken:
@@ -132,7 +133,6 @@ typedef uint32_t lg_stack_id; /* 0: none */
 lg_stack_id lg_stack_capture(int skip);
 /* A one-frame stack from a single return address. */
 lg_stack_id lg_stack_from_pc(uintptr_t pc);
-
 /* Symbolised frames of a stack, valid until exit (cached). */
 struct lg_stack lg_stack_get(lg_stack_id id);
 /* The name of a global lock: "name", "name[i]" in an array of objects of
