@@ -447,8 +447,8 @@ static const struct lg_rep_lock locks2[] = {
 };
 
 static const struct lg_rep_row rows_inversion[] = {
-    { 1, 0, 1, false, false, &s_t2_take1, &s_t2_take2 },
-    { 2, 1, 0, false, false, &s_t3_take1, &s_t3_take2 },
+    { 1, 0, 1, false, false, &s_t2_take1, &s_t2_take2, NULL },
+    { 2, 1, 0, false, false, &s_t3_take1, &s_t3_take2, NULL },
 };
 
 static const struct lg_report rep_inversion = {
@@ -488,7 +488,7 @@ static const struct lg_report rep_deadlock = {
 };
 
 static const struct lg_rep_row rows_self[] = {
-    { 1, 0, 0, false, false, &s_t2_take1, &s_t2_take2 },
+    { 1, 0, 0, false, false, &s_t2_take1, &s_t2_take2, NULL },
 };
 
 static const struct lg_report rep_self = {
@@ -507,8 +507,8 @@ static const struct lg_report rep_self = {
 };
 
 static const struct lg_rep_row rows_abandoned[] = {
-    { 1, 0, -1, false, false, &s_t2_take1, NULL },
-    { 1, 1, -1, true, false, &s_t2_take2, NULL },
+    { 1, 0, -1, false, false, &s_t2_take1, NULL, NULL },
+    { 1, 1, -1, true, false, &s_t2_take2, NULL, NULL },
 };
 
 static const struct lg_rep_lock locks_rw[] = {
@@ -531,7 +531,7 @@ static const struct lg_report rep_abandoned = {
 };
 
 static const struct lg_rep_row rows_unlock[] = {
-    { 1, 0, -1, false, false, &s_t2_take1, NULL },
+    { 1, 0, -1, false, false, &s_t2_take1, NULL, NULL },
 };
 
 static const struct lg_report rep_unlock = {
@@ -557,7 +557,7 @@ static const struct lg_rep_field fields_starve[] = {
 };
 
 static const struct lg_rep_row rows_starve[] = {
-    { 2, -1, 0, false, false, NULL, &s_nofile },
+    { 2, -1, 0, false, false, NULL, &s_nofile, NULL },
 };
 
 static const struct lg_report rep_starve = {
@@ -710,9 +710,15 @@ test_text_inversion_has_banner_table_and_stacks(void **state)
     assert_non_null(strstr(t, "==4242==   T2      L1 chopstick (mutex)     L2 chopstick+40 (mutex)\n"));
     assert_non_null(strstr(t, "==4242==   T3      L2 chopstick+40 (mutex)  L1 chopstick (mutex)\n"));
     assert_non_null(strstr(t, "==4242== T2 took L1 at:\n"));
-    assert_non_null(strstr(t, "==4242== T2 then took L2 at:\n"));
+    assert_non_null(strstr(t, "==4242== T2 took L2 while holding L1, at:\n"));
     assert_non_null(strstr(t, "==4242== T3 took L2 at:\n"));
-    assert_non_null(strstr(t, "==4242== T3 then took L1 at:\n"));
+    assert_non_null(strstr(t, "==4242== T3 took L1 while holding L2, at:\n"));
+    /* lockdep's unsafe scenario: the schedule that deadlocks */
+    assert_non_null(strstr(t, "==4242== If the threads run in this order, they deadlock:\n"
+                              "==4242==   T2 takes L1 chopstick (mutex)\n"
+                              "==4242==   T3 takes L2 chopstick+40 (mutex)\n"
+                              "==4242==   T2 waits for L2 chopstick+40 (mutex), which T3 holds\n"
+                              "==4242==   T3 waits for L1 chopstick (mutex), which T2 holds\n"));
     assert_non_null(strstr(t, "     #0 philosopher  buggy/lock_order_deadlock.c:26 (lock_order_deadlock+0x1200)\n"));
     assert_non_null(strstr(t, "     #1 start_thread (libc.so.6+0x8b000)\n"));
     assert_non_null(strstr(t, "     #1 0x0\n"));
@@ -779,6 +785,66 @@ test_text_each_kind_reads_right(void **state)
     assert_non_null(strstr(t, "==4242== grants: 4000\n"));
     assert_non_null(strstr(t, "==4242== jain_index: 0.25\n"));
     assert_non_null(strstr(t, "==4242== note: T3 never got it\n"));
+}
+
+/* No deadlocking schedule is shown where there is none: a cycle whose
+ * edges one thread took, or rows that do not chain. */
+static void
+test_text_scenario_only_when_it_exists(void **state)
+{
+    struct test_env *e = *state;
+    static const struct lg_rep_row one_thread[] = {
+        { 1, 0, 1, false, false, &s_t2_take1, &s_t2_take2, NULL },
+        { 1, 1, 0, false, false, &s_t3_take1, &s_t3_take2, NULL },
+    };
+    static const struct lg_rep_row no_chain[] = {
+        { 1, 0, 1, false, false, &s_t2_take1, &s_t2_take2, NULL },
+        { 2, 0, 1, false, false, &s_t3_take1, &s_t3_take2, NULL },
+    };
+    struct lg_report r = rep_inversion;
+    r.rows = one_thread;
+    lg_report_text(&e->b, &r);
+    assert_null(strstr(e->b.data, "they deadlock"));
+    lg_buf_reset(&e->b);
+    r.rows = no_chain;
+    lg_report_text(&e->b, &r);
+    assert_null(strstr(e->b.data, "they deadlock"));
+    lg_buf_reset(&e->b);
+    lg_report_text(&e->b, &rep_deadlock);
+    assert_null(strstr(e->b.data, "they deadlock"));
+}
+
+/* A stall's threads wait for things that are not locks: the table says
+ * what, and so does each stack's heading and the JSON. */
+static void
+test_stall_says_what_each_thread_waits_for(void **state)
+{
+    struct test_env *e = *state;
+    static const struct lg_rep_row rows[] = {
+        { 2, -1, -1, false, false, NULL, &s_nofile, "a condition variable" },
+        { 0, -1, 0, false, false, NULL, &s_create, NULL },
+        { 1, -1, -1, false, false, NULL, NULL, "pthread_join" },
+    };
+    struct lg_report r = { .kind = "stall", .summary = "stall", .pid = 5,
+                           .current_thread = -1, .threads = threads3, .nthreads = 3,
+                           .locks = locks2, .nlocks = 2, .rows = rows, .nrows = 3 };
+    struct jdoc d;
+    lg_report_text(&e->b, &r);
+    const char *t = e->b.data;
+    check_text_lines(t, "==5==");
+    assert_non_null(strstr(t, "==5==   thread  waits for\n"
+                              "==5==   T3      a condition variable\n"
+                              "==5==   T1      L1 chopstick (mutex)\n"
+                              "==5==   T2      pthread_join\n"));
+    assert_non_null(strstr(t, "==5== T3 waits for a condition variable at:\n"));
+    assert_non_null(strstr(t, "==5== T1 waits for L1 at:\n"));
+    lg_buf_reset(&e->b);
+    lg_report_json(&e->b, &r);
+    json_parse(&d, e->b.data);
+    json_expect(&d, "rows[0].wanted_what", "\"a condition variable\"");
+    json_expect(&d, "rows[1].wanted_what", "null");
+    json_expect(&d, "rows[1].wanted", "1");
+    json_free(&d);
 }
 
 static void
@@ -929,8 +995,8 @@ test_writers_survive_partial_reports(void **state)
 {
     struct test_env *e = *state;
     static const struct lg_rep_row bad_rows[] = {
-        { 7, 9, -5, true, true, NULL, NULL },
-        { -1, -1, -1, false, false, NULL, NULL },
+        { 7, 9, -5, true, true, NULL, NULL, NULL },
+        { -1, -1, -1, false, false, NULL, NULL, NULL },
     };
     static const struct lg_stack empty = { 3, NULL };
     struct lg_rep_lock lk[] = { { 1, 0, NULL, NULL, &empty } };
@@ -955,7 +1021,7 @@ test_writers_survive_partial_reports(void **state)
     json_free(&d);
     lg_buf_reset(&e->b);
     lg_buf_puts(&e->b, "{\"results\":[");
-    lg_sarif_result(&e->b, &r);
+    lg_sarif_result(&e->b, &r, NULL);
     lg_buf_puts(&e->b, "]}");
     json_parse(&d, e->b.data);
     json_expect(&d, "results[0].ruleId", "\"report\"");
@@ -967,18 +1033,26 @@ test_writers_survive_partial_reports(void **state)
 /* ---- SARIF ----------------------------------------------------------------- */
 
 static void
-sarif_of(struct test_env *e, const struct lg_report *const *reps, size_t n)
+sarif_run_of(struct test_env *e, const struct lg_report *const *reps, size_t n,
+             const struct lg_sarif_run *run)
 {
     struct lg_buf results;
     lg_buf_init(&results, &e->alloc);
     for (size_t i = 0; i < n; i++) {
         if (i)
             lg_buf_puts(&results, ",");
-        lg_sarif_result(&results, reps[i]);
+        lg_sarif_result(&results, reps[i], run->root);
     }
-    lg_sarif_log(&e->b, "0.1.0", results.data, results.len);
+    lg_sarif_log(&e->b, run, results.data, results.len);
     assert_false(results.failed);
     lg_buf_free(&results);
+}
+
+static void
+sarif_of(struct test_env *e, const struct lg_report *const *reps, size_t n)
+{
+    const struct lg_sarif_run run = { .tool_version = "0.1.0" };
+    sarif_run_of(e, reps, n, &run);
 }
 
 static void
@@ -997,7 +1071,8 @@ test_sarif_log_has_required_fields(void **state)
     json_expect(&d, "runs[0].tool.driver.version", "\"0.1.0\"");
     assert_null(json_get(&d, "runs[0].tool.driver.informationUri"));
 
-    /* One rule per kind, each described, and ruleIndex points at its rule. */
+    /* One rule per kind, each described, and ruleIndex points at its rule
+     * (that there is one per kind and no more: test_kinds_are_one_table). */
     static const char *const kinds[] = {
         "lock-order-inversion", "self-deadlock", "deadlock", "abandoned-lock",
         "unlock-not-owner", "unlock-unlocked", "destroy-locked", "starvation",
@@ -1013,7 +1088,6 @@ test_sarif_log_has_required_fields(void **state)
         snprintf(path, sizeof path, "runs[0].tool.driver.rules[%zu].fullDescription.text", i);
         json_expect_type(&d, path, '"');
     }
-    assert_null(json_get(&d, "runs[0].tool.driver.rules[13]"));
 
     json_expect(&d, "runs[0].results[0].ruleId", "\"lock-order-inversion\"");
     json_expect(&d, "runs[0].results[0].ruleIndex", "0");
@@ -1065,6 +1139,115 @@ test_sarif_absolute_paths_become_file_uris(void **state)
     json_free(&d);
 }
 
+/* Code scanning maps a file onto the checkout through uriBaseId: a file
+ * under the root is relative to it (%SRCROOT%, whose absolute URI, ending
+ * in '/', is in originalUriBaseIds); nothing else claims to be. */
+static void
+test_sarif_uris_relative_to_the_root(void **state)
+{
+    struct test_env *e = *state;
+    static const struct lg_frame fr[] = {
+        { 1, "f", "/repo/src/a b.c", 7, NULL, 0 },
+        { 2, "g", "/repository/x.c", 8, NULL, 0 }, /* /repo is only a prefix of its name */
+        { 3, "h", "/usr/include/stdio.h", 9, NULL, 0 },
+        { 4, "i", "./nptl/pthread_create.c", 10, NULL, 0 },
+        { 5, "j", "/repo/", 11, NULL, 0 }, /* the root itself is no file below it */
+    };
+    static const struct lg_stack st = { 5, fr };
+    struct lg_report r = { .kind = "stall", .summary = "s", .current_thread = -1,
+                           .current = &st };
+    const struct lg_report *reps[] = { &r };
+    const struct lg_sarif_run run = { .root = "/repo/" };
+    struct jdoc d;
+    static const char *const want_uri[] = {
+        "\"src/a%20b.c\"", "\"file:///repository/x.c\"", "\"file:///usr/include/stdio.h\"",
+        "\"./nptl/pthread_create.c\"", "\"file:///repo/\"",
+    };
+
+    sarif_run_of(e, reps, 1, &run);
+    json_parse(&d, e->b.data);
+    json_expect(&d, "runs[0].originalUriBaseIds.%SRCROOT%.uri", "\"file:///repo/\"");
+    json_expect(&d, "runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri",
+                "\"src/a%20b.c\"");
+    json_expect(&d, "runs[0].results[0].locations[0].physicalLocation.artifactLocation.uriBaseId",
+                "\"%SRCROOT%\"");
+    for (size_t i = 0; i < 5; i++) {
+        char path[200];
+        snprintf(path, sizeof path, "runs[0].results[0].stacks[0].frames[%zu].location."
+                 "physicalLocation.artifactLocation.uri", i);
+        json_expect(&d, path, want_uri[i]);
+        snprintf(path, sizeof path, "runs[0].results[0].stacks[0].frames[%zu].location."
+                 "physicalLocation.artifactLocation.uriBaseId", i);
+        if (i == 0)
+            json_expect(&d, path, "\"%SRCROOT%\"");
+        else
+            assert_null(json_get(&d, path));
+    }
+    json_free(&d);
+
+    /* Without a root, nothing is relative to one. */
+    lg_buf_reset(&e->b);
+    sarif_of(e, reps, 1);
+    json_parse(&d, e->b.data);
+    assert_null(json_get(&d, "runs[0].originalUriBaseIds"));
+    json_expect(&d, "runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri",
+                "\"file:///repo/src/a%20b.c\"");
+    json_free(&d);
+
+    /* "/" as the root: every absolute path is below it. */
+    lg_buf_reset(&e->b);
+    const struct lg_sarif_run slash = { .root = "/" };
+    sarif_run_of(e, reps, 1, &slash);
+    json_parse(&d, e->b.data);
+    json_expect(&d, "runs[0].originalUriBaseIds.%SRCROOT%.uri", "\"file:///\"");
+    json_expect(&d, "runs[0].results[0].stacks[0].frames[2].location.physicalLocation."
+                "artifactLocation.uri", "\"usr/include/stdio.h\"");
+    json_free(&d);
+}
+
+/* The invocation says how the analysed process ended: its exit status once
+ * it has; before that (a log kept in case the process dies), that the
+ * execution has not completed. */
+static void
+test_sarif_invocation(void **state)
+{
+    struct test_env *e = *state;
+    struct jdoc d;
+    struct lg_sarif_run run = {
+        .tool_version = "0.1.0",
+        .command_line = "./prog --name \"x\"",
+        .working_directory = "/work/my dir",
+        .start_utc = "2024-05-01T12:00:00.000Z",
+        .end_utc = "2024-05-01T12:00:01.500Z",
+    };
+
+    lg_sarif_log(&e->b, &run, NULL, 0);
+    json_parse(&d, e->b.data);
+    json_expect(&d, "runs[0].invocations[0].executionSuccessful", "false");
+    assert_null(json_get(&d, "runs[0].invocations[0].exitCode"));
+    assert_null(json_get(&d, "runs[0].invocations[0].endTimeUtc"));
+    json_expect(&d, "runs[0].invocations[0].toolExecutionNotifications[0].level", "\"note\"");
+    json_expect(&d, "runs[0].invocations[0].commandLine", "\"./prog --name \\\"x\\\"\"");
+    json_expect(&d, "runs[0].invocations[0].startTimeUtc", "\"2024-05-01T12:00:00.000Z\"");
+    json_expect(&d, "runs[0].invocations[0].workingDirectory.uri", "\"file:///work/my%20dir/\"");
+    assert_null(json_get(&d, "runs[0].invocations[1]"));
+    json_free(&d);
+
+    lg_buf_reset(&e->b);
+    run.ended = true;
+    run.exit_code = 66;
+    run.exit_description = "lockgraph reported a problem";
+    lg_sarif_log(&e->b, &run, NULL, 0);
+    json_parse(&d, e->b.data);
+    json_expect(&d, "runs[0].invocations[0].executionSuccessful", "true");
+    json_expect(&d, "runs[0].invocations[0].exitCode", "66");
+    json_expect(&d, "runs[0].invocations[0].exitCodeDescription",
+                "\"lockgraph reported a problem\"");
+    json_expect(&d, "runs[0].invocations[0].endTimeUtc", "\"2024-05-01T12:00:01.500Z\"");
+    assert_null(json_get(&d, "runs[0].invocations[0].toolExecutionNotifications"));
+    json_free(&d);
+}
+
 static void
 test_sarif_empty_log(void **state)
 {
@@ -1075,6 +1258,45 @@ test_sarif_empty_log(void **state)
     json_expect_type(&d, "runs[0].results", '[');
     assert_null(json_get(&d, "runs[0].results[0]"));
     assert_null(json_get(&d, "runs[0].tool.driver.version"));
+    json_free(&d);
+}
+
+/* ---- the kinds --------------------------------------------------------------- */
+
+/* One table of kinds: what is in it is known, what is not (a typo, "*") is
+ * not, and SARIF has one rule per kind, in the same order. */
+static void
+test_kinds_are_one_table(void **state)
+{
+    struct test_env *e = *state;
+    struct jdoc d;
+    assert_true(lg_report_kind_known("lock-order-inversion"));
+    assert_true(lg_report_kind_known("stall"));
+    assert_false(lg_report_kind_known("lock-order-inverson"));
+    assert_false(lg_report_kind_known("*"));
+    assert_false(lg_report_kind_known(""));
+    assert_false(lg_report_kind_known(NULL));
+
+    lg_report_kinds_list(&e->b, "\n");
+    char *list = strdup(e->b.data);
+    assert_non_null(list);
+    lg_buf_reset(&e->b);
+    const struct lg_sarif_run run = { .tool_version = "1" };
+    lg_sarif_log(&e->b, &run, NULL, 0);
+    json_parse(&d, e->b.data);
+    size_t n = 0;
+    for (char *k = strtok(list, "\n"); k; k = strtok(NULL, "\n"), n++) {
+        char path[64], want[64];
+        assert_true(lg_report_kind_known(k));
+        snprintf(path, sizeof path, "runs[0].tool.driver.rules[%zu].id", n);
+        snprintf(want, sizeof want, "\"%s\"", k);
+        json_expect(&d, path, want);
+    }
+    char past[64];
+    snprintf(past, sizeof past, "runs[0].tool.driver.rules[%zu]", n);
+    assert_null(json_get(&d, past));
+    assert_true(n >= 10);
+    free(list);
     json_free(&d);
 }
 
@@ -1150,8 +1372,11 @@ write_json(struct lg_buf *b)
 static void
 write_sarif(struct lg_buf *b)
 {
-    lg_sarif_result(b, &rep_inversion);
-    lg_sarif_log(b, "v", "{}", 2);
+    const struct lg_sarif_run run = { .tool_version = "v", .root = "/work", .ended = true,
+                                      .command_line = "./a 'b c'", .start_utc = "t0",
+                                      .end_utc = "t1", .working_directory = "/work" };
+    lg_sarif_result(b, &rep_inversion, run.root);
+    lg_sarif_log(b, &run, "{}", 2);
 }
 
 static void
@@ -1235,6 +1460,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_json_string_escapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_inversion_has_banner_table_and_stacks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_each_kind_reads_right, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_text_scenario_only_when_it_exists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stall_says_what_each_thread_waits_for, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_other_kinds_have_banners, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_control_characters_stay_on_their_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_inversion_is_one_valid_line, setup, teardown),
@@ -1243,7 +1470,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_writers_survive_partial_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sarif_log_has_required_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sarif_absolute_paths_become_file_uris, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sarif_uris_relative_to_the_root, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sarif_invocation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sarif_empty_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kinds_are_one_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dot_is_well_formed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allocation_failure_keeps_a_prefix, setup, teardown),
     };

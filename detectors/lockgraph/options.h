@@ -35,6 +35,9 @@
       "append one JSON object per report to this file, one per line")         \
     X(STR, sarif, "", 0, 0,                                                   \
       "write a SARIF 2.1.0 log of every report to this file")                 \
+    X(STR, sarif_root, "", 0, 0,                                              \
+      "directory the SARIF log's file URIs are relative to (uriBaseId "       \
+      "%SRCROOT%); default: the current directory")                           \
     X(STR, dot, "", 0, 0,                                                     \
       "write the lock-order graph to this file at exit (Graphviz DOT, "       \
       "reported cycles in red)")                                              \
@@ -50,6 +53,10 @@
       "report only lock-order cycles this run could have deadlocked on "     \
       "(different threads, not ordered by thread creation or join); by "      \
       "default a cycle one thread made alone is reported too")                \
+    X(BOOL, held_stacks, 0, 0, 1,                                             \
+      "record the whole stack where each held lock was taken, not only its "  \
+      "call site (as TSan's second_deadlock_stack); costs a stack capture "   \
+      "per lock acquisition")                                                 \
     X(BOOL, detect_deadlocks, 1, 0, 1,                                        \
       "report a real deadlock (blocked threads waiting for each other in a "  \
       "cycle) and exit with exitcode instead of hanging")                     \
@@ -69,7 +76,10 @@
       "and exit with exitcode")                                               \
     X(INT, verbosity, 0, 0, 2,                                                \
       "1: say when lockgraph starts and what it checked at exit; "            \
-      "2: also every new lock-order edge")
+      "2: also every new lock-order edge")                                    \
+    X(INT, output_timeout_ms, 1000, 0, 600000,                                \
+      "how long a write may wait for the reader of an output that is a pipe " \
+      "or FIFO; then that output is dropped (said once)")
 
 struct lg_options {
 #define LG_OPTION_FIELD_BOOL bool

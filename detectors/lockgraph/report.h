@@ -7,6 +7,10 @@
  * hands it to the writers, which only format: they append to a growable
  * buffer from the injected allocator and never call malloc or stdio, so the
  * runtime can write the result with one write(2) wherever it is.
+ *
+ * One file per writer: report_buf.c (the buffer), report_text.c,
+ * report_json.c, report_sarif.c, report_dot.c; report.c holds what they
+ * share (report_int.h), starting with the table of report kinds.
  */
 #ifndef LG_REPORT_H
 #define LG_REPORT_H
@@ -85,6 +89,9 @@ struct lg_rep_row {
     bool held_shared, wanted_shared; /* read mode of an rwlock */
     const struct lg_stack *held_at;
     const struct lg_stack *wanted_at;
+    /* What the thread waits for when it is not a lock (wanted == -1): "a
+     * condition variable", "pthread_join", ...; NULL otherwise. */
+    const char *wanted_what;
 };
 
 /* Extra facts of a report, e.g. waited_ms, grants, jain_index. */
@@ -96,9 +103,8 @@ struct lg_rep_field {
 };
 
 struct lg_report {
-    const char *kind;    /* "lock-order-inversion", "self-deadlock", "deadlock",
-                          * "abandoned-lock", "unlock-not-owner", "unlock-unlocked",
-                          * "destroy-locked", "starvation", "livelock", "stall" */
+    const char *kind;    /* a row of report.c's lg_kinds: "lock-order-inversion",
+                          * "self-deadlock", "deadlock", "abandoned-lock", ... */
     const char *summary; /* one line, no trailing newline */
     uint64_t seq;        /* 1 for the process's first report */
     long pid;
@@ -113,6 +119,11 @@ struct lg_report {
     const struct lg_rep_field *fields;
     uint32_t nfields;
 };
+
+/* Whether kind is one lockgraph reports (report.c's table of kinds is the
+ * only list), and every kind, joined with sep. */
+bool lg_report_kind_known(const char *kind);
+void lg_report_kinds_list(struct lg_buf *b, const char *sep);
 
 /*
  * Text for people, lockdep-shaped: a banner with the kind, what is being
@@ -130,12 +141,27 @@ void lg_report_json(struct lg_buf *b, const struct lg_report *r);
  * SARIF 2.1.0. A result per report: lg_sarif_result() writes one result
  * object (ruleId = kind, level "error", message = summary, locations from
  * the innermost frame with a file, codeFlows/threadFlows from the rows'
- * stacks). lg_sarif_log() wraps n such objects, already joined with ","
- * in `results`, into a whole log: version, $schema, one run with
- * tool.driver (name "lockgraph", version, rules for every kind) and results.
+ * stacks). File paths under `root` (an absolute directory; NULL: none)
+ * become URIs relative to it with uriBaseId "%SRCROOT%".
+ *
+ * lg_sarif_log() wraps n such objects, already joined with "," in
+ * `results`, into a whole log: version, $schema, one run with tool.driver
+ * (name "lockgraph", version, rules for every kind), originalUriBaseIds
+ * (%SRCROOT% = run->root), one invocation and the results. `run` may be
+ * NULL (nothing known about the run).
  */
-void lg_sarif_result(struct lg_buf *b, const struct lg_report *r);
-void lg_sarif_log(struct lg_buf *b, const char *tool_version, const char *results,
+struct lg_sarif_run {
+    const char *tool_version;
+    const char *root;              /* absolute; NULL: no %SRCROOT% */
+    const char *command_line;      /* NULL: not said */
+    const char *working_directory; /* absolute; NULL: not said */
+    const char *start_utc, *end_utc; /* "2024-05-01T12:00:00.000Z"; NULL: not said */
+    bool ended;                    /* the process ended: exit_code is its status */
+    int exit_code;
+    const char *exit_description;  /* what the exit code means; NULL */
+};
+void lg_sarif_result(struct lg_buf *b, const struct lg_report *r, const char *root);
+void lg_sarif_log(struct lg_buf *b, const struct lg_sarif_run *run, const char *results,
                   size_t results_len);
 
 /* Graphviz DOT: lg_dot_begin, then nodes and edges, then lg_dot_end.

@@ -7,7 +7,10 @@
  * once: a cycle once per set of edges, a misuse once per kind, lock and
  * call site. Text goes to the log (stderr by default) with one write(2);
  * JSON is appended a line per report; the SARIF log is rewritten whole after
- * each report so that it is valid even if the process dies later.
+ * each report so that it is valid even if the process dies later (a FIFO
+ * gets it once, at the end). The SARIF log's final form and the DOT picture
+ * are written when the process ends, also when lockgraph ends it
+ * (lg_exit_now). diag.c owns the files: checked writes, never blocking.
  */
 #include "rt.h"
 #include "live.h"
@@ -25,6 +28,7 @@
 #define LG_VERSION "0.1.0"
 
 static lg_mutex report_lock = LG_MUTEX_INIT;
+static atomic_long report_owner; /* tid of report_lock's holder, 0 none */
 static atomic_uint_fast64_t nreports;
 static struct lg_buf sarif_results; /* result objects joined with "," */
 static atomic_bool exiting;
@@ -47,6 +51,37 @@ static struct {
 static size_t nred, red_cap;
 
 /* ---- small helpers ----------------------------------------------------- */
+
+/* report_lock, with its holder known: lg_exit_now() may be called by the
+ * thread that holds it (halt_on_error, from finish_report) or by any other. */
+static void
+report_enter(void)
+{
+    lg_mutex_lock(&report_lock);
+    atomic_store_explicit(&report_owner, (long)gettid(), memory_order_relaxed);
+}
+
+static void
+report_leave(void)
+{
+    atomic_store_explicit(&report_owner, 0, memory_order_relaxed);
+    lg_mutex_unlock(&report_lock);
+}
+
+/* Take m within `ms` milliseconds (polling every millisecond); false if
+ * its holder kept it: on the way out, lockgraph waits for nobody forever. */
+static bool
+lock_within(lg_mutex *m, long ms)
+{
+    uint64_t deadline = lg_now_ns() + (uint64_t)ms * 1000000u;
+    while (!lg_mutex_trylock(m)) {
+        if (lg_now_ns() >= deadline)
+            return false;
+        struct timespec nap = { 0, 1000000 };
+        nanosleep(&nap, NULL);
+    }
+    return true;
+}
 
 /* Remember a signature; false if it was already there. */
 static bool
@@ -274,66 +309,169 @@ suppressed(const struct lg_report *r)
     return false;
 }
 
+/* The whole file, NUL-terminated, in memory from lg_mem (*cap bytes);
+ * NULL when it cannot be read, with errno set. */
+static char *
+read_whole_file(const char *path, size_t *len, size_t *cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    char *text = NULL;
+    *len = *cap = 0;
+    for (;;) {
+        if (*len + 1 >= *cap) {
+            size_t grown = *cap ? *cap * 2 : 1 << 16;
+            char *bigger = lg_grow(&lg_mem, text, *cap, grown);
+            if (!bigger) {
+                lg_mem_free(text, *cap);
+                close(fd);
+                errno = ENOMEM;
+                return NULL;
+            }
+            text = bigger;
+            *cap = grown;
+        }
+        ssize_t n = read(fd, text + *len, *cap - 1 - *len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int err = errno;
+            lg_mem_free(text, *cap);
+            close(fd);
+            errno = err;
+            return NULL;
+        }
+        if (n == 0)
+            break;
+        *len += (size_t)n;
+    }
+    close(fd);
+    text[*len] = 0;
+    return text;
+}
+
+static char *
+trim(char *s, char *end)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+        *--end = 0;
+    return s;
+}
+
+/*
+ * A suppressions file: lines '<kind>:<pattern>', '#' comments and blank
+ * lines. Bad input stops the program before it runs (exit status 2) with
+ * the file and line: a suppression that can never match (a misspelled
+ * kind) must not pass for one that works.
+ */
 static void
 load_suppressions(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    size_t len, cap;
+    char *text = read_whole_file(path, &len, &cap);
+    if (!text) {
         lg_note("cannot read suppressions file '%s': %s", path, strerror(errno));
         _exit(2);
     }
-    size_t cap = 1 << 16, len = 0;
-    char *text = lg_mem_alloc(cap);
-    ssize_t n;
-    while (text && len + 1 < cap && (n = read(fd, text + len, cap - 1 - len)) > 0)
-        len += (size_t)n;
-    close(fd);
-    if (!text)
-        return;
     size_t lines = 1;
     for (size_t i = 0; i < len; i++)
         lines += text[i] == '\n';
     supps = lg_mem_alloc(lines * sizeof *supps);
+    if (!supps) {
+        lg_note("no memory for the %zu lines of suppressions file '%s'", lines, path);
+        _exit(2);
+    }
     unsigned line_no = 0;
-    for (char *line = text; supps && line && *line;) {
+    for (char *line = text; line && *line;) {
         char *nl = strchr(line, '\n');
         if (nl)
             *nl = 0;
         line_no++;
-        while (*line == ' ' || *line == '\t')
-            line++;
-        char *colon = strchr(line, ':');
-        if (*line && *line != '#') {
-            if (!colon || colon == line || !colon[1]) {
-                lg_note("%s:%u: a suppression is '<kind>:<pattern>', not '%s'", path, line_no,
-                        line);
-                _exit(2);
-            }
-            *colon = 0;
-            char *end = colon + strlen(colon + 1);
-            while (end > colon + 1 && (*end == ' ' || *end == '\t' || *end == '\r'))
-                *end-- = 0;
-            supps[nsupps].kind = line;
-            supps[nsupps].pattern = colon + 1;
-            nsupps++;
+        char *next = nl ? nl + 1 : NULL;
+        line = trim(line, line + strlen(line));
+        if (!*line || *line == '#') {
+            line = next;
+            continue;
         }
-        line = nl ? nl + 1 : NULL;
+        char *colon = strchr(line, ':');
+        if (!colon || colon == line || !colon[1]) {
+            lg_note("%s:%u: a suppression is '<kind>:<pattern>', not '%s'", path, line_no, line);
+            _exit(2);
+        }
+        *colon = 0;
+        char *kind = trim(line, colon), *pattern = trim(colon + 1, colon + 1 + strlen(colon + 1));
+        if (strcmp(kind, "*") != 0 && !lg_report_kind_known(kind)) {
+            struct lg_buf known;
+            lg_buf_init(&known, &lg_mem);
+            lg_report_kinds_list(&known, ", ");
+            lg_note("%s:%u: unknown report kind '%s'; the kinds are %s, or * for any",
+                    path, line_no, kind, known.data ? known.data : "?");
+            _exit(2);
+        }
+        if (!*pattern) {
+            lg_note("%s:%u: a suppression is '<kind>:<pattern>', and the pattern is empty",
+                    path, line_no);
+            _exit(2);
+        }
+        supps[nsupps].kind = kind;
+        supps[nsupps].pattern = pattern;
+        nsupps++;
+        line = next;
     }
 }
 
 /* ---- writing ------------------------------------------------------------------ */
 
+/* What the SARIF log says of the run (lg_reporting_init fills it). The
+ * SARIF log and the DOT picture describe one process, the one lockgraph
+ * started in: a fork child (which has a copy of the parent's reports and
+ * graph, and may well outlive it) writes its reports to the log and the
+ * JSON output only. */
+static struct lg_sarif_run sarif_run;
+static pid_t outputs_pid;
+static char sarif_root[4096], sarif_cwd[4096], sarif_start[32], sarif_end[32],
+    sarif_cmdline[4096];
+
+/* UTC now, as SARIF wants it: "2024-05-01T12:00:00.000Z". */
 static void
-append_file(const char *path, const char *data, size_t len, bool truncate)
+utc_now(char *out, size_t len)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : O_APPEND), 0644);
-    if (fd < 0) {
-        static atomic_bool said;
-        lg_warn_once(&said, "cannot write '%s': %s", path, strerror(errno));
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             ts.tv_nsec / 1000000);
+}
+
+/* The SARIF log of every report so far. A regular file is rewritten whole
+ * after each report, so that it is valid even if the process dies later
+ * (the invocation then says the process had not ended); a FIFO or a device
+ * gets it once, when the process ends (`ended`, with its exit status).
+ * Called under report_lock. */
+static void
+write_sarif(bool ended, int status, const char *why)
+{
+    if (!lg_opt.sarif[0] || getpid() != outputs_pid
+        || (!ended && !lg_out_rewritable(LG_OUT_SARIF)))
         return;
+    sarif_run.ended = ended;
+    sarif_run.exit_code = status;
+    sarif_run.exit_description = why;
+    if (ended) {
+        utc_now(sarif_end, sizeof sarif_end);
+        sarif_run.end_utc = sarif_end;
     }
-    lg_write_all(fd, data, len);
-    close(fd);
+    struct lg_buf b;
+    lg_buf_init(&b, &lg_mem);
+    lg_sarif_log(&b, &sarif_run, sarif_results.data ? sarif_results.data : "",
+                 sarif_results.len);
+    lg_out_replace(LG_OUT_SARIF, b.data, b.len);
+    lg_buf_free(&b);
 }
 
 /* Write a built report, unless suppressed. Called under report_lock. */
@@ -346,22 +484,19 @@ emit(struct lg_report *r)
     struct lg_buf b;
     lg_buf_init(&b, &lg_mem);
     lg_report_text(&b, r);
-    lg_write_all(lg_diag_fd(), b.data, b.len);
+    lg_log_write(b.data, b.len);
     if (lg_opt.json[0]) {
         lg_buf_reset(&b);
         lg_report_json(&b, r);
-        append_file(lg_opt.json, b.data, b.len, false);
+        lg_out_write(LG_OUT_JSON, b.data, b.len);
     }
+    lg_buf_free(&b);
     if (lg_opt.sarif[0]) {
         if (sarif_results.len)
             lg_buf_puts(&sarif_results, ",");
-        lg_sarif_result(&sarif_results, r);
-        lg_buf_reset(&b);
-        lg_sarif_log(&b, LG_VERSION, sarif_results.data ? sarif_results.data : "",
-                     sarif_results.len);
-        append_file(lg_opt.sarif, b.data, b.len, true);
+        lg_sarif_result(&sarif_results, r, sarif_run.root);
+        write_sarif(false, 0, NULL);
     }
-    lg_buf_free(&b);
     return true;
 }
 
@@ -419,9 +554,9 @@ lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c)
     for (uint32_t i = 0; i < c->n; i++)
         sig += mix(c->steps[i].from, c->steps[i].to);
     bool written = false;
-    lg_mutex_lock(&report_lock);
+    report_enter();
     if (!first_time(mix(sig, 1))) {
-        lg_mutex_unlock(&report_lock);
+        report_leave();
         return false;
     }
     struct builder b;
@@ -540,7 +675,7 @@ lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c)
 out:
     builder_free(&b);
     lg_mem_free(locks, (c->n + nvia) * sizeof *locks);
-    lg_mutex_unlock(&report_lock);
+    report_leave();
     return written;
 }
 
@@ -550,14 +685,14 @@ lg_report_self_deadlock(struct lg_thread *t, struct lg_lock *l, const struct lg_
 {
     (void)site;
     bool written = false;
-    lg_mutex_lock(&report_lock);
+    report_enter();
     struct builder b;
     if (builder_init(&b, "self-deadlock", 1, 1, 1)) {
         struct lg_rep_row *row = &b.rows[b.r.nrows++];
         row->thread = add_thread(&b, t->num);
         row->held = row->wanted = add_lock(&b, l, 0);
         row->held_shared = held->mode == LG_SHARED;
-        row->held_at = stack_of(&b, lg_stack_from_pc(held->site));
+        row->held_at = stack_of(&b, lg_held_stack(held));
         row->wanted_at = stack_of(&b, lg_stack_capture(2));
         char name[160];
         snprintf(b.summary, sizeof b.summary,
@@ -567,7 +702,7 @@ lg_report_self_deadlock(struct lg_thread *t, struct lg_lock *l, const struct lg_
         finish_report(&b, t, true, &written);
     }
     builder_free(&b);
-    lg_mutex_unlock(&report_lock);
+    report_leave();
     return written;
 }
 
@@ -578,7 +713,7 @@ lg_report_deadlock(struct lg_thread *const *threads, uint32_t n)
     if (atomic_exchange_explicit(&claimed, true, memory_order_acq_rel))
         return false; /* another member of the cycle is reporting it */
     bool written = false;
-    lg_mutex_lock(&report_lock);
+    report_enter();
     struct builder b;
     if (builder_init(&b, "deadlock", n, n, n)) {
         for (uint32_t i = 0; i < n; i++) {
@@ -592,7 +727,7 @@ lg_report_deadlock(struct lg_thread *const *threads, uint32_t n)
             row->held = add_lock(&b, holds, 0);
             row->wanted_shared = t->wait_mode == LG_SHARED;
             struct lg_held *h = holds ? lg_held_find(t, holds) : NULL;
-            row->held_at = h ? stack_of(&b, lg_stack_from_pc(h->site)) : NULL;
+            row->held_at = h ? stack_of(&b, lg_held_stack(h)) : NULL;
             row->wanted_at = stack_of(&b, atomic_load_explicit(&t->wait_stack,
                                                                memory_order_relaxed));
         }
@@ -613,7 +748,7 @@ lg_report_deadlock(struct lg_thread *const *threads, uint32_t n)
         finish_report(&b, NULL, false, &written);
     }
     builder_free(&b);
-    lg_mutex_unlock(&report_lock);
+    report_leave();
     return written;
 }
 
@@ -621,7 +756,7 @@ bool
 lg_report_abandoned(struct lg_thread *t)
 {
     bool written = false;
-    lg_mutex_lock(&report_lock);
+    report_enter();
     struct builder b;
     uint32_t n = t->nheld ? t->nheld : 1;
     if (builder_init(&b, "abandoned-lock", 1, n, n)) {
@@ -636,7 +771,7 @@ lg_report_abandoned(struct lg_thread *t)
             row->held = add_lock(&b, h->lock, 0);
             row->wanted = -1;
             row->held_shared = h->mode == LG_SHARED;
-            row->held_at = stack_of(&b, lg_stack_from_pc(h->site));
+            row->held_at = stack_of(&b, lg_held_stack(h));
             if (!first)
                 first = lock_label(&b, row->held, name, sizeof name);
         }
@@ -647,7 +782,7 @@ lg_report_abandoned(struct lg_thread *t)
         finish_report(&b, t, false, &written);
     }
     builder_free(&b);
-    lg_mutex_unlock(&report_lock);
+    report_leave();
     return written;
 }
 
@@ -672,7 +807,7 @@ misuse(struct lg_thread *t, const char *kind, struct lg_lock *l, uintptr_t addr,
        const char *type, long owner_tid, uintptr_t site, const char *summary)
 {
     bool written = false;
-    lg_mutex_lock(&report_lock);
+    report_enter();
     uint64_t sig = mix(mix(mix((uint64_t)(uintptr_t)kind, l ? lg_lock_addr(l) : addr), site),
                        l ? atomic_load_explicit(&l->uid, memory_order_relaxed) : 0);
     struct builder b;
@@ -707,7 +842,7 @@ misuse(struct lg_thread *t, const char *kind, struct lg_lock *l, uintptr_t addr,
         finish_report(&b, t, true, &written);
         builder_free(&b);
     }
-    lg_mutex_unlock(&report_lock);
+    report_leave();
     return written;
 }
 
@@ -736,6 +871,13 @@ block_name(uint8_t block)
     case LG_LIVE_SEM: return "a semaphore";
     default: return "nothing";
     }
+}
+
+/* What a blocked thread waits for, as "T2 waits for ..." says it. */
+static const char *
+waits_for(uint8_t block)
+{
+    return block == LG_LIVE_JOIN ? "a thread to exit (pthread_join)" : block_name(block);
 }
 
 /* Where thread `num` is stuck: the stack of its retries, or of its wait. */
@@ -808,7 +950,7 @@ lg_report_liveness(const struct lg_live_verdict *v,
 {
     static const char *kinds[] = { NULL, "starvation", "livelock", "stall" };
     bool written = false;
-    lg_mutex_lock(&report_lock);
+    report_enter();
     struct builder b;
     static char details[3][400];
     uint32_t n = v->n ? v->n : 1;
@@ -888,6 +1030,7 @@ lg_report_liveness(const struct lg_live_verdict *v,
             row->held = -1;
             struct lg_lock *l = m->lock ? lock_of(m->lock, ctx) : NULL;
             row->wanted = l ? add_lock(&b, l, 0) : -1;
+            row->wanted_what = l ? NULL : waits_for(m->block);
             row->wanted_at = stuck_at(&b, m->thread, false);
             struct lg_thread *holder = l ? lg_thread_by_tid(lg_lock_owner_tid(l)) : NULL;
             if (holder) {
@@ -921,7 +1064,7 @@ lg_report_liveness(const struct lg_live_verdict *v,
     finish_report(&b, NULL, false, &written);
 out:
     builder_free(&b);
-    lg_mutex_unlock(&report_lock);
+    report_leave();
     return written;
 }
 
@@ -944,54 +1087,137 @@ flush_stdio(void)
         }
 }
 
+static void write_final_outputs(bool may_wait, bool sarif, int status, const char *why);
+
 _Noreturn void
 lg_exit_now(void)
 {
+    int status = lg_opt.exitcode ? (int)lg_opt.exitcode : 66;
     atomic_store_explicit(&exiting, true, memory_order_relaxed);
     atomic_store_explicit(&lg_active, false, memory_order_relaxed);
+    write_final_outputs(false, true, status,
+                        "lockgraph stopped the program after a report it could not go on from "
+                        "(a deadlock, a self-deadlock, a stall, or halt_on_error)");
     flush_stdio();
-    _exit(lg_opt.exitcode ? (int)lg_opt.exitcode : 66);
+    _exit(status);
+}
+
+/* The command line, from /proc/self/cmdline, its arguments joined by
+ * spaces (quoted when they hold a space or a quote). */
+static void
+read_command_line(char *out, size_t len)
+{
+    out[0] = 0;
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    char raw[4096];
+    ssize_t n = read(fd, raw, sizeof raw - 1);
+    close(fd);
+    size_t used = 0;
+    for (ssize_t i = 0; i < n && used + 4 < len;) {
+        const char *arg = raw + i;
+        size_t alen = strnlen(arg, (size_t)(n - i));
+        bool quote = alen == 0 || strpbrk(arg, " \t'\"") != NULL;
+        if (used)
+            out[used++] = ' ';
+        if (quote)
+            out[used++] = '\'';
+        for (size_t k = 0; k < alen && used + 3 < len; k++) {
+            if (arg[k] == '\'' && used + 6 < len) {
+                memcpy(out + used, "'\\''", 4); /* close, escaped quote, reopen */
+                used += 4;
+            } else {
+                out[used++] = arg[k];
+            }
+        }
+        if (quote)
+            out[used++] = '\'';
+        i += (ssize_t)alen + 1;
+    }
+    out[used] = 0;
+}
+
+/*
+ * The run's facts for the SARIF log. The root that file URIs are relative
+ * to (%SRCROOT%) is sarif_root, made absolute against the current
+ * directory, or the current directory itself: run from the checkout, the
+ * sources under it get repository-relative URIs.
+ */
+static void
+sarif_run_init(void)
+{
+    sarif_run.tool_version = LG_VERSION;
+    if (getcwd(sarif_cwd, sizeof sarif_cwd))
+        sarif_run.working_directory = sarif_cwd;
+    const char *root = lg_opt.sarif_root[0] ? lg_opt.sarif_root : sarif_cwd;
+    if (root[0] == '/')
+        snprintf(sarif_root, sizeof sarif_root, "%s", root);
+    else if (sarif_cwd[0])
+        snprintf(sarif_root, sizeof sarif_root, "%s/%s", sarif_cwd, root);
+    size_t n = strlen(sarif_root);
+    while (n > 1 && sarif_root[n - 1] == '/')
+        sarif_root[--n] = 0;
+    if (sarif_root[0] == '/')
+        sarif_run.root = sarif_root;
+    utc_now(sarif_start, sizeof sarif_start);
+    sarif_run.start_utc = sarif_start;
+    read_command_line(sarif_cmdline, sizeof sarif_cmdline);
+    if (sarif_cmdline[0])
+        sarif_run.command_line = sarif_cmdline;
+}
+
+/* exit() with the program's own status: lockgraph did not end the process
+ * (it _exits with exitcode when it does). Registered at start, so it runs
+ * after the program's exit handlers and the libraries' destructors. */
+static void
+at_exit_status(int status, void *unused)
+{
+    (void)unused;
+    write_final_outputs(false, true, status,
+                        lg_reports_count() ? "the program's own exit status (exitcode=0 keeps it)"
+                                           : "the program's own exit status: nothing was "
+                                             "reported");
 }
 
 void
 lg_reporting_init(void)
 {
-    if (lg_opt.log[0]) {
-        int fd = open(lg_opt.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd < 0) {
-            lg_note("cannot open log file '%s': %s", lg_opt.log, strerror(errno));
-            _exit(2);
-        }
-        lg_diag_set_fd(fd);
+    int err = lg_out_open(LG_OUT_LOG);
+    if (err < 0) {
+        const char *path = lg_opt.log;
+        lg_opt.log = ""; /* say it on standard error */
+        lg_note("cannot open log file '%s': %s", path, strerror(-err));
+        _exit(2);
     }
+    outputs_pid = getpid();
     lg_buf_init(&sarif_results, &lg_mem);
     if (lg_opt.suppressions[0])
         load_suppressions(lg_opt.suppressions);
     if (lg_opt.sarif[0]) {
-        struct lg_buf b; /* a valid, empty log from the start */
-        lg_buf_init(&b, &lg_mem);
-        lg_sarif_log(&b, LG_VERSION, "", 0);
-        append_file(lg_opt.sarif, b.data, b.len, true);
-        lg_buf_free(&b);
+        sarif_run_init();
+        on_exit(at_exit_status, NULL);
     }
+    write_sarif(false, 0, NULL); /* a valid, empty log from the start */
 }
 
 void
 lg_reporting_atfork_prepare(void)
 {
-    lg_mutex_lock(&report_lock);
+    report_enter();
 }
 
 void
 lg_reporting_atfork_parent(void)
 {
-    lg_mutex_unlock(&report_lock);
+    report_leave();
 }
 
 void
 lg_reporting_atfork_child(void)
 {
     lg_mutex_reset(&report_lock);
+    atomic_store_explicit(&report_owner, 0, memory_order_relaxed);
 }
 
 /* ---- the DOT picture at exit ------------------------------------------- */
@@ -1063,22 +1289,70 @@ dot_edge(void *ctx, lg_node_id from, lg_node_id to, const struct lg_edge_label *
     lg_dot_edge(d->b, from, to, label, red(from, to));
 }
 
+/* How long the way out waits for an internal lock another thread holds
+ * (that thread may be writing a report, symbolising with addr2line, ...)
+ * before it goes without what the lock guards. */
+#define EXIT_LOCK_WAIT_MS 2000
+
 static void
-write_dot(void)
+write_dot(bool may_wait)
 {
+    if (!may_wait && !lock_within(&lg_graph_lock, EXIT_LOCK_WAIT_MS)) {
+        lg_note("the DOT picture is not written: another thread kept the lock-order graph "
+                "busy for %d ms", EXIT_LOCK_WAIT_MS);
+        return;
+    }
+    if (may_wait)
+        lg_mutex_lock(&lg_graph_lock);
     struct lg_buf b;
     lg_buf_init(&b, &lg_mem);
     struct dot_ctx d = { &b, true, NULL, 0, 0 };
     lg_dot_begin(&b);
-    lg_mutex_lock(&lg_graph_lock);
     lg_graph_each_edge(lg_graph, dot_edge, &d);
     d.nodes_pass = false;
     lg_graph_each_edge(lg_graph, dot_edge, &d);
     lg_mutex_unlock(&lg_graph_lock);
     lg_dot_end(&b);
-    append_file(lg_opt.dot, b.data, b.len, true);
+    lg_out_replace(LG_OUT_DOT, b.data, b.len);
     lg_mem_free(d.done, d.cap * sizeof *d.done);
     lg_buf_free(&b);
+}
+
+/*
+ * What is written when the process ends: the SARIF log in its final form
+ * (`sarif`: the exit status is known) and the DOT picture, each once,
+ * whichever way the process ends: at exit, or from lg_exit_now() after a
+ * report that stops the program. That may be called by the thread holding
+ * report_lock (halt_on_error) or by any other thread; there `may_wait` is
+ * false and no lock is waited for longer than EXIT_LOCK_WAIT_MS, so a
+ * holder that never lets go cannot hang the exit.
+ */
+static void
+write_final_outputs(bool may_wait, bool sarif, int status, const char *why)
+{
+    static atomic_bool dot_done, sarif_done;
+    if (getpid() != outputs_pid)
+        return; /* a fork child: see sarif_run */
+    bool dot = lg_opt.dot[0] && lg_graph
+               && !atomic_exchange_explicit(&dot_done, true, memory_order_acq_rel);
+    sarif = sarif && lg_opt.sarif[0]
+            && !atomic_exchange_explicit(&sarif_done, true, memory_order_acq_rel);
+    if (!dot && !sarif)
+        return;
+    bool mine = atomic_load_explicit(&report_owner, memory_order_relaxed) == (long)gettid();
+    if (!mine && !may_wait && !lock_within(&report_lock, EXIT_LOCK_WAIT_MS)) {
+        lg_note("the SARIF and DOT outputs are not completed: another thread kept writing a "
+                "report for %d ms", EXIT_LOCK_WAIT_MS);
+        return;
+    }
+    if (!mine && may_wait)
+        lg_mutex_lock(&report_lock);
+    if (sarif)
+        write_sarif(true, status, why);
+    if (dot)
+        write_dot(may_wait);
+    if (!mine)
+        lg_mutex_unlock(&report_lock);
 }
 
 void
@@ -1086,10 +1360,12 @@ lg_reporting_finish(void)
 {
     if (atomic_exchange_explicit(&exiting, true, memory_order_relaxed))
         return;
-    lg_mutex_lock(&report_lock);
-    if (lg_opt.dot[0] && lg_graph)
-        write_dot();
     uint64_t n = lg_reports_count();
+    bool stop = n > 0 && lg_opt.exitcode;
+    /* The program's own status is known only later (at_exit_status). */
+    write_final_outputs(true, stop, (int)lg_opt.exitcode,
+                        "lockgraph reported a problem: the exit status is its exitcode");
+    report_enter();
     if (lg_opt.verbosity >= 1) {
         struct lg_graph_stats st = { 0 };
         if (lg_graph)
@@ -1102,8 +1378,8 @@ lg_reporting_finish(void)
                 (unsigned long long)st.labels, (unsigned long long)st.labels_replaced,
                 (unsigned long long)st.held_sets, (unsigned long long)st.searches_truncated);
     }
-    lg_mutex_unlock(&report_lock);
-    if (n > 0 && lg_opt.exitcode) {
+    report_leave();
+    if (stop) {
         flush_stdio();
         _exit((int)lg_opt.exitcode);
     }

@@ -17,14 +17,16 @@
  *   mem.c        the mmap allocator and lg_mutex, the internal lock
  *   abi.c        what glibc's lock objects say (abi.h);
  *   diag.c       lockgraph's own messages (lg_die, lg_note, lg_warn_once)
- *   graph.c, report.c, options.c, live.c  know nothing of the runtime
+ *                and its output files (lg_out_*)
+ *   graph.c, report*.c, options.c, live.c  know nothing of the runtime
  *
  * Internal locks, in the only order they may be taken:
  *   report_lock -> graph_lock -> thread_lock -> lock-table shard -> depot_lock
  *   -> mem_lock; report_lock -> object lock (locks.c: conds, barriers)
  *   -> mem_lock.
  * All are lg_mutex (a futex word), never a pthread mutex, so the checker's
- * own locking is invisible to itself and to the program.
+ * own locking is invisible to itself and to the program. The way out
+ * (lg_exit_now) only tries them, for a bounded time (report_rt.c).
  */
 #ifndef LG_RT_H
 #define LG_RT_H
@@ -60,11 +62,26 @@ void lg_warn_once(atomic_bool *said, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* A message from lockgraph itself (not a report), to the log. */
 void lg_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The log's descriptor (2 until report_rt.c opens log=). */
-void lg_diag_set_fd(int fd);
-int lg_diag_fd(void);
-/* write(2) all of it, retrying on EINTR; false when a write failed. */
-bool lg_write_all(int fd, const char *p, size_t n);
+/* Text for the log: the log= file, or standard error (also when the log
+ * cannot be written). */
+void lg_log_write(const char *data, size_t len);
+
+/* lockgraph's output files, one per option. Writes are checked (the first
+ * failure of each output is said on standard error), never block on a
+ * reader longer than output_timeout_ms, and go to the file lockgraph
+ * opened even if the program closed or reused its descriptor (diag.c). */
+enum lg_out_id { LG_OUT_LOG, LG_OUT_JSON, LG_OUT_SARIF, LG_OUT_DOT, LG_NOUTS };
+/* Open the output now rather than at its first write. 0, also for a FIFO
+ * without a reader (said; tried again at each write), or -errno for a path
+ * that cannot be opened, which is left to the caller to say. */
+int lg_out_open(enum lg_out_id id);
+/* Append; 0 or -errno (-EBADF: not open, or dropped). */
+int lg_out_write(enum lg_out_id id, const char *data, size_t len);
+/* Replace the whole content of a regular file (truncate, then write); a
+ * FIFO or a device just gets the data. 0 or -errno. */
+int lg_out_replace(enum lg_out_id id, const char *data, size_t len);
+/* Whether the output is a regular file (can be rewritten whole later). */
+bool lg_out_rewritable(enum lg_out_id id);
 
 /* The settings every file reads (defined in diag.c). */
 extern struct lg_options lg_opt;
@@ -89,6 +106,15 @@ typedef struct {
 void lg_mutex_lock(lg_mutex *m);
 void lg_mutex_unlock(lg_mutex *m);
 void lg_mutex_reset(lg_mutex *m); /* in a fork child: whoever held it is gone */
+/* Take m if it is free (0 -> 1, as lg_mutex_lock's uncontended path);
+ * false if somebody holds it. For exit paths that must not wait forever. */
+static inline bool
+lg_mutex_trylock(lg_mutex *m)
+{
+    int free_word = 0;
+    return atomic_compare_exchange_strong_explicit(&m->word, &free_word, 1,
+                                                   memory_order_acquire, memory_order_relaxed);
+}
 
 void *lg_mem_alloc(size_t size); /* zeroed; NULL when the system is out of memory */
 void lg_mem_free(void *p, size_t size);
@@ -135,7 +161,16 @@ struct lg_held {
     uint8_t mode;       /* enum lg_mode */
     bool trylock;       /* taken by a trylock: no edge into it */
     bool spin;          /* a spinlock: its owner is recorded */
+    lg_stack_id stack;  /* the acquisition's whole stack, 0 unless held_stacks=1 */
 };
+
+/* Where a held lock was taken, for a report or an edge's evidence: the
+ * whole stack when held_stacks=1 recorded it, else its call site alone. */
+static inline lg_stack_id
+lg_held_stack(const struct lg_held *h)
+{
+    return h->stack ? h->stack : lg_stack_from_pc(h->site);
+}
 
 /* What a thread is blocked in, for deadlock and stall reports. */
 enum lg_wait_kind {
@@ -455,6 +490,8 @@ lg_held_push(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode, bool try
     e->mode = (uint8_t)mode;
     e->trylock = trylock;
     e->hid = 0;
+    /* Off by default: a capture costs far more than the rest of the push. */
+    e->stack = LG_UNLIKELY(lg_opt.held_stacks) ? lg_stack_capture(0) : 0;
     return true;
 }
 

@@ -95,11 +95,8 @@ depot_reserve(void)
 }
 
 static lg_stack_id
-depot_put(const uintptr_t *pcs, int n)
+depot_put_hashed(const uintptr_t *pcs, int n, uint64_t h)
 {
-    if (n <= 0)
-        return 0;
-    uint64_t h = hash_pcs(pcs, n);
     lg_stack_id id = 0;
     lg_mutex_lock(&depot_lock);
     if (index_cap) {
@@ -128,6 +125,25 @@ depot_put(const uintptr_t *pcs, int n)
                      "not recorded");
     return id;
 }
+
+static lg_stack_id
+depot_put(const uintptr_t *pcs, int n)
+{
+    return n > 0 ? depot_put_hashed(pcs, n, hash_pcs(pcs, n)) : 0;
+}
+
+/*
+ * The stacks this thread captured last, by hash: a stack taken again (a
+ * loop's lock, with held_stacks=1 every acquisition) finds its id here
+ * without the depot's lock. A 64-bit hash stands for the addresses: two
+ * different stacks of one thread sharing a slot and a hash would show the
+ * wrong stack, a chance of about n / 2^64 for n distinct stacks.
+ */
+#define RECENT 16
+static LG_TLS struct {
+    uint64_t hash;
+    lg_stack_id id;
+} recent[RECENT];
 
 /* Where lockgraph's own code is mapped: its frames are cut from the top of
  * every stack, so a report starts at the program's call. */
@@ -158,7 +174,11 @@ lg_stack_capture(int skip)
     (void)skip; /* our own frames are recognised by address instead */
     void *raw[MAX_DEPTH + 24];
     int depth = (int)lg_opt.stack_depth;
-    int n = backtrace(raw, (int)(sizeof raw / sizeof raw[0]));
+    /* No deeper than needed: lockgraph's own frames (a handful) on top of
+     * the depth kept. Each frame costs an unwind step. */
+    int want = depth + 24 < (int)(sizeof raw / sizeof raw[0]) ? depth + 24
+                                                              : (int)(sizeof raw / sizeof raw[0]);
+    int n = backtrace(raw, want);
     int first = 0;
     while (first < n && (uintptr_t)raw[first] >= self_lo && (uintptr_t)raw[first] < self_hi)
         first++;
@@ -169,7 +189,14 @@ lg_stack_capture(int skip)
     uintptr_t pcs[MAX_DEPTH + 24];
     for (int i = first; i < n; i++)
         pcs[i - first] = (uintptr_t)raw[i];
-    return depot_put(pcs, n - first);
+    uint64_t h = hash_pcs(pcs, n - first);
+    unsigned slot = (unsigned)(h ^ (h >> 29)) & (RECENT - 1);
+    if (recent[slot].hash == h && recent[slot].id)
+        return recent[slot].id;
+    lg_stack_id id = depot_put_hashed(pcs, n - first, h);
+    recent[slot].hash = h;
+    recent[slot].id = id;
+    return id;
 }
 
 lg_stack_id
@@ -224,7 +251,14 @@ struct module {
     const Elf64_Sym *syms;
     size_t nsyms;
     const char *strtab;
+    struct demangled *names; /* C++ symbols already demangled */
     struct module *next;
+};
+
+struct demangled {
+    const Elf64_Sym *sym;
+    const char *text;
+    struct demangled *next;
 };
 static struct module *modules; /* under depot_lock */
 
@@ -295,49 +329,6 @@ module_of(uintptr_t addr)
     return m;
 }
 
-/* The symbol of the given type containing addr, as "name", "name+off",
- * or "name[i]" when it is an array of objects of elem_size bytes. */
-static const char *
-module_symbol(struct module *m, uintptr_t addr, unsigned type, bool with_offset,
-              size_t elem_size)
-{
-    if (!m->syms)
-        return NULL;
-    uintptr_t rel = m->is_exec ? addr : addr - m->base;
-    const Elf64_Sym *best = NULL;
-    for (size_t i = 0; i < m->nsyms; i++) {
-        const Elf64_Sym *s = &m->syms[i];
-        if (ELF64_ST_TYPE(s->st_info) != type || s->st_shndx == SHN_UNDEF)
-            continue;
-        uintptr_t lo = s->st_value, hi = s->st_value + (s->st_size ? s->st_size : 1);
-        if (rel >= lo && rel < hi && (!best || s->st_size < best->st_size))
-            best = s;
-    }
-    if (!best)
-        return NULL;
-    const char *name = m->strtab + best->st_name;
-    char buf[256];
-    uintptr_t off = rel - best->st_value;
-    if (with_offset && elem_size && best->st_size > elem_size && best->st_size % elem_size == 0
-        && off % elem_size == 0)
-        snprintf(buf, sizeof buf, "%s[%lu]", name, (unsigned long)(off / elem_size));
-    else if (with_offset && off)
-        snprintf(buf, sizeof buf, "%s+%lu", name, (unsigned long)off);
-    else
-        snprintf(buf, sizeof buf, "%s", name);
-    return copy_str(buf, strlen(buf));
-}
-
-const char *
-lg_symbolize_data(uintptr_t addr, size_t elem_size)
-{
-    lg_mutex_lock(&depot_lock);
-    struct module *m = module_of(addr);
-    const char *name = m ? module_symbol(m, addr, STT_OBJECT, true, elem_size) : NULL;
-    lg_mutex_unlock(&depot_lock);
-    return name;
-}
-
 /* Environment for addr2line: the program's, without lockgraph in it. */
 static char **
 clean_environ(void)
@@ -374,58 +365,91 @@ unknown(const char *s)
 }
 
 /*
- * Run `addr2line -f -i -e module` on the addresses. With -i one address can
- * print several function/location pairs, so every address is followed by
- * the address 0, whose single "??" pair marks where the next answer starts.
+ * Run a binutils filter (addr2line, c++filt): `input` on its standard
+ * input, its standard output into *out (NUL-terminated, from lg_mem,
+ * *out_cap bytes; NULL when it could not run). The input is small (a
+ * stack's addresses, a few names): far below a pipe's capacity, so writing
+ * all of it before reading cannot wait for the filter.
  */
-static void
-addr2line(struct module *m, struct a2l_result **res, const uintptr_t *query, size_t n)
+static char *
+run_filter(char *const argv[], const char *input, size_t in_len, size_t out_cap,
+           size_t *out_len)
 {
     int to_child[2], from_child[2];
+    *out_len = 0;
     if (pipe2(to_child, O_CLOEXEC) != 0)
-        return;
+        return NULL;
     if (pipe2(from_child, O_CLOEXEC) != 0) {
         close(to_child[0]);
         close(to_child[1]);
-        return;
+        return NULL;
     }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, to_child[0], 0);
     posix_spawn_file_actions_adddup2(&fa, from_child[1], 1);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    char *argv[] = { "addr2line", "-f", "-i", "-e", m->path, NULL };
     char **env = clean_environ();
     pid_t pid;
-    int err = posix_spawnp(&pid, "addr2line", &fa, NULL, argv, env ? env : environ);
+    int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, env ? env : environ);
     posix_spawn_file_actions_destroy(&fa);
     close(to_child[0]);
     close(from_child[1]);
+    if (env) {
+        size_t k = 0;
+        while (env[k])
+            k++;
+        lg_mem_free(env, (k + 1) * sizeof *env);
+    }
     if (err == 0) {
-        char line[64];
-        for (size_t i = 0; i < n; i++) {
-            int len = snprintf(line, sizeof line, "0x%lx\n0\n", (unsigned long)query[i]);
-            if (write(to_child[1], line, (size_t)len) != len)
+        for (size_t done = 0; done < in_len;) {
+            ssize_t w = write(to_child[1], input + done, in_len - done);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
                 break;
+            done += (size_t)w;
         }
     }
     close(to_child[1]);
     if (err != 0) {
         close(from_child[0]);
-        goto out;
+        return NULL;
     }
-    size_t cap = 4096 + n * 512, len = 0;
-    char *text = lg_mem_alloc(cap);
+    char *text = lg_mem_alloc(out_cap);
     ssize_t got;
-    while (text && len + 1 < cap
-           && ((got = read(from_child[0], text + len, cap - 1 - len)) > 0
+    while (text && *out_len + 1 < out_cap
+           && ((got = read(from_child[0], text + *out_len, out_cap - 1 - *out_len)) > 0
                || (got < 0 && errno == EINTR)))
         if (got > 0)
-            len += (size_t)got;
+            *out_len += (size_t)got;
     close(from_child[0]);
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
+    return text;
+}
+
+/*
+ * Run `addr2line -f -i -C -e module` on the addresses (-C: C++ names come
+ * out demangled). With -i one address can print several function/location
+ * pairs, so every address is followed by the address 0, whose single "??"
+ * pair marks where the next answer starts.
+ */
+static void
+addr2line(struct module *m, struct a2l_result **res, const uintptr_t *query, size_t n)
+{
+    char *argv[] = { "addr2line", "-f", "-i", "-C", "-e", m->path, NULL };
+    size_t in_cap = n * 32 + 1, in_len = 0;
+    char *input = lg_mem_alloc(in_cap);
+    if (!input)
+        return;
+    for (size_t i = 0; i < n; i++)
+        in_len += (size_t)snprintf(input + in_len, in_cap - in_len, "0x%lx\n0\n",
+                                   (unsigned long)query[i]);
+    size_t cap = 4096 + n * 512, len = 0;
+    char *text = run_filter(argv, input, in_len, cap, &len);
+    lg_mem_free(input, in_cap);
     /* Split into lines in place, then walk them in pairs. */
     char *p = text, *end = text ? text + len : NULL;
     size_t i = 0;
@@ -463,13 +487,90 @@ addr2line(struct module *m, struct a2l_result **res, const uintptr_t *query, siz
         r->n++;
     }
     lg_mem_free(text, cap);
-out:
-    if (env) {
-        size_t k = 0;
-        while (env[k])
-            k++;
-        lg_mem_free(env, (k + 1) * sizeof *env);
+}
+
+/*
+ * The name of an ELF symbol as the program's source spells it: a C++
+ * symbol (_Z...) demangled by c++filt, run outside the process: the
+ * program's own __cxa_demangle would allocate with the program's malloc,
+ * from wherever lockgraph is reporting. Once per symbol (cached); with
+ * symbolize=0 (no helper processes) names stay as the symbol table has
+ * them.
+ */
+static const char *
+symbol_name(struct module *m, const Elf64_Sym *sym)
+{
+    const char *raw = m->strtab + sym->st_name;
+    if (raw[0] != '_' || raw[1] != 'Z' || !lg_opt.symbolize)
+        return raw;
+    for (struct demangled *d = m->names; d; d = d->next)
+        if (d->sym == sym)
+            return d->text;
+    struct demangled *d = lg_mem_alloc(sizeof *d);
+    if (!d)
+        return raw;
+    d->sym = sym;
+    d->text = raw;
+    size_t in_len = strnlen(raw, 4096), out_cap = 2 * in_len + 4096, len = 0;
+    char *input = copy_str(raw, in_len + 1);
+    if (input) {
+        input[in_len] = '\n';
+        char *argv[] = { "c++filt", NULL };
+        char *out = run_filter(argv, input, in_len + 1, out_cap, &len);
+        char *nl = out ? memchr(out, '\n', len) : NULL;
+        if (nl && nl > out)
+            d->text = copy_str(out, (size_t)(nl - out));
+        if (!d->text)
+            d->text = raw;
+        lg_mem_free(out, out_cap);
+        lg_mem_free(input, in_len + 2);
     }
+    d->next = m->names;
+    m->names = d;
+    return d->text;
+}
+
+/* The symbol of the given type containing addr, as "name", "name+off",
+ * or "name[i]" when it is an array of objects of elem_size bytes. */
+static const char *
+module_symbol(struct module *m, uintptr_t addr, unsigned type, bool with_offset,
+              size_t elem_size)
+{
+    if (!m->syms)
+        return NULL;
+    uintptr_t rel = m->is_exec ? addr : addr - m->base;
+    const Elf64_Sym *best = NULL;
+    for (size_t i = 0; i < m->nsyms; i++) {
+        const Elf64_Sym *s = &m->syms[i];
+        if (ELF64_ST_TYPE(s->st_info) != type || s->st_shndx == SHN_UNDEF)
+            continue;
+        uintptr_t lo = s->st_value, hi = s->st_value + (s->st_size ? s->st_size : 1);
+        if (rel >= lo && rel < hi && (!best || s->st_size < best->st_size))
+            best = s;
+    }
+    if (!best)
+        return NULL;
+    const char *name = symbol_name(m, best);
+    char buf[256];
+    uintptr_t off = rel - best->st_value;
+    if (with_offset && elem_size && best->st_size > elem_size && best->st_size % elem_size == 0
+        && off % elem_size == 0)
+        snprintf(buf, sizeof buf, "%s[%lu]", name, (unsigned long)(off / elem_size));
+    else if (with_offset && off)
+        snprintf(buf, sizeof buf, "%s+%lu", name, (unsigned long)off);
+    else
+        snprintf(buf, sizeof buf, "%s", name);
+    return copy_str(buf, strlen(buf));
+}
+
+const char *
+lg_symbolize_data(uintptr_t addr, size_t elem_size)
+{
+    lg_mutex_lock(&depot_lock);
+    struct module *m = module_of(addr);
+    const char *name = m ? module_symbol(m, addr, STT_OBJECT, true, elem_size) : NULL;
+    lg_mutex_unlock(&depot_lock);
+    return name;
 }
 
 static void

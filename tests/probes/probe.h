@@ -36,4 +36,40 @@ run_thread(void *(*fn)(void *), void *arg)
     CHECK(pthread_join(t, NULL));
 }
 
+/* A thread body that takes pair->first, then pair->second, and releases
+ * both: one lock-order edge, for run_thread(take_pair, &pair). */
+struct lock_pair {
+    pthread_mutex_t *first, *second;
+};
+static inline void *
+take_pair(void *arg)
+{
+    struct lock_pair *p = arg;
+    pthread_mutex_lock(p->first);
+    pthread_mutex_lock(p->second);
+    pthread_mutex_unlock(p->second);
+    pthread_mutex_unlock(p->first);
+    return NULL;
+}
+
+/* A lock-order inversion, reported although it never deadlocks: two
+ * threads, one after the other, take two locks in opposite orders. Each
+ * call uses a pair of locks of its own, so each is a report of its own (4
+ * pairs; a fifth call takes the first pair again and reports nothing). */
+static inline void
+inversion(void)
+{
+    static pthread_mutex_t locks[8] = {
+        PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+        PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+        PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    };
+    static unsigned next;
+    pthread_mutex_t *x = &locks[2 * (next % 4)], *y = &locks[2 * (next % 4) + 1];
+    next++;
+    struct lock_pair xy = { x, y }, yx = { y, x };
+    run_thread(take_pair, &xy);
+    run_thread(take_pair, &yx);
+}
+
 #endif
