@@ -226,7 +226,7 @@ add_edges(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode)
             if (evidence)
                 label.payload = evidence;
             else if (stack)
-                label.payload = ((uint64_t)lg_stack_from_pc(t->held[i].site) << 32) | stack;
+                label.payload = ((uint64_t)lg_held_stack(&t->held[i]) << 32) | stack;
             struct lg_cycle *c = NULL;
             int r = lg_graph_add_edge(lg_graph, from, to, &label, &c);
             if (r == LG_EDGE_CYCLE && c) {
