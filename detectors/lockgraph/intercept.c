@@ -3,9 +3,10 @@
  *
  * This file has the locks: mutexes, reader-writer locks, spinlocks.
  * intercept_sync.c has condition variables, threads, barriers and
- * semaphores; init.c has start, exit and fork; resolve.c finds the real
- * functions; abi.c reads glibc's objects (a mutex's type and owner when
- * lockgraph did not see it being set up).
+ * semaphores; intercept_c11.c C11 <threads.h> (through the lg_intercept_*
+ * paths of these two files); init.c has start, exit and fork; resolve.c
+ * finds the real functions; abi.c reads glibc's objects (a mutex's type and
+ * owner when lockgraph did not see it being set up).
  *
  * Every interposed call follows TSan's three steps: check before the call
  * (where a self-deadlock is reported before the thread blocks), the real
@@ -192,23 +193,36 @@ destroy_end(struct destroying d, int err)
 
 /* ---- mutexes --------------------------------------------------------------- */
 
+void
+lg_intercept_mutex_created(pthread_mutex_t *m, uintptr_t site)
+{
+    struct lg_thread *t = enter();
+    if (t) {
+        lg_lock_init(t, (uintptr_t)m, mutex_type(m), mutex_robust(m), site);
+        leave();
+    }
+}
+
 LG_EXPORT int
 pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
 {
     int err = REAL(pthread_mutex_init)(m, attr);
-    struct lg_thread *t;
-    if (err == 0 && (t = enter())) {
-        lg_lock_init(t, (uintptr_t)m, mutex_type(m), mutex_robust(m), SITE);
-        leave();
-    }
+    if (err == 0)
+        lg_intercept_mutex_created(m, SITE);
     return err;
+}
+
+int
+lg_intercept_mutex_destroy(pthread_mutex_t *m, uintptr_t site)
+{
+    struct destroying d = destroy_begin((uintptr_t)m, mutex_locked(m), mutex_owner(m), site);
+    return destroy_end(d, REAL(pthread_mutex_destroy)(m));
 }
 
 LG_EXPORT int
 pthread_mutex_destroy(pthread_mutex_t *m)
 {
-    struct destroying d = destroy_begin((uintptr_t)m, mutex_locked(m), mutex_owner(m), SITE);
-    return destroy_end(d, REAL(pthread_mutex_destroy)(m));
+    return lg_intercept_mutex_destroy(m, SITE);
 }
 
 /* lock, timedlock and clocklock: `until` NULL means wait for ever. */
@@ -252,9 +266,10 @@ mutex_acquire(pthread_mutex_t *m, clockid_t clock, const struct timespec *until,
  * that case, minus the generality: no re-entry flag (nothing here can call
  * back into pthreads), one trylock, and the bookkeeping inline. Anything
  * else (a new chain, a held lock, a busy mutex) takes the full path.
+ * Inlined into pthread_mutex_lock() and lg_intercept_mutex_lock().
  */
-LG_EXPORT int
-pthread_mutex_lock(pthread_mutex_t *m)
+static inline __attribute__((always_inline)) int
+mutex_lock_at(pthread_mutex_t *m, uintptr_t site)
 {
     struct lg_thread *t = lg_tls_self;
     if (LG_LIKELY(t != NULL && !lg_busy && atomic_load_explicit(&lg_active, memory_order_relaxed))) {
@@ -268,12 +283,24 @@ pthread_mutex_lock(pthread_mutex_t *m)
             uint64_t chain = lg_chain_for(t, uid, LG_EXCL);
             if (LG_LIKELY((t->nheld == 0 || lg_chain_known(t, chain))
                           && lg_real.pthread_mutex_trylock(m) == 0)) {
-                lg_acquired(t, l, uid, LG_EXCL, false, SITE, chain);
+                lg_acquired(t, l, uid, LG_EXCL, false, site, chain);
                 return 0;
             }
         }
     }
-    return mutex_acquire(m, CLOCK_REALTIME, NULL, false, SITE);
+    return mutex_acquire(m, CLOCK_REALTIME, NULL, false, site);
+}
+
+LG_EXPORT int
+pthread_mutex_lock(pthread_mutex_t *m)
+{
+    return mutex_lock_at(m, SITE);
+}
+
+int
+lg_intercept_mutex_lock(pthread_mutex_t *m, uintptr_t site)
+{
+    return mutex_lock_at(m, site);
 }
 
 LG_EXPORT int
@@ -282,19 +309,24 @@ pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
     return mutex_acquire(m, CLOCK_REALTIME, abstime, true, SITE);
 }
 
+int
+lg_intercept_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime, uintptr_t site)
+{
+    return mutex_acquire(m, CLOCK_REALTIME, abstime, true, site);
+}
+
 LG_EXPORT int
 pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime)
 {
     return mutex_acquire(m, clock, abstime, true, SITE);
 }
 
-LG_EXPORT int
-pthread_mutex_trylock(pthread_mutex_t *m)
+int
+lg_intercept_mutex_trylock(pthread_mutex_t *m, uintptr_t site)
 {
     struct lg_thread *t = enter();
     if (!t)
         return REAL(pthread_mutex_trylock)(m);
-    uintptr_t site = SITE;
     struct lg_lock *l = mutex_record(t, m, site);
     leave();
     int err = REAL(pthread_mutex_trylock)(m);
@@ -311,7 +343,14 @@ pthread_mutex_trylock(pthread_mutex_t *m)
 }
 
 LG_EXPORT int
-pthread_mutex_unlock(pthread_mutex_t *m)
+pthread_mutex_trylock(pthread_mutex_t *m)
+{
+    return lg_intercept_mutex_trylock(m, SITE);
+}
+
+/* Inlined into pthread_mutex_unlock() and lg_intercept_mutex_unlock(). */
+static inline __attribute__((always_inline)) int
+mutex_unlock_at(pthread_mutex_t *m, uintptr_t site)
 {
     /* Fast path: releasing the innermost lock, with no retry episode to
      * account for. Bookkeeping first: once the real unlock is done, the
@@ -330,9 +369,21 @@ pthread_mutex_unlock(pthread_mutex_t *m)
     struct lg_lock *l = lg_lock_find(t, (uintptr_t)m);
     /* Bookkeeping first: once the real unlock is done, the next owner may
      * already be recording itself. */
-    lg_before_release(t, l, (uintptr_t)m, mutex_owner(m), mutex_locked(m), SITE);
+    lg_before_release(t, l, (uintptr_t)m, mutex_owner(m), mutex_locked(m), site);
     leave();
     return REAL(pthread_mutex_unlock)(m);
+}
+
+LG_EXPORT int
+pthread_mutex_unlock(pthread_mutex_t *m)
+{
+    return mutex_unlock_at(m, SITE);
+}
+
+int
+lg_intercept_mutex_unlock(pthread_mutex_t *m, uintptr_t site)
+{
+    return mutex_unlock_at(m, site);
 }
 
 /* ---- reader-writer locks ------------------------------------------------- */

@@ -4,6 +4,8 @@
  *
  * Layering (each file only calls downwards; files on one line do not call
  * each other):
+ *   intercept_c11.c  C11 <threads.h>, through the pthread interposers' own
+ *                paths (intercept.h)
  *   intercept.c, intercept_sync.c, init.c   the interposed functions, start,
  *                exit and fork (intercept.h: what they share)
  *   resolve.c    the real functions behind the interposers
