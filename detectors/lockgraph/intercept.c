@@ -2,11 +2,11 @@
  * intercept.c - the pthread functions lockgraph puts itself in front of.
  *
  * This file has the locks: mutexes, reader-writer locks, spinlocks.
- * intercept_sync.c has condition variables, threads, barriers and
- * semaphores; intercept_c11.c C11 <threads.h> (through the lg_intercept_*
- * paths of these two files); init.c has start, exit and fork; resolve.c
- * finds the real functions; abi.c reads glibc's objects (a mutex's type and
- * owner when lockgraph did not see it being set up).
+ * intercept_sync.c has condition variables, threads and barriers;
+ * intercept_sem.c semaphores; intercept_c11.c C11 <threads.h> (both through
+ * the lg_intercept_* paths of these two files); init.c has start, exit and
+ * fork; resolve.c finds the real functions; abi.c reads glibc's objects (a
+ * mutex's type and owner when lockgraph did not see it being set up).
  *
  * Every interposed call follows TSan's three steps: check before the call
  * (where a self-deadlock is reported before the thread blocks), the real
@@ -54,8 +54,9 @@ static struct lg_lock *
 mutex_record(struct lg_thread *t, pthread_mutex_t *m, uintptr_t site)
 {
     struct lg_lock *l = lg_lock_find(t, (uintptr_t)m);
-    if (LG_LIKELY(l != NULL))
+    if (LG_LIKELY(l != NULL && l->type != LG_SEMAPHORE))
         return l;
+    /* lg_lock_get() replaces a semaphore's record left at this address. */
     return lg_lock_get(t, (uintptr_t)m, mutex_type(m), mutex_robust(m), site);
 }
 
@@ -112,7 +113,7 @@ valid_ts(const struct timespec *ts)
     return ts && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
 }
 
-enum lock_op { OP_MUTEX, OP_RDLOCK, OP_WRLOCK };
+enum lock_op { OP_MUTEX, OP_RDLOCK, OP_WRLOCK, OP_SEM };
 
 /* One timed attempt of the real function, until `deadline` on `clock`. */
 static int
@@ -122,6 +123,7 @@ timed_attempt(enum lock_op op, void *obj, clockid_t clock, const struct timespec
     case OP_MUTEX: return REAL(pthread_mutex_clocklock)(obj, clock, deadline);
     case OP_RDLOCK: return REAL(pthread_rwlock_clockrdlock)(obj, clock, deadline);
     case OP_WRLOCK: return REAL(pthread_rwlock_clockwrlock)(obj, clock, deadline);
+    case OP_SEM: return REAL(sem_clockwait)(obj, clock, deadline) == 0 ? 0 : errno;
     }
     return EINVAL;
 }
@@ -155,6 +157,13 @@ wait_lock(struct lg_thread *t, struct lg_lock *l, enum lock_op op, void *obj, cl
     lg_wait_end(t);
     leave();
     return err;
+}
+
+int
+lg_intercept_sem_wait_lock(struct lg_thread *t, struct lg_lock *l, sem_t *s, clockid_t clock,
+                           const struct timespec *until, uintptr_t site)
+{
+    return wait_lock(t, l, OP_SEM, s, clock, until, site);
 }
 
 /* ---- destroy, for every kind of lock ------------------------------------ */

@@ -52,7 +52,13 @@ extern LG_TLS int lg_busy;
     X(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *)) \
     X(int, pthread_join, (pthread_t, void **))                                            \
     X(int, pthread_barrier_wait, (pthread_barrier_t *))                                   \
+    X(int, sem_init, (sem_t *, int, unsigned))                                            \
+    X(int, sem_destroy, (sem_t *))                                                        \
     X(int, sem_wait, (sem_t *))                                                           \
+    X(int, sem_trywait, (sem_t *))                                                        \
+    X(int, sem_timedwait, (sem_t *, const struct timespec *))                             \
+    X(int, sem_clockwait, (sem_t *, clockid_t, const struct timespec *))                  \
+    X(int, sem_post, (sem_t *))                                                           \
     X(int, mtx_init, (mtx_t *, int))                                                      \
     X(int, thrd_create, (thrd_t *, thrd_start_t, void *))                                 \
     X(int, thrd_join, (thrd_t, int *))
@@ -112,8 +118,8 @@ reenter(void)
         return err_;                                                         \
     } while (0)
 
-/* ---- the pthread interposers' paths, for intercept_c11.c: each is what
- * the pthread function of that name does,
+/* ---- the pthread interposers' paths, for intercept_c11.c and
+ * intercept_sem.c: each is what the pthread function of that name does,
  * with the caller's return address (`site`) passed in. They return what
  * the pthread function returns. ----------------------------------------- */
 
@@ -125,6 +131,12 @@ int lg_intercept_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abst
                                  uintptr_t site);
 int lg_intercept_mutex_trylock(pthread_mutex_t *m, uintptr_t site);
 int lg_intercept_mutex_unlock(pthread_mutex_t *m, uintptr_t site);
+/* Block on a semaphore lock as on a mutex (for ever when `until` is NULL,
+ * else until `until` on `clock`), in slices that look for a wait-for cycle:
+ * 0, or the errno sem_clockwait failed with. Called outside lockgraph
+ * (after leave()), as the real call would be. */
+int lg_intercept_sem_wait_lock(struct lg_thread *t, struct lg_lock *l, sem_t *s,
+                               clockid_t clock, const struct timespec *until, uintptr_t site);
 
 /* intercept_sync.c */
 int lg_intercept_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime,

@@ -1,8 +1,9 @@
 /*
  * intercept_sync.c - the waits that are not locks: condition variables,
- * thread creation and join, barriers, semaphores. A condition-variable wait
- * releases and re-takes its mutex, and is booked as such; the others only
- * tell the stall monitor what the thread is blocked in.
+ * thread creation and join, barriers (semaphores are intercept_sem.c's). A
+ * condition-variable wait releases and re-takes its mutex, and is booked as
+ * such; the others only tell the stall monitor what the thread is blocked
+ * in.
  */
 #include "intercept.h"
 
@@ -82,7 +83,7 @@ pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
     return cond_wait(c, m, clock, abstime, 2, SITE);
 }
 
-/* ---- threads, barriers, semaphores ---------------------------------------- */
+/* ---- threads and barriers -------------------------------------------------- */
 
 struct start {
     void *(*fn)(void *);
@@ -152,8 +153,3 @@ pthread_barrier_wait(pthread_barrier_t *b)
     BLOCKING_CALL(LG_WAIT_BARRIER, b, REAL(pthread_barrier_wait)(b));
 }
 
-LG_EXPORT int
-sem_wait(sem_t *s)
-{
-    BLOCKING_CALL(LG_WAIT_SEM, s, REAL(sem_wait)(s));
-}

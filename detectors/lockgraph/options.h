@@ -65,7 +65,10 @@
       "and exit with exitcode")                                               \
     X(INT, verbosity, 0, 0, 2,                                                \
       "1: say when lockgraph starts and what it checked at exit; "            \
-      "2: also every new lock-order edge")
+      "2: also every new lock-order edge")                                    \
+    X(BOOL, sem_locks, 1, 0, 1,                                               \
+      "treat a semaphore that behaves as a binary lock (sem_init to 1, each " \
+      "post by the thread that took it; Python's threading.Lock) as a lock")
 
 struct lg_options {
 #define LG_OPTION_FIELD_BOOL bool
