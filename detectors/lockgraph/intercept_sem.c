@@ -33,24 +33,47 @@
  *   - a thread that exits holding one has not abandoned it (check.c).
  *
  * The cost for signals: until the program sets up its first binary
- * semaphore, one flag test; after that, one lookup by address.
+ * semaphore, one counter test; after that, one lookup by address, which
+ * each thread remembers until the next binary semaphore is set up.
  */
 #include "intercept.h"
 
-static atomic_bool sem_binary_seen;
+/* Semaphore locks set up so far; 0: none, every semaphore is a signal. */
+static atomic_uint_fast64_t sem_locks_made;
+
+/* Per thread, direct mapped: semaphores this thread found to be signals,
+ * and sem_locks_made when it looked. A record for a signal only appears by
+ * a new sem_init to 1, which counts in sem_locks_made after it is made, so
+ * the answer holds while the count has not moved: a program that mixes a
+ * few binary semaphores with many signals does not look each signal up. */
+#define SEM_SIGNAL_SLOTS 16
+static LG_TLS struct {
+    uintptr_t addr;
+    uint64_t made;
+} sem_signals[SEM_SIGNAL_SLOTS];
 
 /* The record of s if s is a semaphore lock, with its identity in *uid. */
 static struct lg_lock *
 sem_lock_of(struct lg_thread *t, sem_t *s, uint64_t *uid)
 {
     *uid = 0;
-    if (LG_LIKELY(!atomic_load_explicit(&sem_binary_seen, memory_order_relaxed)))
+    uint64_t made = atomic_load_explicit(&sem_locks_made, memory_order_acquire);
+    if (LG_LIKELY(made == 0))
         return NULL;
-    struct lg_lock *l = lg_lock_find(t, (uintptr_t)s);
-    if (!l || l->type != LG_SEMAPHORE)
+    uintptr_t addr = (uintptr_t)s;
+    unsigned slot = (unsigned)(addr / sizeof(sem_t)) % SEM_SIGNAL_SLOTS;
+    if (sem_signals[slot].addr == addr && sem_signals[slot].made == made)
         return NULL;
-    *uid = lg_lock_uid(l);
-    return *uid ? l : NULL;
+    struct lg_lock *l = lg_lock_find(t, addr);
+    if (l && l->type == LG_SEMAPHORE && (*uid = lg_lock_uid(l)) != 0) {
+        if (sem_signals[slot].addr == addr)
+            sem_signals[slot].addr = 0;
+        return l;
+    }
+    *uid = 0;
+    sem_signals[slot].addr = addr;
+    sem_signals[slot].made = made;
+    return NULL;
 }
 
 static int
@@ -91,14 +114,15 @@ sem_took(struct lg_thread *t, struct lg_lock *l, uint64_t uid, enum lg_acquire_h
  * asked: for ever when `until` is NULL, else until `until` on `clock`. The
  * order "held locks -> this one" is checked before the thread blocks, as
  * for a mutex, and a blocked thread waits in slices, looking for the
- * wait-for cycle it may be part of. Called outside lockgraph; returns what
+ * wait-for cycle it may be part of. Called outside lockgraph, after the
+ * caller's pthread_testcancel() (the waits are cancellation points even
+ * when they need not wait, and a first sem_trywait is not); returns what
  * sem_wait, sem_timedwait or sem_clockwait would have, errno included.
  */
 static int
 sem_take(struct lg_thread *t, struct lg_lock *l, uint64_t uid, sem_t *s, clockid_t clock,
      const struct timespec *until, uintptr_t site)
 {
-    pthread_testcancel(); /* sem_wait is a cancellation point even when it need not wait */
     enum lg_acquire_how how = until ? LG_TIMED : LG_BLOCKING;
     uint64_t chain = 0;
     reenter();
@@ -141,8 +165,8 @@ sem_init(sem_t *s, int pshared, unsigned value)
     if (r != 0 || !(t = enter()))
         return r;
     if (pshared == 0 && value == 1 && lg_opt.sem_locks) {
-        atomic_store_explicit(&sem_binary_seen, true, memory_order_relaxed);
         lg_lock_init(t, (uintptr_t)s, LG_SEMAPHORE, false, SITE);
+        atomic_fetch_add_explicit(&sem_locks_made, 1, memory_order_release);
     } else {
         /* Whatever lock lived here before is gone; a signal has no record. */
         struct lg_lock *old = lg_lock_find(t, (uintptr_t)s);
@@ -178,6 +202,7 @@ sem_destroy(sem_t *s)
 LG_EXPORT int
 sem_wait(sem_t *s)
 {
+    pthread_testcancel(); /* outside lockgraph: a cancellation unwinds from here */
     struct lg_thread *t = enter();
     if (!t)
         return REAL(sem_wait)(s);
@@ -185,16 +210,28 @@ sem_wait(sem_t *s)
     uint64_t uid;
     struct lg_lock *l = sem_lock_of(t, s, &uid);
     bool mine = l && lg_held_find(t, l);
-    if (l && !mine) {
-        leave();
+    leave();
+    if (l && !mine)
         return sem_take(t, l, uid, s, CLOCK_REALTIME, NULL, site);
-    }
     /* A signal; or a semaphore lock this thread holds, which only another
-     * thread can post: a wait for a signal all the same. */
+     * thread can post: a wait for a signal all the same. One that is there
+     * already is no wait to tell the stall monitor about. */
+    int e = errno;
+    if (REAL(sem_trywait)(s) == 0) {
+        if (mine) { /* free although this thread holds it: a post went unseen */
+            reenter();
+            sem_demote(t, l, uid);
+            leave();
+        }
+        errno = e;
+        return 0;
+    }
+    errno = e;
+    reenter();
     lg_wait_begin(t, LG_WAIT_SEM, NULL, (uintptr_t)s, LG_EXCL, site);
     leave();
     int r = REAL(sem_wait)(s);
-    int e = errno;
+    e = errno;
     reenter();
     lg_wait_end(t);
     if (mine)
@@ -227,8 +264,10 @@ sem_timed_wait(sem_t *s, clockid_t clock, const struct timespec *abstime, bool c
             l = NULL; /* held by this thread: a wait for a signal */
         leave();
     }
-    if (l)
+    if (l) {
+        pthread_testcancel();
         return sem_take(t, l, uid, s, clock, abstime, site);
+    }
     return clockwait ? REAL(sem_clockwait)(s, clock, abstime) : REAL(sem_timedwait)(s, abstime);
 }
 
