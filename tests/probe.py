@@ -31,7 +31,12 @@ def main():
     ap.add_argument("program", nargs="+")
     a = ap.parse_args()
     expected = sorted({k for k in a.expect.split(",") if k and k != "none"})
-    name = os.path.basename(a.program[-1] if a.program[-1].endswith(".py") else a.program[0])
+    scripts = [arg for arg in a.program[1:] if arg.endswith(".py")]
+    if scripts:  # an interpreter: name the script and its arguments
+        name = " ".join([os.path.basename(scripts[0])]
+                        + a.program[a.program.index(scripts[0]) + 1:])
+    else:
+        name = os.path.basename(a.program[0])
     if not os.access(a.program[0], os.X_OK):
         print(f"{name}: cannot run {a.program[0]}: not an executable file")
         return 1
