@@ -33,7 +33,6 @@ static struct {
 static sem_t ping, pong, lock;
 static uint64_t counter; /* guarded by lock */
 static pthread_barrier_t start;
-static struct bench_span *spans;
 
 static void
 sem_check(int r, const char *what)
@@ -50,56 +49,29 @@ wait_for(sem_t *s)
             bench_die(__FILE__, __LINE__, "sem_wait", errno);
 }
 
-static void *
-server(void *arg)
-{
-    struct bench_span *span = arg;
-    bench_span_start(&start, span);
-    for (unsigned long i = 0; i < cfg.rounds; i++) {
-        wait_for(&ping);
-        sem_check(sem_post(&pong), "sem_post");
-    }
-    bench_span_end(span);
-    return NULL;
-}
+/* What one thread does `rounds` times: post `give` (first or last), wait
+ * for `take`, and bump the counter in between when `count` is set. */
+struct role {
+    sem_t *take, *give;
+    bool give_first, count;
+    struct bench_span span;
+};
 
 static void *
-client(void *arg)
+play(void *arg)
 {
-    struct bench_span *span = arg;
-    bench_span_start(&start, span);
+    struct role *r = arg;
+    bench_span_start(&start, &r->span);
     for (unsigned long i = 0; i < cfg.rounds; i++) {
-        sem_check(sem_post(&ping), "sem_post");
-        wait_for(&pong);
+        if (r->give_first)
+            sem_check(sem_post(r->give), "sem_post");
+        wait_for(r->take);
+        if (r->count)
+            counter++;
+        if (!r->give_first)
+            sem_check(sem_post(r->give), "sem_post");
     }
-    bench_span_end(span);
-    return NULL;
-}
-
-static void *
-solo(void *arg)
-{
-    struct bench_span *span = arg;
-    bench_span_start(&start, span);
-    for (unsigned long i = 0; i < cfg.rounds; i++) {
-        sem_check(sem_post(&ping), "sem_post");
-        wait_for(&ping);
-    }
-    bench_span_end(span);
-    return NULL;
-}
-
-static void *
-locker(void *arg)
-{
-    struct bench_span *span = arg;
-    bench_span_start(&start, span);
-    for (unsigned long i = 0; i < cfg.rounds; i++) {
-        wait_for(&lock);
-        counter++;
-        sem_check(sem_post(&lock), "sem_post");
-    }
-    bench_span_end(span);
+    bench_span_end(&r->span);
     return NULL;
 }
 
@@ -118,19 +90,28 @@ main(int argc, char **argv)
 
     unsigned n = cfg.mode == MODE_SIGNAL ? 2 : cfg.mode == MODE_SOLO ? 1 : (unsigned)cfg.threads;
     pthread_t *th = bench_alloc(n * sizeof *th);
-    spans = bench_alloc(n * sizeof *spans);
+    struct role *roles = bench_alloc(n * sizeof *roles);
+    struct bench_span *spans = bench_alloc(n * sizeof *spans);
     sem_check(sem_init(&ping, 0, 0), "sem_init");
     sem_check(sem_init(&pong, 0, 0), "sem_init");
     sem_check(sem_init(&lock, 0, 1), "sem_init");
-    BENCH_CHECK(pthread_barrier_init(&start, NULL, n));
     for (unsigned i = 0; i < n; i++) {
-        void *(*body)(void *) = cfg.mode == MODE_LOCK ? locker
-                                : cfg.mode == MODE_SOLO ? solo
-                                : i == 0 ? server : client;
-        BENCH_CHECK(pthread_create(&th[i], NULL, body, &spans[i]));
+        if (cfg.mode == MODE_LOCK)
+            roles[i] = (struct role){ .take = &lock, .give = &lock, .count = true };
+        else if (cfg.mode == MODE_SOLO)
+            roles[i] = (struct role){ .take = &ping, .give = &ping, .give_first = true };
+        else if (i == 0) /* the server answers each ping with a pong */
+            roles[i] = (struct role){ .take = &ping, .give = &pong };
+        else
+            roles[i] = (struct role){ .take = &pong, .give = &ping, .give_first = true };
     }
+    BENCH_CHECK(pthread_barrier_init(&start, NULL, n));
     for (unsigned i = 0; i < n; i++)
+        BENCH_CHECK(pthread_create(&th[i], NULL, play, &roles[i]));
+    for (unsigned i = 0; i < n; i++) {
         BENCH_CHECK(pthread_join(th[i], NULL));
+        spans[i] = roles[i].span;
+    }
     double elapsed = bench_span_elapsed(spans, n);
 
     int ping_left, pong_left;

@@ -13,31 +13,25 @@
 static sem_t a, b;
 static pthread_barrier_t both;
 static int at_once;
-static void *ab(void *x) {
-    (void)x;
-    sem_wait(&a);
+/* Takes s[0], then s[1]; with at_once, only after the other thread holds
+ * its first. */
+static void *take_both(void *x) {
+    sem_t **s = x;
+    sem_wait(s[0]);
     if (at_once)
         pthread_barrier_wait(&both);
-    sem_wait(&b);
-    sem_post(&b); sem_post(&a);
-    return NULL;
-}
-static void *ba(void *x) {
-    (void)x;
-    sem_wait(&b);
-    if (at_once)
-        pthread_barrier_wait(&both);
-    sem_wait(&a);
-    sem_post(&a); sem_post(&b);
+    sem_wait(s[1]);
+    sem_post(s[1]); sem_post(s[0]);
     return NULL;
 }
 int main(void) {
     pthread_t t1, t2;
+    sem_t *ab[2] = { &a, &b }, *ba[2] = { &b, &a };
     CHECK(sem_init(&a, 0, 1)); CHECK(sem_init(&b, 0, 1));
-    run_thread(ab, NULL); run_thread(ba, NULL);
+    run_thread(take_both, ab); run_thread(take_both, ba);
     at_once = 1;
     CHECK(pthread_barrier_init(&both, NULL, 2));
-    CHECK(pthread_create(&t1, NULL, ab, NULL)); CHECK(pthread_create(&t2, NULL, ba, NULL));
+    CHECK(pthread_create(&t1, NULL, take_both, ab)); CHECK(pthread_create(&t2, NULL, take_both, ba));
     struct timespec tick = { 0, 10 * 1000000L };
     for (int i = 0; i < 30; i++)
         nanosleep(&tick, NULL);
