@@ -275,10 +275,20 @@ mutex_acquire(pthread_mutex_t *m, clockid_t clock, const struct timespec *until,
  * that case, minus the generality: no re-entry flag (nothing here can call
  * back into pthreads), one trylock, and the bookkeeping inline. Anything
  * else (a new chain, a held lock, a busy mutex) takes the full path.
- * Inlined into pthread_mutex_lock() and lg_intercept_mutex_lock().
+ *
+ * mutex_lock_fast() is the test and the trylock; true means the mutex is
+ * now held and the caller books it, with its own return address read only
+ * then (reading it before the trylock would keep it in a register across
+ * the call, which the hottest path of all pays for).
  */
-static inline __attribute__((always_inline)) int
-mutex_lock_at(pthread_mutex_t *m, uintptr_t site)
+struct fast_take {
+    struct lg_thread *t;
+    struct lg_lock *l;
+    uint64_t uid, chain;
+};
+
+static inline __attribute__((always_inline)) bool
+mutex_lock_fast(pthread_mutex_t *m, struct fast_take *ft)
 {
     struct lg_thread *t = lg_tls_self;
     if (LG_LIKELY(t != NULL && !lg_busy && atomic_load_explicit(&lg_active, memory_order_relaxed))) {
@@ -292,24 +302,33 @@ mutex_lock_at(pthread_mutex_t *m, uintptr_t site)
             uint64_t chain = lg_chain_for(t, uid, LG_EXCL);
             if (LG_LIKELY((t->nheld == 0 || lg_chain_known(t, chain))
                           && lg_real.pthread_mutex_trylock(m) == 0)) {
-                lg_acquired(t, l, uid, LG_EXCL, false, site, chain);
-                return 0;
+                *ft = (struct fast_take){ t, l, uid, chain };
+                return true;
             }
         }
     }
-    return mutex_acquire(m, CLOCK_REALTIME, NULL, false, site);
+    return false;
 }
 
 LG_EXPORT int
 pthread_mutex_lock(pthread_mutex_t *m)
 {
-    return mutex_lock_at(m, SITE);
+    struct fast_take ft;
+    if (LG_LIKELY(mutex_lock_fast(m, &ft))) {
+        lg_acquired(ft.t, ft.l, ft.uid, LG_EXCL, false, SITE, ft.chain);
+        return 0;
+    }
+    return mutex_acquire(m, CLOCK_REALTIME, NULL, false, SITE);
 }
 
 int
 lg_intercept_mutex_lock(pthread_mutex_t *m, uintptr_t site)
 {
-    return mutex_lock_at(m, site);
+    struct fast_take ft;
+    if (!mutex_lock_fast(m, &ft))
+        return mutex_acquire(m, CLOCK_REALTIME, NULL, false, site);
+    lg_acquired(ft.t, ft.l, ft.uid, LG_EXCL, false, site, ft.chain);
+    return 0;
 }
 
 LG_EXPORT int
@@ -357,27 +376,36 @@ pthread_mutex_trylock(pthread_mutex_t *m)
     return lg_intercept_mutex_trylock(m, SITE);
 }
 
-/* Inlined into pthread_mutex_unlock() and lg_intercept_mutex_unlock(). */
-static inline __attribute__((always_inline)) int
-mutex_unlock_at(pthread_mutex_t *m, uintptr_t site)
+/*
+ * The fast path of an unlock: releasing the innermost lock, with no retry
+ * episode to account for. True when it applied (the real unlock's result in
+ * *err); the caller's return address is needed only on the full path.
+ */
+static inline __attribute__((always_inline)) bool
+mutex_unlock_fast(pthread_mutex_t *m, int *err)
 {
-    /* Fast path: releasing the innermost lock, with no retry episode to
-     * account for. Bookkeeping first: once the real unlock is done, the
-     * next owner may already be recording itself. */
+    /* Bookkeeping first: once the real unlock is done, the next owner may
+     * already be recording itself. */
     struct lg_thread *t = lg_tls_self;
     if (LG_LIKELY(t != NULL && !lg_busy && t->nheld != 0 && !t->failed_since_release)) {
         struct lg_held *top = &t->held[t->nheld - 1];
         if (LG_LIKELY(top->addr == (uintptr_t)m && !top->spin)) {
             t->nheld--;
-            return lg_real.pthread_mutex_unlock(m);
+            *err = lg_real.pthread_mutex_unlock(m);
+            return true;
         }
     }
-    t = enter();
+    return false;
+}
+
+static int
+mutex_release(pthread_mutex_t *m, uintptr_t site)
+{
+    struct lg_thread *t = enter();
     if (!t)
         return REAL(pthread_mutex_unlock)(m);
     struct lg_lock *l = lg_lock_find(t, (uintptr_t)m);
-    /* Bookkeeping first: once the real unlock is done, the next owner may
-     * already be recording itself. */
+    /* Bookkeeping first, as above. */
     lg_before_release(t, l, (uintptr_t)m, mutex_owner(m), mutex_locked(m), site);
     leave();
     return REAL(pthread_mutex_unlock)(m);
@@ -386,13 +414,15 @@ mutex_unlock_at(pthread_mutex_t *m, uintptr_t site)
 LG_EXPORT int
 pthread_mutex_unlock(pthread_mutex_t *m)
 {
-    return mutex_unlock_at(m, SITE);
+    int err;
+    return LG_LIKELY(mutex_unlock_fast(m, &err)) ? err : mutex_release(m, SITE);
 }
 
 int
 lg_intercept_mutex_unlock(pthread_mutex_t *m, uintptr_t site)
 {
-    return mutex_unlock_at(m, site);
+    int err;
+    return mutex_unlock_fast(m, &err) ? err : mutex_release(m, site);
 }
 
 /* ---- reader-writer locks ------------------------------------------------- */
