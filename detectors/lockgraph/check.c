@@ -25,7 +25,7 @@ static atomic_bool said_graph_memory, said_deadlock_size;
  * EDEADLK instead of blocking; a trylock fails with EBUSY. What remains (a
  * normal mutex or a spinlock taken again, an rwlock wanted for writing while
  * this thread reads it) blocks forever: that is a self-deadlock, reported
- * before the call is made.
+ * before the call is made. A semaphore lock taken again never is.
  */
 static bool
 is_self_deadlock(const struct lg_lock *l, const struct lg_held *h, enum lg_mode mode,
@@ -39,6 +39,10 @@ is_self_deadlock(const struct lg_lock *l, const struct lg_held *h, enum lg_mode 
         return false;
     case LG_RWLOCK:
         return h->mode == LG_SHARED && mode == LG_EXCL;
+    case LG_SEMAPHORE:
+        /* Another thread may post it: only the wait-for and stall checks,
+         * which see every thread, can prove that none will. */
+        return false;
     default:
         return true;
     }
@@ -596,6 +600,14 @@ lg_thread_exit(struct lg_thread *t)
 {
     if (!atomic_load_explicit(&t->alive, memory_order_relaxed))
         return;
+    /* A semaphore has no owner that alone may post it: one still taken is
+     * another thread's to post (Python releases a Lock from any thread),
+     * not abandoned. Locks that lost their identity under the thread are
+     * no longer its to hold. */
+    lg_held_drop_stale(t);
+    for (uint32_t i = t->nheld; i-- > 0;)
+        if (t->held[i].lock->type == LG_SEMAPHORE)
+            lg_held_remove(t, i);
     /* A robust mutex held at exit is the robust protocol's business: the
      * next owner gets EOWNERDEAD. Anything else is abandoned. */
     bool abandoned = false;
@@ -657,11 +669,15 @@ lg_wait_end(struct lg_thread *t)
  * cycle through t. A cycle that does not pass through t is left to its own
  * members (each of them polls too). Ownership is read without locks, so a
  * cycle must look the same for deadlock_ms before it counts.
+ *
+ * A cycle through a semaphore lock proves less: only the owner of a mutex
+ * may unlock it, but any thread may post a semaphore. *through_sem says so,
+ * and the caller then also asks nobody_can_post().
  */
 #define DEADLOCK_MAX_THREADS 64
 
 static uint32_t
-wait_cycle(struct lg_thread *t, struct lg_thread **path)
+wait_cycle(struct lg_thread *t, struct lg_thread **path, bool *through_sem)
 {
     uint32_t n = 0;
     struct lg_thread *cur = t;
@@ -683,6 +699,8 @@ wait_cycle(struct lg_thread *t, struct lg_thread **path)
          * still say taken. */
         if (l->type == LG_SPINLOCK && !lg_abi_spin_locked(lg_lock_addr(l)))
             return 0;
+        if (l->type == LG_SEMAPHORE)
+            *through_sem = true;
         struct lg_thread *o = lg_thread_by_tid(lg_lock_owner_tid(l));
         if (!o)
             return 0;
@@ -695,6 +713,75 @@ wait_cycle(struct lg_thread *t, struct lg_thread **path)
     }
 }
 
+/*
+ * Could a thread outside a wait-for cycle post one of its semaphores? It
+ * could not if every other live thread has been blocked since `since` in an
+ * untimed wait (a lock, a condition variable, a barrier, a semaphore, the
+ * join of a thread still alive) and no thread has exited since then (on its
+ * way out a thread ran, and whoever it woke may not have run yet): the
+ * stall check's rule, for the threads outside the cycle. Threads lockgraph
+ * never saw cannot be asked (README, "Limits").
+ */
+#define POST_CHECK_JOINS 16
+
+struct post_check {
+    struct lg_thread *const *path;
+    uint32_t n;
+    uint64_t since;
+    bool can_post;
+    uintptr_t joins[POST_CHECK_JOINS]; /* threads that others are joining */
+    uint32_t njoins, joins_alive;       /* joins_alive: one bit per join */
+};
+
+static void
+check_blocked(struct lg_thread *o, void *ctx)
+{
+    struct post_check *c = ctx;
+    if (c->can_post || !atomic_load_explicit(&o->alive, memory_order_acquire))
+        return;
+    for (uint32_t i = 0; i < c->n; i++)
+        if (c->path[i] == o)
+            return;
+    int kind = atomic_load_explicit(&o->wait_kind, memory_order_acquire);
+    if (kind == LG_WAIT_NONE || atomic_load_explicit(&o->wait_timed, memory_order_relaxed)
+        || atomic_load_explicit(&o->wait_since_ns, memory_order_relaxed) > c->since) {
+        c->can_post = true; /* running now, or ran since */
+        return;
+    }
+    if (kind == LG_WAIT_JOIN) {
+        if (c->njoins == POST_CHECK_JOINS)
+            c->can_post = true; /* too many to check: assume the worst */
+        else
+            c->joins[c->njoins++] = atomic_load_explicit(&o->wait_object, memory_order_relaxed);
+    }
+}
+
+static void
+check_joined(struct lg_thread *o, void *ctx)
+{
+    struct post_check *c = ctx;
+    if (!atomic_load_explicit(&o->alive, memory_order_acquire))
+        return;
+    for (uint32_t i = 0; i < c->njoins; i++)
+        if (c->joins[i] == o->handle)
+            c->joins_alive |= 1u << i;
+}
+
+static bool
+nobody_can_post(struct lg_thread *const *path, uint32_t n, uint64_t since)
+{
+    if (lg_threads_last_exit_ns() > since)
+        return false;
+    struct post_check c = { .path = path, .n = n, .since = since };
+    lg_threads_each(check_blocked, &c);
+    if (c.can_post)
+        return false;
+    /* A join of a thread that has exited returns as soon as it runs. */
+    if (c.njoins)
+        lg_threads_each(check_joined, &c);
+    return c.joins_alive == (1u << c.njoins) - 1;
+}
+
 void
 lg_wait_poll(struct lg_thread *t)
 {
@@ -703,7 +790,8 @@ lg_wait_poll(struct lg_thread *t)
     if (!lg_opt.detect_deadlocks)
         return;
     struct lg_thread *path[DEADLOCK_MAX_THREADS];
-    uint32_t n = wait_cycle(t, path);
+    bool through_sem = false;
+    uint32_t n = wait_cycle(t, path, &through_sem);
     if (n == 0) {
         t->dl_sig = 0;
         return;
@@ -718,6 +806,11 @@ lg_wait_poll(struct lg_thread *t)
     if (t->dl_sig != sig) {
         t->dl_sig = sig;
         t->dl_since_ns = now;
+    }
+    /* Through a semaphore, the cycle counts from the moment nobody else
+     * could post: a thread that runs in between starts it over. */
+    if (through_sem && !nobody_can_post(path, n, t->dl_since_ns)) {
+        t->dl_sig = 0;
         return;
     }
     if (now - t->dl_since_ns < (uint64_t)lg_opt.deadlock_ms * 1000000u)

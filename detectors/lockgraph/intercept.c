@@ -2,10 +2,11 @@
  * intercept.c - the pthread functions lockgraph puts itself in front of.
  *
  * This file has the locks: mutexes, reader-writer locks, spinlocks.
- * intercept_sync.c has condition variables, threads, barriers and
- * semaphores; init.c has start, exit and fork; resolve.c finds the real
- * functions; abi.c reads glibc's objects (a mutex's type and owner when
- * lockgraph did not see it being set up).
+ * intercept_sync.c has condition variables, threads and barriers;
+ * intercept_sem.c semaphores; intercept_c11.c C11 <threads.h> (both through
+ * the lg_intercept_* paths of these two files); init.c has start, exit and
+ * fork; resolve.c finds the real functions; abi.c reads glibc's objects (a
+ * mutex's type and owner when lockgraph did not see it being set up).
  *
  * Every interposed call follows TSan's three steps: check before the call
  * (where a self-deadlock is reported before the thread blocks), the real
@@ -55,10 +56,11 @@ static struct lg_lock *
 mutex_record(struct lg_thread *t, pthread_mutex_t *m, const char *call, uintptr_t site)
 {
     struct lg_lock *l = lg_lock_find(t, (uintptr_t)m);
-    if (LG_LIKELY(l != NULL))
+    if (LG_LIKELY(l != NULL && l->type != LG_SEMAPHORE))
         return l;
     if (!lg_check_mutex(t, (uintptr_t)m, call, site))
         return NULL;
+    /* lg_lock_get() replaces a semaphore's record left at this address. */
     return lg_lock_get(t, (uintptr_t)m, mutex_type(m), mutex_robust(m), site);
 }
 
@@ -115,7 +117,7 @@ valid_ts(const struct timespec *ts)
     return ts && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
 }
 
-enum lock_op { OP_MUTEX, OP_RDLOCK, OP_WRLOCK };
+enum lock_op { OP_MUTEX, OP_RDLOCK, OP_WRLOCK, OP_SEM };
 
 /* One timed attempt of the real function, until `deadline` on `clock`. */
 static int
@@ -125,6 +127,7 @@ timed_attempt(enum lock_op op, void *obj, clockid_t clock, const struct timespec
     case OP_MUTEX: return REAL(pthread_mutex_clocklock)(obj, clock, deadline);
     case OP_RDLOCK: return REAL(pthread_rwlock_clockrdlock)(obj, clock, deadline);
     case OP_WRLOCK: return REAL(pthread_rwlock_clockwrlock)(obj, clock, deadline);
+    case OP_SEM: return REAL(sem_clockwait)(obj, clock, deadline) == 0 ? 0 : errno;
     }
     return EINVAL;
 }
@@ -158,6 +161,13 @@ wait_lock(struct lg_thread *t, struct lg_lock *l, enum lock_op op, void *obj, cl
     lg_wait_end(t);
     leave();
     return err;
+}
+
+int
+lg_intercept_sem_wait_lock(struct lg_thread *t, struct lg_lock *l, sem_t *s, clockid_t clock,
+                           const struct timespec *until, uintptr_t site)
+{
+    return wait_lock(t, l, OP_SEM, s, clock, until, site);
 }
 
 /* ---- destroy, for every kind of lock ------------------------------------ */
@@ -201,24 +211,37 @@ destroy_end(struct destroying d, int err)
 
 /* ---- mutexes --------------------------------------------------------------- */
 
+void
+lg_intercept_mutex_created(pthread_mutex_t *m, uintptr_t site)
+{
+    struct lg_thread *t = enter();
+    if (t) {
+        lg_lock_init(t, (uintptr_t)m, mutex_type(m), mutex_robust(m), site);
+        leave();
+    }
+}
+
 LG_EXPORT int
 pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
 {
     int err = REAL(pthread_mutex_init)(m, attr);
-    struct lg_thread *t;
-    if (err == 0 && (t = enter())) {
-        lg_lock_init(t, (uintptr_t)m, mutex_type(m), mutex_robust(m), SITE);
-        leave();
-    }
+    if (err == 0)
+        lg_intercept_mutex_created(m, SITE);
     return err;
+}
+
+int
+lg_intercept_mutex_destroy(pthread_mutex_t *m, uintptr_t site)
+{
+    struct destroying d = destroy_begin((uintptr_t)m, true, mutex_locked(m), mutex_owner(m),
+                                        site);
+    return destroy_end(d, REAL(pthread_mutex_destroy)(m));
 }
 
 LG_EXPORT int
 pthread_mutex_destroy(pthread_mutex_t *m)
 {
-    struct destroying d = destroy_begin((uintptr_t)m, true, mutex_locked(m), mutex_owner(m),
-                                        SITE);
-    return destroy_end(d, REAL(pthread_mutex_destroy)(m));
+    return lg_intercept_mutex_destroy(m, SITE);
 }
 
 /* lock, timedlock and clocklock: `until` NULL means wait for ever. */
@@ -263,9 +286,20 @@ mutex_acquire(pthread_mutex_t *m, clockid_t clock, const struct timespec *until,
  * that case, minus the generality: no re-entry flag (nothing here can call
  * back into pthreads), one trylock, and the bookkeeping inline. Anything
  * else (a new chain, a held lock, a busy mutex) takes the full path.
+ *
+ * mutex_lock_fast() is the test and the trylock; true means the mutex is
+ * now held and the caller books it, with its own return address read only
+ * then (reading it before the trylock would keep it in a register across
+ * the call, which the hottest path of all pays for).
  */
-LG_EXPORT int
-pthread_mutex_lock(pthread_mutex_t *m)
+struct fast_take {
+    struct lg_thread *t;
+    struct lg_lock *l;
+    uint64_t uid, chain;
+};
+
+static inline __attribute__((always_inline)) bool
+mutex_lock_fast(pthread_mutex_t *m, struct fast_take *ft)
 {
     struct lg_thread *t = lg_tls_self;
     if (LG_LIKELY(t != NULL && !lg_busy && atomic_load_explicit(&lg_active, memory_order_relaxed))) {
@@ -282,12 +316,33 @@ pthread_mutex_lock(pthread_mutex_t *m)
             uint64_t chain = lg_chain_for(t, uid, LG_EXCL);
             if (LG_LIKELY((t->nheld == 0 || lg_chain_known(t, chain))
                           && lg_real.pthread_mutex_trylock(m) == 0)) {
-                lg_acquired(t, l, uid, LG_EXCL, false, SITE, chain);
-                return 0;
+                *ft = (struct fast_take){ t, l, uid, chain };
+                return true;
             }
         }
     }
+    return false;
+}
+
+LG_EXPORT int
+pthread_mutex_lock(pthread_mutex_t *m)
+{
+    struct fast_take ft;
+    if (LG_LIKELY(mutex_lock_fast(m, &ft))) {
+        lg_acquired(ft.t, ft.l, ft.uid, LG_EXCL, false, SITE, ft.chain);
+        return 0;
+    }
     return mutex_acquire(m, CLOCK_REALTIME, NULL, false, SITE);
+}
+
+int
+lg_intercept_mutex_lock(pthread_mutex_t *m, uintptr_t site)
+{
+    struct fast_take ft;
+    if (!mutex_lock_fast(m, &ft))
+        return mutex_acquire(m, CLOCK_REALTIME, NULL, false, site);
+    lg_acquired(ft.t, ft.l, ft.uid, LG_EXCL, false, site, ft.chain);
+    return 0;
 }
 
 LG_EXPORT int
@@ -296,19 +351,24 @@ pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
     return mutex_acquire(m, CLOCK_REALTIME, abstime, true, SITE);
 }
 
+int
+lg_intercept_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime, uintptr_t site)
+{
+    return mutex_acquire(m, CLOCK_REALTIME, abstime, true, site);
+}
+
 LG_EXPORT int
 pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime)
 {
     return mutex_acquire(m, clock, abstime, true, SITE);
 }
 
-LG_EXPORT int
-pthread_mutex_trylock(pthread_mutex_t *m)
+int
+lg_intercept_mutex_trylock(pthread_mutex_t *m, uintptr_t site)
 {
     struct lg_thread *t = enter();
     if (!t)
         return REAL(pthread_mutex_trylock)(m);
-    uintptr_t site = SITE;
     struct lg_lock *l = mutex_record(t, m, "pthread_mutex_trylock", site);
     leave();
     int err = REAL(pthread_mutex_trylock)(m);
@@ -325,29 +385,59 @@ pthread_mutex_trylock(pthread_mutex_t *m)
 }
 
 LG_EXPORT int
-pthread_mutex_unlock(pthread_mutex_t *m)
+pthread_mutex_trylock(pthread_mutex_t *m)
 {
-    /* Fast path: releasing the innermost lock, with no retry episode to
-     * account for. Bookkeeping first: once the real unlock is done, the
-     * next owner may already be recording itself. */
+    return lg_intercept_mutex_trylock(m, SITE);
+}
+
+/*
+ * The fast path of an unlock: releasing the innermost lock, with no retry
+ * episode to account for. True when it applied (the real unlock's result in
+ * *err); the caller's return address is needed only on the full path.
+ */
+static inline __attribute__((always_inline)) bool
+mutex_unlock_fast(pthread_mutex_t *m, int *err)
+{
+    /* Bookkeeping first: once the real unlock is done, the next owner may
+     * already be recording itself. */
     struct lg_thread *t = lg_tls_self;
     if (LG_LIKELY(t != NULL && !lg_busy && t->nheld != 0 && !t->failed_since_release)) {
         struct lg_held *top = &t->held[t->nheld - 1];
         if (LG_LIKELY(top->addr == (uintptr_t)m && !top->spin)) {
             t->nheld--;
-            return lg_real.pthread_mutex_unlock(m);
+            *err = lg_real.pthread_mutex_unlock(m);
+            return true;
         }
     }
-    t = enter();
+    return false;
+}
+
+static int
+mutex_release(pthread_mutex_t *m, uintptr_t site)
+{
+    struct lg_thread *t = enter();
     if (!t)
         return REAL(pthread_mutex_unlock)(m);
     struct lg_lock *l = lg_lock_find(t, (uintptr_t)m);
-    /* Bookkeeping first: once the real unlock is done, the next owner may
-     * already be recording itself. */
-    if (l || lg_check_mutex(t, (uintptr_t)m, "pthread_mutex_unlock", SITE))
-        lg_before_release(t, l, (uintptr_t)m, mutex_owner(m), mutex_locked(m), SITE);
+    /* Bookkeeping first, as above. */
+    if (l || lg_check_mutex(t, (uintptr_t)m, "pthread_mutex_unlock", site))
+        lg_before_release(t, l, (uintptr_t)m, mutex_owner(m), mutex_locked(m), site);
     leave();
     return REAL(pthread_mutex_unlock)(m);
+}
+
+LG_EXPORT int
+pthread_mutex_unlock(pthread_mutex_t *m)
+{
+    int err;
+    return LG_LIKELY(mutex_unlock_fast(m, &err)) ? err : mutex_release(m, SITE);
+}
+
+int
+lg_intercept_mutex_unlock(pthread_mutex_t *m, uintptr_t site)
+{
+    int err;
+    return mutex_unlock_fast(m, &err) ? err : mutex_release(m, site);
 }
 
 /* ---- reader-writer locks ------------------------------------------------- */

@@ -11,8 +11,10 @@
 
 #include "rt.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <threads.h>
 #include <time.h>
 
 #define SITE ((uintptr_t)__builtin_return_address(0))
@@ -53,7 +55,16 @@ extern LG_TLS int lg_busy;
     X(int, pthread_barrier_destroy, (pthread_barrier_t *))                                \
     X(int, pthread_barrier_wait, (pthread_barrier_t *))                                   \
     X(int, dlclose, (void *))                                                             \
-    X(int, sem_wait, (sem_t *))
+    X(int, sem_init, (sem_t *, int, unsigned))                                            \
+    X(int, sem_destroy, (sem_t *))                                                        \
+    X(int, sem_wait, (sem_t *))                                                           \
+    X(int, sem_trywait, (sem_t *))                                                        \
+    X(int, sem_timedwait, (sem_t *, const struct timespec *))                             \
+    X(int, sem_clockwait, (sem_t *, clockid_t, const struct timespec *))                  \
+    X(int, sem_post, (sem_t *))                                                           \
+    X(int, mtx_init, (mtx_t *, int))                                                      \
+    X(int, thrd_create, (thrd_t *, thrd_start_t, void *))                                 \
+    X(int, thrd_join, (thrd_t, int *))
 
 #define REAL_FIELD(ret, name, args) ret(*name) args;
 struct lg_real {
@@ -91,5 +102,53 @@ reenter(void)
 {
     lg_busy = 1;
 }
+
+/* A call that blocks until another thread acts, bracketed for the stall
+ * monitor (in a function returning the call's result). */
+#define BLOCKING_CALL(kind, object, call)                                    \
+    do {                                                                     \
+        struct lg_thread *t_ = enter();                                      \
+        if (!t_)                                                             \
+            return call;                                                     \
+        lg_wait_begin(t_, (kind), NULL, (uintptr_t)(object), LG_EXCL, SITE); \
+        leave();                                                             \
+        int err_ = call;                                                     \
+        int errno_ = errno;                                                  \
+        reenter();                                                           \
+        lg_wait_end(t_);                                                     \
+        leave();                                                             \
+        errno = errno_;                                                      \
+        return err_;                                                         \
+    } while (0)
+
+/* ---- the pthread interposers' paths, for intercept_c11.c and
+ * intercept_sem.c: each is what the pthread function of that name does,
+ * with the caller's return address (`site`) passed in. They return what
+ * the pthread function returns. ----------------------------------------- */
+
+/* intercept.c */
+void lg_intercept_mutex_created(pthread_mutex_t *m, uintptr_t site); /* after an init that worked */
+int lg_intercept_mutex_destroy(pthread_mutex_t *m, uintptr_t site);
+int lg_intercept_mutex_lock(pthread_mutex_t *m, uintptr_t site);
+int lg_intercept_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime,
+                                 uintptr_t site);
+int lg_intercept_mutex_trylock(pthread_mutex_t *m, uintptr_t site);
+int lg_intercept_mutex_unlock(pthread_mutex_t *m, uintptr_t site);
+/* Block on a semaphore lock as on a mutex (for ever when `until` is NULL,
+ * else until `until` on `clock`), in slices that look for a wait-for cycle:
+ * 0, or the errno sem_clockwait failed with. Called outside lockgraph
+ * (after leave()), as the real call would be. */
+int lg_intercept_sem_wait_lock(struct lg_thread *t, struct lg_lock *l, sem_t *s,
+                               clockid_t clock, const struct timespec *until, uintptr_t site);
+
+/* intercept_sync.c */
+int lg_intercept_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime,
+                           bool timed, uintptr_t site);
+/* pthread_create with a record for the new thread; `c11_fn`, when set, is
+ * a C11 start function (int result) and `fn` is ignored. -1 when lockgraph
+ * cannot follow the thread (not running, no memory): the caller then makes
+ * its own real call. */
+int lg_intercept_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+                               int (*c11_fn)(void *), void *arg);
 
 #endif /* LG_INTERCEPT_H */

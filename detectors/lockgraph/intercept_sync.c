@@ -1,8 +1,9 @@
 /*
  * intercept_sync.c - the waits that are not locks: condition variables,
- * thread creation and join, barriers, semaphores. A condition-variable wait
- * releases and re-takes its mutex, and is booked as such; the others only
- * tell the stall monitor what the thread is blocked in.
+ * thread creation and join, barriers (semaphores are intercept_sem.c's). A
+ * condition-variable wait releases and re-takes its mutex, and is booked as
+ * such; the others only tell the stall monitor what the thread is blocked
+ * in.
  */
 #include "intercept.h"
 
@@ -64,6 +65,13 @@ pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
     return cond_wait(c, m, CLOCK_REALTIME, NULL, 0, SITE);
 }
 
+int
+lg_intercept_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime,
+                       bool timed, uintptr_t site)
+{
+    return cond_wait(c, m, CLOCK_REALTIME, abstime, timed ? 1 : 0, site);
+}
+
 LG_EXPORT int
 pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime)
 {
@@ -77,10 +85,11 @@ pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
     return cond_wait(c, m, clock, abstime, 2, SITE);
 }
 
-/* ---- threads, barriers, semaphores ---------------------------------------- */
+/* ---- threads and barriers -------------------------------------------------- */
 
 struct start {
     void *(*fn)(void *);
+    int (*c11_fn)(void *); /* a C11 thread's start function, or NULL */
     void *arg;
     uint32_t creator, num, epoch;
     lg_stack_id created_at;
@@ -100,48 +109,42 @@ thread_start(void *p)
         lg_thread_link_child(t);
         leave();
     }
-    return s.fn(s.arg);
+    /* As glibc's start_thread does for a C11 thread: thrd_join() gets the
+     * int back from the pointer. */
+    return s.c11_fn ? (void *)(uintptr_t)s.c11_fn(s.arg) : s.fn(s.arg);
 }
 
-LG_EXPORT int
-pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+int
+lg_intercept_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+                           int (*c11_fn)(void *), void *arg)
 {
     struct lg_thread *t = enter();
-    if (!t)
-        return REAL(pthread_create)(th, attr, fn, arg);
-    struct start *s = lg_mem_alloc(sizeof *s);
+    struct start *s = t ? lg_mem_alloc(sizeof *s) : NULL;
     if (s) {
         s->fn = fn;
+        s->c11_fn = c11_fn;
         s->arg = arg;
         s->creator = t->num;
         s->num = lg_thread_number_next();
         s->created_at = lg_stack_capture(1);
         s->epoch = lg_thread_creating(t);
     }
-    leave();
+    if (t)
+        leave();
     if (!s)
-        return REAL(pthread_create)(th, attr, fn, arg);
+        return -1;
     int err = REAL(pthread_create)(th, attr, thread_start, s);
     if (err != 0)
         lg_mem_free(s, sizeof *s);
     return err;
 }
 
-/* A call that blocks until another thread acts, bracketed for the stall
- * monitor. */
-#define BLOCKING_CALL(kind, object, call)                                    \
-    do {                                                                     \
-        struct lg_thread *t_ = enter();                                      \
-        if (!t_)                                                             \
-            return call;                                                     \
-        lg_wait_begin(t_, (kind), NULL, (uintptr_t)(object), LG_EXCL, SITE); \
-        leave();                                                             \
-        int err_ = call;                                                     \
-        reenter();                                                           \
-        lg_wait_end(t_);                                                     \
-        leave();                                                             \
-        return err_;                                                         \
-    } while (0)
+LG_EXPORT int
+pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+    int err = lg_intercept_thread_create(th, attr, fn, NULL, arg);
+    return err >= 0 ? err : REAL(pthread_create)(th, attr, fn, arg);
+}
 
 LG_EXPORT int
 pthread_join(pthread_t th, void **ret)
@@ -206,11 +209,5 @@ pthread_barrier_wait(pthread_barrier_t *b)
     lg_barrier_leave((uintptr_t)b);
     leave();
     return err;
-}
-
-LG_EXPORT int
-sem_wait(sem_t *s)
-{
-    BLOCKING_CALL(LG_WAIT_SEM, s, REAL(sem_wait)(s));
 }
 

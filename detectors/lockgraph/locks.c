@@ -14,6 +14,7 @@
 #include "rt.h"
 
 #include <errno.h>
+#include <semaphore.h>
 
 #define NBUCKETS (1u << 18)
 #define NSHARDS 64
@@ -183,8 +184,13 @@ lg_lock_get(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type, bool ro
             uintptr_t site)
 {
     struct lg_lock *l = lg_lock_find(t, addr);
-    if (LG_LIKELY(l != NULL))
-        return l;
+    if (LG_LIKELY(l != NULL)) {
+        /* A semaphore's memory, freed without sem_destroy, now holds a lock
+         * set up statically (or the other way round): another lock. */
+        if (LG_LIKELY((l->type == LG_SEMAPHORE) == (type == LG_SEMAPHORE)))
+            return l;
+        return lg_lock_init(t, addr, type, robust, site);
+    }
     if (!table_ready())
         return NULL;
     uint32_t b = bucket_of(addr);
@@ -286,6 +292,10 @@ lg_lock_node(struct lg_lock *l)
 {
     if (l->node != LG_NODE_NONE)
         return l->node;
+    /* Forgotten since the caller looked it up (a semaphore another thread
+     * posted): a node now would outlive the record. */
+    if (lg_lock_uid(l) == 0)
+        return LG_NODE_NONE;
     lg_node_id node;
     if (lg_graph_node_add(lg_graph, &node) != 0)
         return LG_NODE_NONE;
@@ -429,6 +439,7 @@ lg_lock_type_name(const struct lg_lock *l)
     case LG_MUTEX_ERRORCHECK: return l->robust ? "robust error-checking mutex" : "error-checking mutex";
     case LG_RWLOCK: return "rwlock";
     case LG_SPINLOCK: return "spinlock";
+    case LG_SEMAPHORE: return "binary semaphore";
     }
     return "lock";
 }
@@ -444,6 +455,17 @@ lg_lock_owner_tid(const struct lg_lock *l)
         struct lg_thread *o = atomic_load_explicit(&l->owner, memory_order_relaxed);
         return o ? o->tid : 0;
     }
+    case LG_SEMAPHORE: {
+        /* lockgraph's belief, as long as the semaphore agrees: a value
+         * above 0 means nobody holds it, whatever lockgraph last saw. A
+         * dead owner holds nothing (its tid may be a new thread's). */
+        struct lg_thread *o = atomic_load_explicit(&l->owner, memory_order_relaxed);
+        int value;
+        if (!o || !atomic_load_explicit(&o->alive, memory_order_relaxed)
+            || sem_getvalue((sem_t *)obj, &value) != 0 || value != 0)
+            return 0;
+        return o->tid;
+    }
     default:
         return lg_abi_mutex_owner(obj);
     }
@@ -455,6 +477,7 @@ lg_lock_object_size(const struct lg_lock *l)
     switch (l->type) {
     case LG_RWLOCK: return lg_abi_rwlock_size();
     case LG_SPINLOCK: return lg_abi_spin_size();
+    case LG_SEMAPHORE: return sizeof(sem_t);
     default: return lg_abi_mutex_size();
     }
 }

@@ -79,7 +79,10 @@
       "2: also every new lock-order edge")                                    \
     X(INT, output_timeout_ms, 1000, 0, 600000,                                \
       "how long a write may wait for the reader of an output that is a pipe " \
-      "or FIFO; then that output is dropped (said once)")
+      "or FIFO; then that output is dropped (said once)")                     \
+    X(BOOL, sem_locks, 1, 0, 1,                                               \
+      "treat a semaphore that behaves as a binary lock (sem_init to 1, each " \
+      "post by the thread that took it; Python's threading.Lock) as a lock")
 
 struct lg_options {
 #define LG_OPTION_FIELD_BOOL bool

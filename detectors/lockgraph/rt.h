@@ -4,6 +4,8 @@
  *
  * Layering (each file only calls downwards; files on one line do not call
  * each other):
+ *   intercept_c11.c, intercept_sem.c   C11 <threads.h> and POSIX semaphores,
+ *                through the pthread interposers' own paths (intercept.h)
  *   intercept.c, intercept_sync.c, init.c   the interposed functions, start,
  *                exit and fork (intercept.h: what they share)
  *   resolve.c    the real functions behind the interposers
@@ -312,6 +314,12 @@ enum lg_lock_type {
     LG_MUTEX_ERRORCHECK,
     LG_RWLOCK,
     LG_SPINLOCK,
+    /* A POSIX semaphore that behaves as a binary lock (intercept_sem.c says
+     * when): set up by sem_init to 1, never posted above 1, each post by the
+     * thread that took it. Its owner is lockgraph's belief (`owner`), which
+     * counts only while the semaphore's value agrees (0: taken). The moment
+     * it behaves otherwise it is a signal, and its record is forgotten. */
+    LG_SEMAPHORE,
 };
 
 struct lg_lock {
@@ -325,8 +333,9 @@ struct lg_lock {
                                 * written under graph_lock */
     uintptr_t init_site;       /* return address of init, or of first use */
 
-    /* The owner of a spinlock (which does not say who holds it). Mutexes
-     * and rwlocks carry their owner's tid themselves: lg_lock_owner_tid(). */
+    /* The owner of a spinlock or a semaphore lock (neither says who holds
+     * it). Mutexes and rwlocks carry their owner's tid themselves:
+     * lg_lock_owner_tid(). */
     _Atomic(struct lg_thread *) owner;
     /* Some thread waited for this lock or failed to get it: from then on
      * its grants are counted, for the liveness monitor. Other locks cost
@@ -493,6 +502,18 @@ lg_held_push(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode, bool try
     /* Off by default: a capture costs far more than the rest of the push. */
     e->stack = LG_UNLIKELY(lg_opt.held_stacks) ? lg_stack_capture(0) : 0;
     return true;
+}
+
+/* Drop the entries whose lock lost its identity under this thread (it was
+ * destroyed, or a semaphore lock it took was posted by another thread and
+ * became a signal): they order nothing, and only this thread can remove
+ * them. */
+static inline void
+lg_held_drop_stale(struct lg_thread *t)
+{
+    for (uint32_t i = t->nheld; i-- > 0;)
+        if (t->held[i].uid != atomic_load_explicit(&t->held[i].lock->uid, memory_order_relaxed))
+            lg_held_remove(t, i);
 }
 
 /* Remove the innermost entry for lock l (usually the top); false if not
