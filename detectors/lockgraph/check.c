@@ -193,6 +193,14 @@ add_edges(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode)
     uint32_t epoch = lg_epoch_now(), lo = sources_floor(t, l);
     struct lg_edge_label label;
     lg_node_id from;
+    /* What the graph said of each source's edge (index i - lo): 0 known,
+     * else new, with this thread's earlier evidence for it (1: none). */
+    uint64_t said_small[16], *said = n - lo <= 16 ? said_small : lg_mem_alloc((n - lo) * sizeof *said);
+    if (!said) {
+        lg_warn_once(&said_graph_memory, "out of memory for the lock-order graph: "
+                     "new lock orders are not checked");
+        return;
+    }
 
     for (;;) {
         lg_mutex_lock(&lg_graph_lock);
@@ -200,12 +208,14 @@ add_edges(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode)
         lg_held_id held = to ? held_set(t, n - 1) : LG_HELD_NONE;
         bool insert = false, keep = false;
         for (uint32_t i = n; to && i-- > lo;) {
+            said[i - lo] = 0;
             if (orders_nothing(t, i, l) || !edge_for(t, i, mode, held, epoch, &from, &label))
                 continue;
             uint64_t evidence;
             int status = lg_graph_label_status(lg_graph, from, to, &label, &evidence);
             if (status != LG_LABEL_NEW)
                 continue;
+            said[i - lo] = evidence ? evidence : 1;
             insert = true;
             keep |= !evidence;
         }
@@ -221,14 +231,13 @@ add_edges(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode)
             captured = true;
             continue;
         }
+        /* Under the same hold of the graph lock as the answers above: the
+         * edges they called known stay known, the rest are added. */
         for (uint32_t i = n; to && i-- > lo;) {
-            if (orders_nothing(t, i, l) || !edge_for(t, i, mode, held, epoch, &from, &label))
+            if (!said[i - lo] || !edge_for(t, i, mode, held, epoch, &from, &label))
                 continue;
-            uint64_t evidence;
-            if (lg_graph_label_status(lg_graph, from, to, &label, &evidence) != LG_LABEL_NEW)
-                continue;
-            if (evidence)
-                label.payload = evidence;
+            if (said[i - lo] != 1)
+                label.payload = said[i - lo];
             else if (stack)
                 label.payload = ((uint64_t)lg_held_stack(&t->held[i]) << 32) | stack;
             struct lg_cycle *c = NULL;
@@ -271,6 +280,8 @@ add_edges(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode)
 out:
     if (cycles != cycles_small)
         lg_mem_free(cycles, max_cycles * sizeof *cycles);
+    if (said != said_small)
+        lg_mem_free(said, (n - lo) * sizeof *said);
 }
 
 /*
