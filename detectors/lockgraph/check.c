@@ -182,8 +182,35 @@ graph_limits_said(void)
  * for an edge this thread never took before; a new label on an edge it did
  * take shares the evidence of its earlier label.
  */
+/*
+ * The stack for the edges of a new chain. A thread that takes many new
+ * chains from one call site in one activation of its caller (a loop that
+ * nests locks, or takes random sets of them) would pay a full unwind for
+ * each: glibc's backtrace() is most of the cost of a new chain. The stack
+ * captured last is taken again when the acquisition comes from the same
+ * call site, at the same depth of lockgraph's own frames below it (so the
+ * program's stack pointer is the same), with the same held locks below the
+ * point it was captured at (so the locks were not all released and the
+ * function entered again in between): then the call chain is the same.
+ */
+static lg_stack_id
+chain_stack(struct lg_thread *t, uintptr_t site)
+{
+    uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+    if (t->cap_stack && t->cap_site == site && t->cap_frame == frame
+        && t->cap_depth <= t->nheld && t->held[t->cap_depth - 1].chain == t->cap_chain)
+        return t->cap_stack;
+    lg_stack_id stack = lg_stack_capture(3);
+    t->cap_stack = stack;
+    t->cap_site = site;
+    t->cap_frame = frame;
+    t->cap_depth = t->nheld;
+    t->cap_chain = t->held[t->nheld - 1].chain;
+    return stack;
+}
+
 static void
-add_edges(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode)
+add_edges(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode, uintptr_t site)
 {
     uint32_t n = t->nheld;
     struct lg_cycle *cycles_small[4], **cycles = cycles_small;
@@ -227,7 +254,7 @@ add_edges(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode)
         if (keep && !captured) {
             /* The graph may change while the stack is taken: ask again. */
             lg_mutex_unlock(&lg_graph_lock);
-            stack = lg_stack_capture(2);
+            stack = chain_stack(t, site);
             captured = true;
             continue;
         }
@@ -389,7 +416,7 @@ lg_before_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
     /* An edge into a trylock is no ordering: a trylock never waits. */
     if (how == LG_TRY || t->nheld == 0 || LG_LIKELY(lg_chain_seen(t, chain)))
         return chain;
-    add_edges(t, l, mode);
+    add_edges(t, l, mode, site);
     return chain;
 }
 

@@ -338,7 +338,7 @@ lg_edge_drop(struct lg_graph *g, uint32_t ei)
     for (uint32_t i = 0; i < e->nlabels; i++)
         lg_label_release(g, &l[i]);
     if (e->cap > 1)
-        lg_free(&g->a, e->l.many, e->cap * sizeof *e->l.many);
+        lg_free(&g->a, e->l.many.p, e->cap * sizeof *e->l.many.p);
     g->st.edges--;
     g->st.labels -= e->nlabels;
     lg_edge_give(g, ei);
@@ -918,6 +918,7 @@ lg_selfcheck(struct lg_graph *g)
             const struct lg_edge_label *l = lg_labels_c(e);
             for (uint32_t k = 0; k < e->nlabels; k++) {
                 LG_CHECK(lg_label_valid(g, &l[k]) && l[k].epoch_last >= l[k].epoch);
+                LG_CHECK(k == 0 || lg_label_class_cmp(&l[k - 1], &l[k]) <= 0);
                 for (uint32_t j = 0; j < k; j++)
                     LG_CHECK(l[j].thread != l[k].thread || l[j].held != l[k].held
                              || l[j].from_shared != l[k].from_shared
@@ -1008,7 +1009,7 @@ lg_graph_free(struct lg_graph *g)
     for (uint32_t i = 0; i < g->edges.used; i++) {
         struct lg_edge *e = lg_edge_at(g, i);
         if (e->cap > 1)
-            lg_free(&g->a, e->l.many, e->cap * sizeof *e->l.many);
+            lg_free(&g->a, e->l.many.p, e->cap * sizeof *e->l.many.p);
     }
     lg_held_free_all(g);
     lg_pool_release(g, &g->nodes);
@@ -1088,14 +1089,14 @@ lg_graph_node_live(const struct lg_graph *g, lg_node_id id)
  * only the reservation can fail, and it undoes itself. A label that
  * replaces another (threads_per_class) takes its slot. */
 static int
-lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei, uint32_t replace,
-               const struct lg_edge_label *label, const struct lg_plan *p)
+lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei, uint32_t slot,
+               bool replace, const struct lg_edge_label *label, const struct lg_plan *p)
 {
     struct lg_edge_label *arr = NULL;
     uint32_t ncap = 0, new_edge = LG_NIL, new_comp = LG_NIL;
     struct lg_edge *e = ei != LG_NIL ? lg_edge_at(g, ei) : NULL;
 
-    if (e && replace == LG_NIL && e->nlabels == e->cap) {
+    if (e && !replace && e->nlabels == e->cap) {
         ncap = e->cap * 2;
         if (ncap > (1u << 30) || !(arr = lg_alloc(&g->a, ncap * sizeof *arr)))
             goto nomem;
@@ -1127,27 +1128,46 @@ lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei, uint32_t
         e->nlabels = 0;
         e->hashed = 0;
         e->cap = 1;
+        slot = 0;
         lg_index_after_add(g, u, v, ei);
         g->st.edges++;
     } else if (arr) {
         memcpy(arr, lg_labels(e), e->nlabels * sizeof *arr);
-        if (e->cap > 1)
-            lg_free(&g->a, e->l.many, e->cap * sizeof *e->l.many);
-        e->l.many = arr;
+        if (e->cap > 1) {
+            lg_free(&g->a, e->l.many.p, e->cap * sizeof *e->l.many.p);
+        } else {
+            /* The inline label was the one stored last. */
+            e->l.many.hint_thread[0] = arr[0].thread;
+            e->l.many.hint_payload[0] = arr[0].payload;
+            e->l.many.hint_thread[1] = 0;
+            e->l.many.hint_payload[1] = 0;
+        }
+        e->l.many.p = arr;
         e->cap = ncap;
     }
     struct lg_edge_label *l;
-    if (replace != LG_NIL) {
-        l = &lg_labels(e)[replace];
+    if (replace) {
+        l = &lg_labels(e)[slot];
         lg_label_release(g, l);
         g->st.labels_replaced++;
     } else {
-        l = &lg_labels(e)[e->nlabels++];
+        struct lg_edge_label *all = lg_labels(e);
+        memmove(&all[slot + 1], &all[slot], (e->nlabels - slot) * sizeof *all);
+        l = &all[slot];
+        e->nlabels++;
         g->st.labels++;
     }
     *l = *label;
     l->epoch_last = label->epoch;
     lg_label_hold(g, l);
+    if (e->cap > 1 && label->payload) {
+        if (e->l.many.hint_thread[0] != label->thread) {
+            e->l.many.hint_thread[1] = e->l.many.hint_thread[0];
+            e->l.many.hint_payload[1] = e->l.many.hint_payload[0];
+            e->l.many.hint_thread[0] = label->thread;
+        }
+        e->l.many.hint_payload[0] = label->payload;
+    }
 
     switch (p->kind) {
     case LG_PLAN_NONE:
@@ -1192,8 +1212,10 @@ lg_add_edge(struct lg_graph *g, lg_node_id from, lg_node_id to,
 {
     if (cycle)
         *cycle = NULL;
-    uint32_t u, v, ei, replace;
-    int status, rc = lg_label_lookup(g, from, to, label, &u, &v, &ei, &status, &replace, NULL);
+    uint32_t u, v, ei, slot;
+    bool replace;
+    int status, rc = lg_label_lookup(g, from, to, label, &u, &v, &ei, &status, &slot, &replace,
+                                     NULL);
     if (rc)
         return rc;
     if (status == LG_LABEL_KNOWN)
@@ -1221,7 +1243,7 @@ lg_add_edge(struct lg_graph *g, lg_node_id from, lg_node_id to,
         if (rc > 0)
             result = LG_EDGE_CYCLE;
     }
-    if ((rc = lg_edge_commit(g, u, v, ei, replace, label, &plan))) {
+    if ((rc = lg_edge_commit(g, u, v, ei, slot, replace, label, &plan))) {
         lg_cycle_free(g, c);
         return rc;
     }
@@ -1234,8 +1256,9 @@ int
 lg_graph_label_status(struct lg_graph *g, lg_node_id from, lg_node_id to,
                       const struct lg_edge_label *label, uint64_t *same_thread_payload)
 {
-    uint32_t u, v, ei, replace;
-    int status, rc = lg_label_lookup(g, from, to, label, &u, &v, &ei, &status, &replace,
+    uint32_t u, v, ei, slot;
+    bool replace;
+    int status, rc = lg_label_lookup(g, from, to, label, &u, &v, &ei, &status, &slot, &replace,
                                      same_thread_payload);
     return rc ? rc : status;
 }

@@ -271,9 +271,26 @@ lg_label_release(struct lg_graph *g, struct lg_edge_label *l)
 }
 
 int
+lg_label_class_cmp(const struct lg_edge_label *a, const struct lg_edge_label *b)
+{
+    if (a->held != b->held)
+        return a->held < b->held ? -1 : 1;
+    if (a->from_shared != b->from_shared)
+        return a->from_shared < b->from_shared ? -1 : 1;
+    if (a->to_shared != b->to_shared)
+        return a->to_shared < b->to_shared ? -1 : 1;
+    return 0;
+}
+
+/*
+ * An edge's labels are sorted by class (held set, then modes), so that a
+ * label is found by binary search however many held sets the edge was
+ * taken under; the few of one class differ only in thread.
+ */
+int
 lg_label_lookup(struct lg_graph *g, lg_node_id from, lg_node_id to,
                 const struct lg_edge_label *label, uint32_t *u, uint32_t *v, uint32_t *ei,
-                int *status, uint32_t *replace, uint64_t *same_thread_payload)
+                int *status, uint32_t *slot, bool *replace, uint64_t *same_thread_payload)
 {
     if (same_thread_payload)
         *same_thread_payload = 0;
@@ -285,35 +302,50 @@ lg_label_lookup(struct lg_graph *g, lg_node_id from, lg_node_id to,
         return -EINVAL;
     *ei = lg_edge_find(g, *u, *v);
     *status = LG_LABEL_NEW;
-    *replace = LG_NIL;
+    *slot = 0;
+    *replace = false;
     if (*ei == LG_NIL)
         return 0;
     struct lg_edge *e = lg_edge_at(g, *ei);
     struct lg_edge_label *l = lg_labels(e);
-    uint32_t same_class = 0, oldest = LG_NIL;
-    for (uint32_t i = 0; i < e->nlabels; i++) {
-        if (l[i].held != label->held || l[i].from_shared != label->from_shared
-            || l[i].to_shared != label->to_shared)
-            continue;
-        if (l[i].thread == label->thread) {
+    if (same_thread_payload) {
+        if (e->cap <= 1) {
+            if (l[0].thread == label->thread)
+                *same_thread_payload = l[0].payload;
+        } else {
+            for (int k = 0; k < 2; k++)
+                if (e->l.many.hint_thread[k] == label->thread)
+                    *same_thread_payload = e->l.many.hint_payload[k];
+        }
+    }
+    uint32_t lo = 0, hi = e->nlabels;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (lg_label_class_cmp(&l[mid], label) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    uint32_t end = lo, oldest = LG_NIL;
+    for (; end < e->nlabels && lg_label_class_cmp(&l[end], label) == 0; end++) {
+        if (l[end].thread == label->thread) {
             *status = LG_LABEL_KNOWN;
-            if (label->epoch > l[i].epoch_last)
-                l[i].epoch_last = label->epoch;
+            if (label->epoch > l[end].epoch_last)
+                l[end].epoch_last = label->epoch;
             return 0;
         }
-        same_class++;
-        if (oldest == LG_NIL || l[i].thread < l[oldest].thread)
-            oldest = i;
+        if (oldest == LG_NIL || l[end].thread < l[oldest].thread)
+            oldest = end;
     }
-    for (uint32_t i = 0; same_thread_payload && i < e->nlabels && !*same_thread_payload; i++)
-        if (l[i].thread == label->thread && l[i].payload)
-            *same_thread_payload = l[i].payload;
-    if (same_class >= g->cfg.threads_per_class) {
+    *slot = end;
+    if (end - lo >= g->cfg.threads_per_class) {
         /* The newest threads are the ones a new thread may run beside. */
         if (label->thread < l[oldest].thread)
             *status = LG_LABEL_KNOWN;
-        else
-            *replace = oldest;
+        else {
+            *slot = oldest;
+            *replace = true;
+        }
     }
     return 0;
 }

@@ -54,7 +54,13 @@ struct lg_edge {
     uint32_t cap;             /* 0: free slot; 1: the label is inline */
     union {
         struct lg_edge_label one;
-        struct lg_edge_label *many;
+        struct {
+            struct lg_edge_label *p; /* sorted by (held, from_shared, to_shared) */
+            /* The last two threads that stored a label here, and their
+             * evidence, for their next labels on this edge. */
+            uint32_t hint_thread[2];
+            uint64_t hint_payload[2];
+        } many;
     } l;
 };
 
@@ -271,13 +277,13 @@ lg_vert_next(const struct lg_graph *g, uint32_t v, uint32_t member)
 static inline struct lg_edge_label *
 lg_labels(struct lg_edge *e)
 {
-    return e->cap <= 1 ? &e->l.one : e->l.many;
+    return e->cap <= 1 ? &e->l.one : e->l.many.p;
 }
 
 static inline const struct lg_edge_label *
 lg_labels_c(const struct lg_edge *e)
 {
-    return e->cap <= 1 ? &e->l.one : e->l.many;
+    return e->cap <= 1 ? &e->l.one : e->l.many.p;
 }
 
 
@@ -292,15 +298,18 @@ bool lg_in_merge(const struct lg_graph *g, const struct lg_plan *p, uint32_t x);
 /* ---- graph_cycle.c ------------------------------------------------------ */
 
 bool lg_label_valid(const struct lg_graph *g, const struct lg_edge_label *l);
+/* The order of an edge's labels: by held set, then modes (not thread). */
+int lg_label_class_cmp(const struct lg_edge_label *a, const struct lg_edge_label *b);
 /* The label is being stored / dropped: its held set gains / loses a user. */
 void lg_label_hold(struct lg_graph *g, const struct lg_edge_label *l);
 void lg_label_release(struct lg_graph *g, struct lg_edge_label *l);
 void lg_held_free_all(struct lg_graph *g);
 /* Where a label would go: its nodes, its edge (LG_NIL when new), its
- * status, and the slot of a label it replaces (LG_NIL: appended). */
+ * status, and its slot: the label it replaces (*replace true), or where it
+ * is inserted to keep the edge's labels sorted. */
 int lg_label_lookup(struct lg_graph *g, lg_node_id from, lg_node_id to,
                     const struct lg_edge_label *label, uint32_t *u, uint32_t *v, uint32_t *ei,
-                    int *status, uint32_t *replace, uint64_t *same_thread_payload);
+                    int *status, uint32_t *slot, bool *replace, uint64_t *same_thread_payload);
 
 struct lg_scope {
     const struct lg_plan *merge; /* the component is the plan's F & B */

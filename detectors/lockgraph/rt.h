@@ -197,6 +197,12 @@ struct lg_thread {
     uint32_t joiner, join_epoch;  /* T<num> of the joiner, 0: not joined */
     uintptr_t join_site;
     struct lg_thread *first_child, *next_sibling; /* the threads it created */
+    /* The stack captured for the last new lock chain (check.c's add_edges),
+     * and what identifies the activation it was taken in. */
+    uintptr_t cap_site, cap_frame;
+    uint64_t cap_chain;
+    uint32_t cap_depth;
+    lg_stack_id cap_stack;
     uint32_t hb_stamp, hb_reach;  /* lg_labels_ordered()'s walk (thread_lock) */
     struct lg_thread *hb_parent;
     bool hb_by_join;
