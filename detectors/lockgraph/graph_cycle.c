@@ -938,6 +938,11 @@ int
 lg_cycle_search(struct lg_graph *g, uint32_t u, uint32_t v, const struct lg_edge_label *l0,
                 const struct lg_scope *sc, struct lg_cycle **cycle)
 {
+    /* The new label's epoch range is its one epoch (the caller's
+     * epoch_last is ignored on input, graph.h). */
+    struct lg_edge_label l0c = *l0;
+    l0c.epoch_last = l0->epoch;
+    l0 = &l0c;
     struct lg_search s = {
         .g = g, .sc = sc, .l0 = l0, .u = u, .v = v,
         .uid = lg_id(g, u), .vid = lg_id(g, v),
