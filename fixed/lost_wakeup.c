@@ -7,7 +7,7 @@
  */
 #include "rb.h"
 
-#define HANG_MS 4000
+#define HANG_MS 6000
 
 static pthread_mutex_t pass_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t bell = PTHREAD_COND_INITIALIZER;
