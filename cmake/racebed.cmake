@@ -32,6 +32,16 @@ set(RACEBED_KINDS
   atomicity-violation oversubscription unchecked-wakeup)
 set(RACEBED_ALL_DETECTORS tsan helgrind drd lockgraph)
 
+# ccache, when it is installed (ci/deps installs it; CI caches its
+# directory): a rebuild of unchanged sources comes from the cache.
+option(RACEBED_CCACHE "Compile through ccache when it is installed" ON)
+if(RACEBED_CCACHE AND NOT CMAKE_C_COMPILER_LAUNCHER)
+  find_program(RACEBED_CCACHE_PROGRAM ccache)
+  if(RACEBED_CCACHE_PROGRAM)
+    set(CMAKE_C_COMPILER_LAUNCHER ${RACEBED_CCACHE_PROGRAM})
+  endif()
+endif()
+
 # Seconds the judge lets one run take before it kills it; ctest's TIMEOUT
 # is a little longer so that the judge, not ctest, reports the overrun.
 set(RACEBED_TIMEOUT_native 30)
