@@ -391,8 +391,8 @@ rb_queue_report(const struct rb_queue *q, const char *label, unsigned parties,
             worst = i;
     }
     if (parties > 0 && q->worst[worst] > bound)
-        return rb_symptom("%s %u was overtaken %lu times in one wait (a fair lock allows "
-                          "%lu); it was served %lu times", label, worst, q->worst[worst],
+        return rb_symptom("%s %u was overtaken %lu times in one wait (a FIFO lock allows "
+                          "%lu); it was served %lu time(s)", label, worst, q->worst[worst],
                           bound, q->served[worst]);
     return rb_ok("no %s was overtaken more than %lu times in one wait (most: %lu)", label,
                  bound, parties > 0 ? q->worst[worst] : 0);
