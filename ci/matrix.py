@@ -652,6 +652,17 @@ def main():
                 for c in cells:
                     if not c["match"]:
                         bad_runs.setdefault(c["test"], []).append(run)
+                # Every run as soon as it is done: a long --runs that is stopped
+                # still leaves what it found.
+                os.makedirs(outdir, exist_ok=True)
+                with open(os.path.join(outdir, "runs.json"), "w", encoding="utf-8") as f:
+                    json.dump(history, f, indent=1)
+                    f.write("\n")
+                if args.runs > 1:
+                    changed = stability(history)
+                    status.say(f"run {run} of {args.runs} done: "
+                               f"{sum(1 for c in cells if not c['match'])} cell(s) not as expected, "
+                               f"{len(changed)} changed since run 1")
             if hogs:
                 hogs.stop()
     except KeyboardInterrupt:
@@ -661,6 +672,13 @@ def main():
         status.clear()
         print(f"\nracebed matrix: interrupted while {phase}; the running tests"
               f"{' and the stress hogs' if hogs else ''} are stopped", flush=True)
+        if history:
+            changed = stability(history) if len(history) > 1 else []
+            print(f"{len(history)} run(s) completed (build/matrix/runs.json): "
+                  f"{len(bad_runs)} cell(s) not as expected in some run, "
+                  f"{len(changed)} changed between runs", flush=True)
+            for u in changed:
+                print("  " + u, flush=True)
         return 130
     finally:
         if hogs:
