@@ -5,8 +5,9 @@
 #   racebed_scenario(<name>
 #     CLASS <class>           bug class: a ctest label (its lesson is listed in
 #                             docs/workshop/index.md)
-#     [KIND <kind>]           the report kind that counts as detecting the bug
-#                             (default: the class)
+#     [KIND <kind>]           the report kind that counts as detecting the bug;
+#                             required when CLASS is not itself a report kind
+#                             (then it defaults to the class)
 #     SUMMARY "<one line>"
 #     TSAN      "<kinds>[: <reason>]"   what each detector reports on buggy/<name>.c:
 #     HELGRIND  "<kinds>[: <reason>]"   comma-separated report kinds, or "none";
