@@ -69,15 +69,20 @@ def verdict(c):
             f"got {c.get('outcome', '?')} (reports: {got})")
 
 
-_ERRORISH = re.compile(r"(FAIL|ERROR|Error|error|failed|Assert|assert|NOT AS EXPECTED|"
-                       r"Timeout|timed out|Traceback|differs|problem)")
+# What says best why a test failed, best first: a CMocka or compiler-style
+# "file:line: error:", an assertion, the judge's verdict, a Python error, then
+# any line that mentions failing.
+_WHY = [re.compile(p) for p in (
+    r"\S+:\d+: error:", r"[Aa]ssert", r"NOT AS EXPECTED", r"^\w*(Error|Exception):",
+    r"\[  ERROR   \]", r"(FAIL|ERROR|Error|error|failed|Timeout|timed out|differs|problem)")]
 
 
 def _last_error_line(text):
     lines = [l.strip() for l in (text or "").splitlines() if l.strip()]
-    for l in reversed(lines):
-        if _ERRORISH.search(l):
-            return l[:300]
+    for rx in _WHY:
+        for l in reversed(lines):
+            if rx.search(l):
+                return l[:300]
     return lines[-1][:300] if lines else ""
 
 
