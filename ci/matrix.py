@@ -670,8 +670,9 @@ def main():
         if hogs:
             hogs.stop()
         status.clear()
-        print(f"\nracebed matrix: interrupted while {phase}; the running tests"
-              f"{' and the stress hogs' if hogs else ''} are stopped", flush=True)
+        stopped = "the build is" if phase == "building" else "the running tests are"
+        print(f"\nracebed matrix: interrupted while {phase}; {stopped} stopped"
+              f"{', and the stress hogs' if hogs else ''}", flush=True)
         if history:
             changed = stability(history) if len(history) > 1 else []
             print(f"{len(history)} run(s) completed (build/matrix/runs.json): "
