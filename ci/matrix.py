@@ -69,7 +69,8 @@ class Status:
         self.last_key = None
 
     def show(self, text, key=None):
-        text = text[:self.width - 1]
+        # Three columns spare: a Ctrl-C echoes "^C" after the line.
+        text = text[:self.width - 3]
         if self.tty:
             self.stream.write("\r" + text.ljust(len(self.shown)) + "\r" + text)
             self.stream.flush()
@@ -671,8 +672,9 @@ def main():
             hogs.stop()
         status.clear()
         stopped = "the build is" if phase == "building" else "the running tests are"
-        print(f"\nracebed matrix: interrupted while {phase}; {stopped} stopped"
-              f"{', and the stress hogs' if hogs else ''}", flush=True)
+        print("\n" + "\n".join(textwrap.wrap(
+            f"racebed matrix: interrupted while {phase}; {stopped} stopped"
+            f"{', and the stress hogs' if hogs else ''}", terminal_width() - 1)), flush=True)
         if history:
             changed = stability(history) if len(history) > 1 else []
             print(f"{len(history)} run(s) completed (build/matrix/runs.json): "
