@@ -7,7 +7,7 @@
  */
 #include "rb.h"
 
-#define RUN_MS 2000
+#define RUN_MS 2000 /* 2x lockgraph's livelock_ms; margin: docs/harness.md */
 #define MEALS 100
 
 static pthread_mutex_t fork_[2] = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER };

@@ -10,7 +10,7 @@
 #include "rb.h"
 
 #define DINERS 4
-#define RUN_MS 2000 /* long enough for lockgraph's starvation_ms (1000) */
+#define RUN_MS 2000 /* 2x lockgraph's starvation_ms; margin: docs/harness.md */
 /* Rounds every diner does even past RUN_MS: the polite diner looks at least
  * this often, and once the DINERS - 1 who took their number before it have
  * eaten, every greedy meal overtakes it. */

@@ -540,7 +540,9 @@ def write(cells, outdir, history=None, timings=None, margins=None, unstable=None
                     "|---|---|---:|---:|\n")
             f.write("".join(f"| {d} | {t} | {s:.1f} | {to:g} |\n" for d, t, s, to in timings))
         if margins:
-            f.write("\n## Meeting points (RB_MEET_TIMEOUT_MS = 1000)\n\n")
+            m = re.search(r"#define RB_MEET_TIMEOUT_MS (\d+)",
+                          open(os.path.join(ROOT, "scenarios", "rb.h"), encoding="utf-8").read())
+            f.write(f"\n## Meeting points (RB_MEET_TIMEOUT_MS = {m.group(1) if m else '?'})\n\n")
             for kind in ("buggy", "fixed"):
                 if kind in margins:
                     a = margins[kind]

@@ -10,7 +10,7 @@
 
 #include <errno.h>
 
-#define RUN_MS 2000
+#define RUN_MS 2000 /* 2x lockgraph's starvation_ms; margin: docs/harness.md */
 
 static pthread_rwlock_t board;
 static int special; /* what the board says: the chef writes, readers read */
