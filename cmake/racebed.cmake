@@ -45,8 +45,8 @@ endif()
 
 # Seconds the judge lets one run take before it kills it; ctest's TIMEOUT
 # is 30 s longer so that the judge, not ctest, reports the overrun.
-# Measured (the slowest cell of each detector over 15 runs of
-# `./racebed matrix --runs 20 --stress`, 2-core VM at load 17-31, see
+# Measured (the slowest cell of each detector over the 20 runs of
+# `./racebed matrix --runs 20 --stress`, 2-core VM at load 12-31, see
 # docs/harness.md): native 6.1 s, tsan 7.2 s, asan 0.9 s,
 # lockgraph 4.7 s, Helgrind 9.9 s, DRD 9.5 s: each
 # bound is 4 times that or more, and a hang is still caught in minutes.
