@@ -8,7 +8,7 @@
  */
 #include "rb.h"
 
-#define HANG_MS 6000
+#define HANG_MS 6000 /* 2x lockgraph's stall_ms; measured margin: docs/harness.md */
 
 static pthread_mutex_t pass_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t bell = PTHREAD_COND_INITIALIZER;

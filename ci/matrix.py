@@ -21,12 +21,15 @@ With --runs N the scenario tests run N times and the matrix must come out the
 same every time (the stability check); every run's cells are compared.
 """
 import argparse
+import collections
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import textwrap
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,21 +41,96 @@ SHOWN = {"detected": "detected", "missed": "missed", "clean": "clean",
          "no-symptom": "NO SYMPTOM", "ok": "ok", "failed": "FAILED"}
 
 
-def sh(cmd, check=True):
-    print("+ " + " ".join(cmd), flush=True)
-    return subprocess.run(cmd, cwd=ROOT, check=check).returncode
+def terminal_width():
+    """Columns of the terminal (COLUMNS wins); 80 when output is not a terminal."""
+    return max(40, shutil.get_terminal_size((80, 24)).columns)
 
 
-def build(trees):
-    """Configure and build quietly: one line per tree, the output on failure."""
-    for tree in trees:
-        print(f"building build/{tree} ...", flush=True)
-        for cmd in (["cmake", "--preset", tree], ["cmake", "--build", "--preset", tree]):
-            p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-            if p.returncode != 0:
-                print(p.stdout[-8000:])
+def fmt_secs(s):
+    s = max(0, int(round(s)))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+class Status:
+    """One line of progress for the whole run, never wider than the terminal.
+
+    On a terminal it is redrawn in place; in a log (CI) it is printed as a
+    line of its own when the phase changes and at most every PERIOD seconds,
+    so a long run still shows that it is alive without flooding the log."""
+
+    PERIOD = 30
+
+    def __init__(self, stream=sys.stdout):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.width = terminal_width()
+        self.shown = ""
+        self.last_log = 0.0
+        self.last_key = None
+
+    def show(self, text, key=None):
+        # Three columns spare: a Ctrl-C echoes "^C" after the line.
+        text = text[:self.width - 3]
+        if self.tty:
+            self.stream.write("\r" + text.ljust(len(self.shown)) + "\r" + text)
+            self.stream.flush()
+            self.shown = text
+        elif key != self.last_key or time.monotonic() - self.last_log >= self.PERIOD:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+            self.last_log = time.monotonic()
+        self.last_key = key
+
+    def clear(self):
+        if self.tty and self.shown:
+            self.stream.write("\r" + " " * len(self.shown) + "\r")
+            self.stream.flush()
+        self.shown = ""
+
+    def say(self, line):
+        """A line of its own above the status line, wrapped to the width."""
+        saved = self.shown
+        self.clear()
+        for l in textwrap.wrap(line, self.width - 1, subsequent_indent="    ",
+                               break_on_hyphens=False) or [""]:
+            self.stream.write(l + "\n")
+        self.stream.flush()
+        if saved:
+            self.show(saved, self.last_key)
+
+
+def build(trees, jobs, status):
+    """Configure (once) and build each tree, with the build's percentage as
+    progress; on failure print the build's output and exit."""
+    for i, tree in enumerate(trees, 1):
+        steps = []
+        if not os.path.exists(os.path.join(ROOT, "build", tree, "CMakeCache.txt")):
+            steps.append((["cmake", "--preset", tree], "configuring"))
+        steps.append((["cmake", "--build", "--preset", tree, "-j", str(jobs)], "building"))
+        for cmd, what in steps:
+            t0 = time.monotonic()
+            proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True,
+                                    start_new_session=True)
+            RUNNING.add(proc)
+            out = []
+            pct = ""
+            try:
+                for line in proc.stdout:
+                    out.append(line)
+                    m = re.match(r"\[\s*(\d+)%\]", line)
+                    if m:
+                        pct = f" {m.group(1):>3}%"
+                    status.show(f"[tree {i}/{len(trees)}] {what} build/{tree}{pct}  "
+                                f"{fmt_secs(time.monotonic() - t0)}", key=(tree, what))
+                rc = proc.wait()
+            finally:
+                RUNNING.discard(proc)
+            if rc != 0:
+                status.clear()
+                print("".join(out)[-8000:])
                 sys.exit(f"racebed: '{' '.join(cmd)}' failed (output above)")
+    status.clear()
 
 
 def manifest_of(tree):
@@ -63,25 +141,115 @@ def manifest_of(tree):
         return json.load(f)
 
 
-def run_scenarios(trees, jobs):
-    """Run every scenario test of every tree; results land in build/<tree>/results.
-    ctest's completion lines are the progress display."""
-    status = 0
+# Seconds a cell takes when no earlier run says (a quiet 2-core machine,
+# git 3ae9bb5): only the ETA and the scheduling order use them.
+GUESS_SECS = {"native": 1.0, "tsan": 1.5, "asan": 1.0, "lockgraph": 1.5,
+              "helgrind": 4.0, "drd": 4.0}
+
+
+def scenario_tests(trees):
+    """Every scenario test of every tree, as ctest would run it: the command,
+    its directory and its TIMEOUT, read from `ctest --show-only=json-v1`."""
+    tests = []
     for tree in trees:
         if not manifest_of(tree):
-            continue  # e.g. asan: no scenario records an ASan column
-        results = os.path.join(ROOT, "build", tree, "results")
-        shutil.rmtree(results, ignore_errors=True)
-        print(f"running the scenarios of build/{tree}", flush=True)
-        proc = subprocess.Popen(["ctest", "--test-dir", os.path.join("build", tree),
-                                 "-L", "^scenario$", "-j", str(jobs), "--no-tests=error"],
-                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True)
-        for line in proc.stdout:
-            if re.match(r"\s*\d+/\d+ Test ", line) or "tests passed" in line:
-                print(line.rstrip(), flush=True)
-        status |= proc.wait()
-    return status
+            continue  # e.g. asan: no scenario records an ASan column there
+        p = subprocess.run(["ctest", "--test-dir", os.path.join("build", tree), "-L",
+                            "^scenario$", "--show-only=json-v1"], cwd=ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if p.returncode != 0:
+            sys.exit(f"racebed: ctest cannot list the tests of build/{tree}: {p.stderr}")
+        for t in json.loads(p.stdout).get("tests", []):
+            props = {x["name"]: x["value"] for x in t.get("properties", [])}
+            detector = t["name"].rsplit(".", 1)[1]
+            rec = os.path.join(ROOT, "build", tree, "results", t["name"] + ".json")
+            guess = GUESS_SECS.get(detector, 2.0)
+            if os.path.exists(rec):
+                try:
+                    with open(rec, encoding="utf-8") as f:
+                        guess = max(0.05, float(json.load(f)["seconds"]))
+                except (ValueError, KeyError, OSError):
+                    pass
+            tests.append({"name": t["name"], "tree": tree, "command": t["command"],
+                          "cwd": props.get("WORKING_DIRECTORY", ROOT),
+                          "timeout": float(props.get("TIMEOUT", 600)), "guess": guess})
+    return tests
+
+
+RUNNING = set()  # child processes to stop on the way out
+
+
+def stop_running():
+    for p in list(RUNNING):
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    for p in list(RUNNING):
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    RUNNING.clear()
+
+
+def run_scenarios(tests, jobs, status, run_no, runs, clock, meet_dir):
+    """Run every scenario test, longest first, `jobs` at a time; each in its
+    own process group, killed at its ctest TIMEOUT. Results land in
+    build/<tree>/results. `clock` carries the ETA across runs."""
+    for tree in {t["tree"] for t in tests}:
+        shutil.rmtree(os.path.join(ROOT, "build", tree, "results"), ignore_errors=True)
+        os.makedirs(os.path.join(ROOT, "build", tree, "results"))
+    env = dict(os.environ)
+    if meet_dir:
+        env["RB_MEET_STATS_DIR"] = meet_dir
+    queue = sorted(tests, key=lambda t: -t["guess"])
+    running = {}  # proc -> (test, start, log file)
+    failed = []
+    total = len(tests)
+    done = 0
+    while queue or running:
+        while queue and len(running) < jobs:
+            t = queue.pop(0)
+            log = open(os.path.join(ROOT, "build", t["tree"], "results",
+                                    t["name"] + ".judge.txt"), "w", encoding="utf-8")
+            proc = subprocess.Popen(t["command"], cwd=t["cwd"], env=env, stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+            RUNNING.add(proc)
+            running[proc] = (t, time.monotonic(), log)
+        time.sleep(0.1)
+        now = time.monotonic()
+        for proc, (t, started, log) in list(running.items()):
+            rc = proc.poll()
+            if rc is None and now - started > t["timeout"]:
+                os.killpg(proc.pid, signal.SIGKILL)
+                rc = proc.wait()
+                log.write(f"\nracebed: killed at the ctest TIMEOUT of {t['timeout']:g} s\n")
+            if rc is None:
+                continue
+            log.close()
+            RUNNING.discard(proc)
+            del running[proc]
+            done += 1
+            clock["done"] += t["guess"]
+            clock["elapsed_done"] = now - clock["start"]
+            if rc != 0:
+                failed.append(t["name"])
+                status.say(f"run {run_no}: {t['name']}: NOT AS EXPECTED "
+                           f"(build/{t['tree']}/results/{t['name']}.judge.txt)")
+        left = clock["total"] - clock["done"] - sum(
+            min(t["guess"], now - st) for t, st, _ in running.values())
+        rate = clock["elapsed_done"] / clock["done"] if clock["done"] > 0 else 1.0 / jobs
+        eta = f"ETA {fmt_secs(left * rate)}" if clock["done"] > 0 else "ETA ..."
+        names = " ".join(t["name"] for t, _, _ in running.values())
+        all_done = clock["cells_done"] + done
+        status.show(f"[{all_done:>4}/{clock['cells']}] {100 * all_done // clock['cells']:>3}% "
+                    f"run {run_no}/{runs}  {eta}  {fmt_secs(now - clock['start'])}  {names}",
+                    key=("run", run_no))
+    clock["cells_done"] += total
+    status.clear()
+    return failed
 
 
 def load(trees):
@@ -97,7 +265,7 @@ def load(trees):
                     rec = json.load(f2)
                 cell.update(outcome=rec["outcome"], reported=rec["reported"],
                             match=rec["pass"], problems=rec["problems"],
-                            seconds=rec["seconds"])
+                            seconds=rec["seconds"], observed_line=rec.get("observed_line"))
             else:
                 cell.update(outcome="not-run", reported=[], match=False,
                             problems=["no result: the test did not run"])
@@ -124,8 +292,9 @@ README_BEGIN = "<!-- matrix: generated by `ci/matrix.py --expected`; a test keep
 README_END = "<!-- end of matrix -->"
 
 
-def check_readme(cells, readme):
-    """The README's matrix must be the expected one, cell for cell."""
+def check_readme(cells, readme, update=False):
+    """The README's matrix must be the expected one, cell for cell; with
+    update, make it so."""
     with open(readme, encoding="utf-8") as f:
         text = f.read()
     want = render(cells, markdown=True).strip()
@@ -134,8 +303,17 @@ def check_readme(cells, readme):
         return 1
     got = text.split(README_BEGIN, 1)[1].split(README_END, 1)[0].strip()
     if got != want:
-        print(f"{readme}: the matrix differs from the expectations in scenarios/CMakeLists.txt;"
-              " paste the output of `ci/matrix.py --expected` between its markers:\n")
+        if update:
+            with open(readme, "w", encoding="utf-8") as f:
+                f.write(text.split(README_BEGIN, 1)[0] + README_BEGIN + "\n" + want + "\n"
+                        + README_END + text.split(README_END, 1)[1])
+            print(f"{readme}: matrix updated from scenarios/CMakeLists.txt ({len(cells)} cells)")
+            return 0
+        print(f"{readme}: the matrix differs from the expectations in scenarios/CMakeLists.txt"
+              " (a pair was added or an expectation changed). Regenerate it with\n\n"
+              f"    python3 ci/matrix.py --expected --update-readme {readme}\n\n"
+              "(after cmake --preset dev, which records the expectations), and commit it. "
+              "The expected matrix:\n")
         print(want)
         return 1
     print(f"{readme}: the matrix matches the expectations ({len(cells)} cells)")
@@ -244,7 +422,95 @@ def mismatches(cells):
     return out
 
 
-def write(cells, outdir):
+CODES = {"detected": "DET", "missed": "miss", "clean": ".", "false-positive": "FP",
+         "symptom": "sym", "no-symptom": "NOSYM", "ok": "ok", "failed": "FAIL",
+         "not-run": "n/a"}
+SHORT_HEADINGS = {"native": "prog", "helgrind": "helg", "lockgraph": "lockg"}
+LEGEND = ("DET detected, miss missed (a recorded blind spot), . clean, FP false "
+          "positive; prog: the program alone, sym its symptom shown, ok none; "
+          "+ other reports (listed below), * not as expected, - no such cell")
+
+
+def render_compact(cells):
+    """The terminal table for narrow terminals: short codes, no class column
+    (the Markdown file has both)."""
+    columns = [d for d in COLUMNS if any(c["detector"] == d for c in cells)]
+    head = ["scenario"] + [SHORT_HEADINGS.get(d, d) for d in columns]
+    body = []
+    for (scenario, variant), row in rows_of(cells):
+        name = scenario if variant == "buggy" else "  " + variant
+        line = [name]
+        for d in columns:
+            c = row.get(d)
+            if c is None:
+                line.append("-")
+                continue
+            code = CODES.get(c["outcome"], c["outcome"].upper())
+            if other_reports(c):
+                code += "+"
+            line.append(code if c["match"] else code + "*")
+        body.append(line)
+    totals = []
+    for label, buggy, outcome in (("detected", True, "detected"), ("missed", True, "missed"),
+                                  ("false pos.", False, "false-positive")):
+        totals.append([label] + ["" if d == "native" else str(sum(
+            1 for c in cells if c["detector"] == d and (c["variant"] == "buggy") == buggy
+            and c["outcome"] == outcome)) for d in columns])
+    widths = [max(len(r[i]) for r in [head] + body + totals) for i in range(len(head))]
+    fmt = lambda r: "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip()
+    rule = "-" * len(fmt(head))
+    return "\n".join([fmt(head), rule] + [fmt(r) for r in body] + [rule]
+                     + [fmt(r) for r in totals])
+
+
+def render_terminal(cells, width):
+    """The full table when it fits the terminal, else the compact one."""
+    full = render(cells)
+    if max(len(l) for l in full.splitlines()) < width:
+        return full, False
+    return render_compact(cells), True
+
+
+def slowest(history, tests):
+    """Per detector: the slowest cell over every run, and its ctest TIMEOUT."""
+    timeout = {t["name"].rsplit(".", 1)[1]: t["timeout"] for t in tests}
+    worst = {}
+    for run in history:
+        for test, c in run["cells"].items():
+            d = test.rsplit(".", 1)[1]
+            if c["seconds"] is not None and c["seconds"] > worst.get(d, ("", -1))[1]:
+                worst[d] = (test, c["seconds"])
+    return [(d, worst[d][0], worst[d][1], timeout.get(d)) for d in COLUMNS if d in worst]
+
+
+def meet_margins(meet_dir, acc):
+    """Fold the RB_MEET_STATS lines of this run into acc: the longest wait
+    that met, and the timeouts, in buggy and in fixed programs."""
+    if not meet_dir or not os.path.isdir(meet_dir):
+        return acc
+    for n in os.listdir(meet_dir):
+        test = n[:-4]
+        variant = test.split(".")[1]
+        kind = "buggy" if variant == "buggy" else "fixed"
+        with open(os.path.join(meet_dir, n), encoding="utf-8") as f:
+            for line in f:
+                m = re.search(r"longest_met_ms=([\d.]+) meet_timeouts=(\d+) cue_timeouts=(\d+)",
+                              line)
+                if not m:
+                    continue
+                ms, timeouts = float(m.group(1)), int(m.group(2)) + int(m.group(3))
+                a = acc.setdefault(kind, {"longest_ms": 0.0, "test": "", "timeouts": 0,
+                                          "timed_out": set()})
+                if ms > a["longest_ms"]:
+                    a["longest_ms"], a["test"] = ms, test
+                a["timeouts"] += timeouts
+                if timeouts:
+                    a["timed_out"].add(test)
+        os.unlink(os.path.join(meet_dir, n))
+    return acc
+
+
+def write(cells, outdir, history=None, timings=None, margins=None, unstable=None):
     os.makedirs(outdir, exist_ok=True)
     with open(os.path.join(outdir, "matrix.json"), "w", encoding="utf-8") as f:
         json.dump([{k: c.get(k) for k in (
@@ -252,6 +518,11 @@ def write(cells, outdir):
             "expected_outcome", "reported", "expected", "match", "reason",
             "seconds")} for c in cells], f, indent=1)
         f.write("\n")
+    if history:
+        # Every run's cells: the data a rate over N runs is drawn from.
+        with open(os.path.join(outdir, "runs.json"), "w", encoding="utf-8") as f:
+            json.dump(history, f, indent=1)
+            f.write("\n")
     with open(os.path.join(outdir, "matrix.md"), "w", encoding="utf-8") as f:
         f.write("# racebed detection matrix\n\n")
         f.write("Rows: each scenario's buggy program, then its fixed twins. "
@@ -260,10 +531,47 @@ def write(cells, outdir):
         f.write(render(cells, markdown=True) + "\n\n## Recorded blind spots and "
                 "false positives\n\n")
         f.write("".join(f"- {n}\n" for n in notes(cells)))
+        if history and len(history) > 1:
+            f.write(f"\n## Stability over {len(history)} runs\n\n")
+            f.write("".join(f"- {u}\n" for u in unstable) if unstable
+                    else "Every cell was the same in every run.\n")
+        if timings:
+            f.write("\n## Slowest cell per detector\n\n| detector | cell | seconds | ctest TIMEOUT |\n"
+                    "|---|---|---:|---:|\n")
+            f.write("".join(f"| {d} | {t} | {s:.1f} | {to:g} |\n" for d, t, s, to in timings))
+        if margins:
+            m = re.search(r"#define RB_MEET_TIMEOUT_MS (\d+)",
+                          open(os.path.join(ROOT, "scenarios", "rb.h"), encoding="utf-8").read())
+            f.write(f"\n## Meeting points (RB_MEET_TIMEOUT_MS = {m.group(1) if m else '?'})\n\n")
+            for kind in ("buggy", "fixed"):
+                if kind in margins:
+                    a = margins[kind]
+                    f.write(f"- {kind} programs: longest wait that met {a['longest_ms']:.1f} ms "
+                            f"({a['test']}); {a['timeouts']} timed out"
+                            f"{' (' + ', '.join(sorted(a['timed_out'])) + ')' if a['timed_out'] else ''}\n")
 
 
 def signature(cells):
     return {c["test"]: (c["outcome"], tuple(c["reported"])) for c in cells}
+
+
+def stability(history):
+    """Cells that were not the same in every run, with how often each way."""
+    out = []
+    tests = sorted({t for r in history for t in r["cells"]})
+    for test in tests:
+        seen = collections.Counter()
+        for r in history:
+            c = r["cells"].get(test)
+            seen[(c["outcome"], ", ".join(c["reported"]) or "nothing") if c else ("absent", "")] += 1
+        if len(seen) > 1:
+            ways = "; ".join(f"{n} run(s) {o} (reports: {k})" for (o, k), n in seen.most_common())
+            out.append(f"{test}: {ways}")
+    return out
+
+
+def _interrupt(signum, _frame):
+    raise KeyboardInterrupt(signum)
 
 
 def main():
@@ -273,6 +581,9 @@ def main():
         epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     ap.add_argument("--runs", type=int, default=1,
                     help="run the scenarios N times; the matrix must not change (default 1)")
+    ap.add_argument("--stress", action="store_true",
+                    help="run the scenarios while twice as many busy processes as cores "
+                         "oversubscribe the machine")
     ap.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 2,
                     help="tests run in parallel (default: the number of cores)")
     ap.add_argument("--no-build", action="store_true",
@@ -283,63 +594,170 @@ def main():
                     help="print the matrix the expectations describe (Markdown), run nothing")
     ap.add_argument("--check-readme", metavar="README",
                     help="with --expected: fail unless README holds exactly that matrix")
+    ap.add_argument("--update-readme", metavar="README",
+                    help="with --expected: write that matrix into README between its markers")
     args = ap.parse_args()
     if args.expected:
         cells = expected_cells()
-        if args.check_readme:
-            return check_readme(cells, args.check_readme)
+        if args.check_readme or args.update_readme:
+            return check_readme(cells, args.update_readme or args.check_readme,
+                                update=bool(args.update_readme))
         print(render(cells, markdown=True))
         return 0
     if args.runs < 1:
         ap.error("--runs must be at least 1")
+    if args.jobs < 1:
+        ap.error("--jobs must be at least 1")
 
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     trees = list(TREES)
     start = time.monotonic()
-    if not args.report_only and not args.no_build:
-        build(trees)
-    first = None
-    unstable = []
-    for run in range(1, args.runs + 1):
-        if not args.report_only:
-            if args.runs > 1:
-                print(f"==== run {run} of {args.runs} ====", flush=True)
-            run_scenarios(trees, args.jobs)
-        cells = load(trees)
-        if first is None:
-            first = signature(cells)
-        else:
-            now = signature(cells)
-            for test in sorted(set(first) | set(now)):
-                if first.get(test) != now.get(test):
-                    unstable.append(f"run {run}: {test}: {first.get(test)} -> {now.get(test)}")
-
+    status = Status()
     outdir = os.path.join(ROOT, "build", "matrix")
-    write(cells, outdir)
+    meet_dir = os.path.join(outdir, "meet-stats")
+    history, margins, tests, bad_runs = [], {}, [], {}
+    phase = "starting"
+    hogs = None
+    try:
+        if not args.report_only and not args.no_build:
+            phase = "building"
+            build(trees, args.jobs, status)
+        if args.report_only:
+            cells = load(trees)
+            history.append({"run": 1, "cells": {c["test"]: {
+                "outcome": c["outcome"], "reported": c["reported"], "match": c["match"],
+                "seconds": c.get("seconds")} for c in cells}})
+        else:
+            tests = scenario_tests(trees)
+            if not tests:
+                sys.exit("racebed: no scenario tests in build/dev, build/tsan, build/asan")
+            shutil.rmtree(meet_dir, ignore_errors=True)
+            os.makedirs(meet_dir)
+            if args.stress:
+                sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+                from hogs import Hogs
+                hogs = Hogs().start()
+                status.say(f"stress: {hogs.count} busy processes on {os.cpu_count()} cores "
+                           "while the scenarios run")
+            clock = {"start": time.monotonic(), "done": 0.0, "elapsed_done": 0.0,
+                     "total": args.runs * sum(t["guess"] for t in tests),
+                     "cells": args.runs * len(tests), "cells_done": 0}
+            for run in range(1, args.runs + 1):
+                phase = f"run {run} of {args.runs}"
+                run_scenarios(tests, args.jobs, status, run, args.runs, clock, meet_dir)
+                cells = load(trees)
+                margins = meet_margins(meet_dir, margins)
+                history.append({"run": run, "stress": args.stress, "cells": {c["test"]: {
+                    "outcome": c["outcome"], "reported": c["reported"], "match": c["match"],
+                    "seconds": c.get("seconds"), "said": c.get("observed_line")}
+                    for c in cells}})
+                for c in cells:
+                    if not c["match"]:
+                        bad_runs.setdefault(c["test"], []).append(run)
+                # Every run as soon as it is done: a long --runs that is stopped
+                # still leaves what it found.
+                os.makedirs(outdir, exist_ok=True)
+                with open(os.path.join(outdir, "runs.json"), "w", encoding="utf-8") as f:
+                    json.dump(history, f, indent=1)
+                    f.write("\n")
+                if args.runs > 1:
+                    changed = stability(history)
+                    status.say(f"run {run} of {args.runs} done: "
+                               f"{sum(1 for c in cells if not c['match'])} cell(s) not as expected, "
+                               f"{len(changed)} changed since run 1")
+            if hogs:
+                hogs.stop()
+    except KeyboardInterrupt:
+        stop_running()
+        if hogs:
+            hogs.stop()
+        status.clear()
+        stopped = "the build is" if phase == "building" else "the running tests are"
+        print("\n" + "\n".join(textwrap.wrap(
+            f"racebed matrix: interrupted while {phase}; {stopped} stopped"
+            f"{', and the stress hogs' if hogs else ''}", terminal_width() - 1)), flush=True)
+        if history:
+            changed = stability(history) if len(history) > 1 else []
+            print(f"{len(history)} run(s) completed (build/matrix/runs.json): "
+                  f"{len(bad_runs)} cell(s) not as expected in some run, "
+                  f"{len(changed)} changed between runs", flush=True)
+            for u in changed:
+                print("  " + u, flush=True)
+        return 130
+    finally:
+        if hogs:
+            hogs.stop()
+
+    unstable = stability(history) if len(history) > 1 else []
+    timings = slowest(history, tests) if tests else []
+    write(cells, outdir, history, timings, margins, unstable)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import reports
+    extra = {t: f"not as expected in run(s) {', '.join(map(str, r))} of {len(history)}"
+             for t, r in bad_runs.items()}
+    extra.update({u.split(":", 1)[0]: "unstable: " + u for u in unstable})
+    reports.junit_from_cells(cells, "racebed matrix", os.path.join(outdir, "junit-matrix.xml"),
+                             extra)
+    sarifs = [os.path.join(ROOT, "build", "dev", "results", n)
+              for n in os.listdir(os.path.join(ROOT, "build", "dev", "results"))
+              if n.endswith(".sarif")] if os.path.isdir(
+                  os.path.join(ROOT, "build", "dev", "results")) else []
+    reports.merge_sarif(sarifs, os.path.join(outdir, "lockgraph.sarif"))
+
+    width = terminal_width()
+    wrap = lambda text, indent="  ": textwrap.wrap(text, width - 1, initial_indent=indent,
+                                                   subsequent_indent=indent + "    ",
+                                                   break_on_hyphens=False)
     print()
-    print("racebed detection matrix (rows: buggy program, then its fixed twins; "
-          "'*': differs from the expectation)")
+    print("\n".join(textwrap.wrap("racebed detection matrix (rows: buggy program, then "
+                                  "its fixed twins; '*': differs from the expectation)",
+                                  width - 1)))
     print()
-    print(render(cells))
+    table, compact = render_terminal(cells, width)
+    print(table)
+    if compact:
+        print()
+        print("\n".join(textwrap.wrap(LEGEND, width - 1)))
     besides = [f"{c['scenario']}.{c['variant']} / {c['detector']}: {', '.join(other_reports(c))}"
                for c in cells if other_reports(c)]
     if besides:
-        print("\n'+': what else the detector reported there (reasons in scenarios/CMakeLists.txt)")
-        print("\n".join("  " + b for b in besides))
+        print("\n'+': what else the detector reported there (reasons in "
+              "scenarios/CMakeLists.txt)" if width >= 80 else "\n'+': other reports:")
+        for b in besides:
+            print("\n".join(wrap(b)))
     print()
     bad = mismatches(cells)
     if bad:
         print("NOT AS EXPECTED:")
-        print("\n".join("  " + b for b in bad))
-    if args.runs > 1:
+        for b in bad:
+            print("\n".join(wrap(b.strip(), "  " if not b.startswith("    ") else "      ")))
+    if len(history) > 1:
         if unstable:
             print(f"UNSTABLE: the matrix changed between runs:")
-            print("\n".join("  " + u for u in unstable))
+            for u in unstable:
+                print("\n".join(wrap(u)))
         else:
-            print(f"stable: the same matrix in all {args.runs} runs")
-    print(f"\nwritten: {os.path.relpath(outdir, ROOT)}/matrix.md, matrix.json "
-          f"({len(cells)} cells, {time.monotonic() - start:.0f} s)")
-    return 1 if bad or unstable or not cells else 0
+            print(f"stable: the same matrix in all {len(history)} runs"
+                  f"{' under stress' if args.stress else ''}")
+        earlier = sorted(t for t in bad_runs if not any(
+            c["test"] == t and not c["match"] for c in cells))
+        if earlier:
+            print("not as expected in an earlier run: " + ", ".join(
+                f"{t} (run {', '.join(map(str, bad_runs[t]))})" for t in earlier))
+    if timings:
+        print("\n".join(wrap("slowest cell per detector (s, ctest TIMEOUT): " + ", ".join(
+            f"{d} {s:.1f} of {to:g}" for d, _, s, to in timings), "")))
+    print("\n".join(wrap(f"written: {os.path.relpath(outdir, ROOT)}/matrix.md, matrix.json, "
+                         f"junit-matrix.xml, lockgraph.sarif ({len(cells)} cells, "
+                         f"{fmt_secs(time.monotonic() - start)})", "")))
+    return 1 if bad or unstable or bad_runs or not cells else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        stop_running()
+        print("\nracebed matrix: interrupted", flush=True)
+        sys.exit(130)

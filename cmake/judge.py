@@ -55,9 +55,12 @@ def detector_options(detector, sep=" "):
     return sep.join(read_lines(path)) if os.path.exists(path) else ""
 
 
-def command_for(args, json_log):
+def command_for(args, json_log, sarif_log=None, meet_stats=None):
     """The command line and environment that run the program under the detector."""
     env = dict(os.environ)
+    env.pop("RB_MEET_STATS_DIR", None)
+    if meet_stats:
+        env["RB_MEET_STATS"] = meet_stats  # scenarios/rb.h: the meeting points' margin
     prog = [args.program] + args.args
     d = args.detector
     if d in ("helgrind", "drd"):
@@ -77,7 +80,8 @@ def command_for(args, json_log):
         env["LD_PRELOAD"] = args.lockgraph_lib
         extra = detector_options(d, ":")
         env["LOCKGRAPH_OPTIONS"] = ":".join(
-            o for o in ("exitcode=66", "json=" + json_log, extra) if o)
+            o for o in ("exitcode=66", "json=" + json_log,
+                        "sarif=" + sarif_log if sarif_log else "", extra) if o)
     return prog, env
 
 
@@ -201,8 +205,21 @@ def main():
     fd, json_log = tempfile.mkstemp(prefix="racebed-lockgraph-", suffix=".json")
     os.close(fd)
     os.unlink(json_log)
+    name = f"{args.scenario}.{args.variant}.{args.detector}"
+    # lockgraph's SARIF log of this cell, for code scanning (ci/reports.py
+    # merges every cell's), and the meeting points' timings when asked for.
+    sarif_log = meet_stats = None
+    if args.results:
+        os.makedirs(args.results, exist_ok=True)
+        if args.detector == "lockgraph":
+            sarif_log = os.path.join(args.results, name + ".sarif")
+        if os.environ.get("RB_MEET_STATS_DIR"):
+            meet_stats = os.path.join(os.environ["RB_MEET_STATS_DIR"], name + ".txt")
+        for old_file in (sarif_log, meet_stats):
+            if old_file and os.path.exists(old_file):
+                os.unlink(old_file)
     try:
-        cmd, env = command_for(args, json_log)
+        cmd, env = command_for(args, json_log, sarif_log, meet_stats)
         status, output, timed_out, secs = run(cmd, env, args.timeout, args.show)
         kinds = classify(args.detector, output, json_log)
     finally:
@@ -250,6 +267,16 @@ def main():
         cell = "detected" if args.kind in observed else "missed"
     else:
         cell = "false-positive" if observed else "clean"
+    if args.detector == "native":
+        want_cell = "symptom" if buggy else "ok"
+    elif buggy:
+        want_cell = "detected" if args.kind in expected else "missed"
+    else:
+        want_cell = "false-positive" if expected else "clean"
+    verdict = (f"expected {want_cell} (reports: {', '.join(expected) or 'nothing'}), "
+               f"got {cell} (reports: {', '.join(observed) or 'nothing'})")
+    if problems:
+        verdict += ": " + problems[0]
     record = {
         "scenario": args.scenario, "class": args.klass, "kind": args.kind,
         "variant": args.variant, "detector": args.detector,
@@ -258,19 +285,18 @@ def main():
         "exit_status": status, "timed_out": timed_out,
         "seconds": round(secs, 2),
         "observed_line": outcome.group(0) if outcome else None,
+        "verdict": verdict,
     }
-    name = f"{args.scenario}.{args.variant}.{args.detector}"
     if args.results:
-        os.makedirs(args.results, exist_ok=True)
         with open(os.path.join(args.results, name + ".json"), "w", encoding="utf-8") as f:
             json.dump(record, f, indent=1)
             f.write("\n")
         with open(os.path.join(args.results, name + ".log"), "w", encoding="utf-8") as f:
             f.write("$ " + " ".join(cmd) + "\n" + output)
 
-    verdict = "as expected" if not problems else "NOT AS EXPECTED"
+    said = "as expected" if not problems else "NOT AS EXPECTED"
     print(f"{name}: {cell} (reported: {', '.join(observed) or 'nothing'}; "
-          f"expected: {', '.join(expected) or 'nothing'}) - {verdict}, {secs:.1f} s")
+          f"expected: {', '.join(expected) or 'nothing'}) - {said}, {secs:.1f} s")
     if outcome:
         print("  program said: " + outcome.group(0))
     if args.reason:

@@ -12,6 +12,35 @@
 
 static const char *rb_name = "scenario";
 
+/* RB_MEET_STATS (see rb.h): read-modify-writes only, which Helgrind and DRD
+ * take for reads, so the bookkeeping is never a race of its own. */
+static atomic_uint_fast64_t longest_met_ns, meet_timeouts, cue_timeouts;
+static const char *stats_path;
+
+static void
+note_met(uint64_t waited_ns)
+{
+    uint_fast64_t seen = atomic_load_explicit(&longest_met_ns, memory_order_relaxed);
+    while (waited_ns > seen
+           && !atomic_compare_exchange_weak_explicit(&longest_met_ns, &seen, waited_ns,
+                                                     memory_order_relaxed,
+                                                     memory_order_relaxed))
+        ;
+}
+
+static void
+write_stats(void)
+{
+    FILE *f = fopen(stats_path, "a");
+    if (f == NULL)
+        return;
+    fprintf(f, "%s longest_met_ms=%.1f meet_timeouts=%lu cue_timeouts=%lu\n", rb_name,
+            (double)atomic_fetch_add(&longest_met_ns, 0) / 1e6,
+            (unsigned long)atomic_fetch_add(&meet_timeouts, 0),
+            (unsigned long)atomic_fetch_add(&cue_timeouts, 0));
+    fclose(f);
+}
+
 _Noreturn void
 rb_die(const char *file, int line, const char *what, int err)
 {
@@ -55,6 +84,9 @@ rb_start(int argc, char **argv, unsigned flags, const char *about)
     /* The outcome line must reach the harness even when a detector later
      * kills the process, so stdout is not buffered. */
     setvbuf(stdout, NULL, _IONBF, 0);
+    stats_path = getenv("RB_MEET_STATS");
+    if (stats_path != NULL && stats_path[0] != '\0')
+        atexit(write_stats);
     return args;
 }
 
@@ -103,6 +135,7 @@ rb_meet(struct rb_meet *m)
         m->generation++;
         RB_CHECK(pthread_cond_broadcast(&m->cv));
     } else {
+        uint64_t start = rb_now_ns();
         struct timespec until = rb_deadline(RB_MEET_TIMEOUT_MS);
         while (m->generation == gen
                && !atomic_load_explicit(&m->off, memory_order_relaxed)) {
@@ -112,12 +145,15 @@ rb_meet(struct rb_meet *m)
                  * synchronisation holds them back. Stop forcing. */
                 atomic_store_explicit(&m->off, true, memory_order_release);
                 RB_CHECK(pthread_cond_broadcast(&m->cv));
+                atomic_fetch_add_explicit(&meet_timeouts, 1, memory_order_relaxed);
                 break;
             }
             if (err != 0 && err != ETIMEDOUT)
                 rb_die(__FILE__, __LINE__, "pthread_cond_timedwait", err);
         }
         met = m->generation != gen;
+        if (met)
+            note_met(rb_now_ns() - start);
     }
     RB_CHECK(pthread_mutex_unlock(&m->mu));
     return met;
@@ -138,13 +174,16 @@ rb_cue_give(struct rb_cue *c)
 bool
 rb_cue_wait(struct rb_cue *c)
 {
-    uint64_t until = rb_now_ns() + RB_MEET_TIMEOUT_MS * 1000000ull;
+    uint64_t start = rb_now_ns(), until = start + RB_MEET_TIMEOUT_MS * 1000000ull;
     const struct timespec poll = { 0, RB_CUE_POLL_NS };
     while (atomic_load_explicit(&c->given, memory_order_relaxed) == 0) {
-        if (rb_now_ns() >= until)
+        if (rb_now_ns() >= until) {
+            atomic_fetch_add_explicit(&cue_timeouts, 1, memory_order_relaxed);
             return false;
+        }
         nanosleep(&poll, NULL);
     }
+    note_met(rb_now_ns() - start);
     return true;
 }
 
@@ -278,4 +317,83 @@ rb_report_shares(const char *label, const unsigned long *x, size_t n,
     return rb_ok("every %s got at least %.0f%% of its fair share (worst: %.1f%%); "
                  "Jain's index %.3f",
                  label, 100.0 * min_fraction, 100.0 * frac, jain);
+}
+
+/* Set a party's own waiting mark and return the old one. Only the party
+ * writes its mark, so it can add the difference: a locked add, which
+ * Helgrind and DRD take for a read (an exchange or a store they take for a
+ * write, and report against the other parties' loads). */
+static uint64_t
+set_mark(atomic_uint_fast64_t *mark, uint64_t to)
+{
+    uint64_t was = atomic_load_explicit(mark, memory_order_relaxed);
+    atomic_fetch_add_explicit(mark, to - was, memory_order_relaxed);
+    return was;
+}
+
+void
+rb_queue_init(struct rb_queue *q)
+{
+    atomic_init(&q->next, 0);
+    for (unsigned i = 0; i < RB_QUEUE_MAX; i++) {
+        atomic_init(&q->waiting[i], RB_QUEUE_NONE);
+        q->counted_for[i] = RB_QUEUE_NONE;
+        q->overtaken[i] = q->worst[i] = q->served[i] = 0;
+    }
+}
+
+uint64_t
+rb_queue_arrive(struct rb_queue *q, unsigned who)
+{
+    if (who >= RB_QUEUE_MAX)
+        rb_die(__FILE__, __LINE__, "rb_queue_arrive: party out of range", EINVAL);
+    uint64_t mine = atomic_fetch_add_explicit(&q->next, 1, memory_order_relaxed);
+    set_mark(&q->waiting[who], mine);
+    return mine;
+}
+
+void
+rb_queue_served(struct rb_queue *q, unsigned who)
+{
+    if (who >= RB_QUEUE_MAX)
+        rb_die(__FILE__, __LINE__, "rb_queue_served: party out of range", EINVAL);
+    uint64_t mine = set_mark(&q->waiting[who], RB_QUEUE_NONE);
+    for (unsigned i = 0; i < RB_QUEUE_MAX; i++) {
+        uint64_t theirs = atomic_load_explicit(&q->waiting[i], memory_order_relaxed);
+        if (i == who || theirs == RB_QUEUE_NONE || theirs >= mine)
+            continue;
+        if (q->counted_for[i] != theirs) { /* a new wait of theirs */
+            q->counted_for[i] = theirs;
+            q->overtaken[i] = 0;
+        }
+        if (++q->overtaken[i] > q->worst[i])
+            q->worst[i] = q->overtaken[i];
+    }
+    q->served[who]++;
+}
+
+void
+rb_queue_leave(struct rb_queue *q, unsigned who)
+{
+    if (who < RB_QUEUE_MAX)
+        set_mark(&q->waiting[who], RB_QUEUE_NONE);
+}
+
+int
+rb_queue_report(const struct rb_queue *q, const char *label, unsigned parties,
+                unsigned long bound)
+{
+    unsigned worst = 0;
+    for (unsigned i = 0; i < parties && i < RB_QUEUE_MAX; i++) {
+        printf("  %s %u: served %lu, overtaken at most %lu times in one wait\n", label, i,
+               q->served[i], q->worst[i]);
+        if (q->worst[i] > q->worst[worst])
+            worst = i;
+    }
+    if (parties > 0 && q->worst[worst] > bound)
+        return rb_symptom("%s %u was overtaken %lu times in one wait (a FIFO lock allows "
+                          "%lu); it was served %lu time(s)", label, worst, q->worst[worst],
+                          bound, q->served[worst]);
+    return rb_ok("no %s was overtaken more than %lu times in one wait (most: %lu)", label,
+                 bound, parties > 0 ? q->worst[worst] : 0);
 }

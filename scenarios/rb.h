@@ -83,7 +83,19 @@ int rb_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  *
  * Returns true when the parties met, false when the point is (now) off.
  */
-#define RB_MEET_TIMEOUT_MS 1000
+#define RB_MEET_TIMEOUT_MS 2000
+
+/*
+ * The margin of that timeout is measured, not guessed: with RB_MEET_STATS=
+ * <file> in the environment, a program appends one line at exit with the
+ * longest wait at a meeting point or cue that did meet (and how many timed
+ * out). `racebed matrix` collects them into build/matrix/matrix.md; the
+ * longest met wait of a buggy program must stay far below the timeout, or
+ * the forced interleaving could be given up in a slow run. It was 1000 ms
+ * until a buggy program's wait was seen to meet after 993 ms (livelock, no
+ * detector, 2-core VM at load ~7); the longest met waits, and so the margin
+ * of these 2000 ms, are in docs/harness.md (Limits).
+ */
 
 struct rb_meet {
     pthread_mutex_t mu;
@@ -182,5 +194,62 @@ double rb_min_fair_fraction(const unsigned long *x, size_t n);
  */
 int rb_report_shares(const char *label, const unsigned long *x, size_t n,
                      double min_fraction);
+
+/* ---- queue order -------------------------------------------------------- */
+
+/*
+ * Who was served out of turn: the outcome check for fairness scenarios.
+ *
+ * A share of meals measures what the scheduler did (a fair diner kept off
+ * the CPU eats less); overtaking measures what the lock guarantees. Every
+ * party takes a number when it starts to wait (rb_queue_arrive(), one
+ * atomic fetch-and-add, so the order is fixed at that instant) and, once it
+ * holds the resource, says so with rb_queue_served(), which counts one
+ * overtake against every party still waiting with a smaller number. A FIFO
+ * (ticket) lock that serves in number order overtakes nobody, whatever the
+ * scheduler does; a lock that lets a newcomer barge in overtakes a starving
+ * party again and again.
+ *
+ * rb_queue_served() must be called while the resource is held exclusively
+ * (the counts it keeps are protected by the resource itself). The waiting
+ * marks are atomics written with read-modify-writes, which Helgrind and DRD
+ * treat as reads and which ThreadSanitizer sees as atomics, so the accounting
+ * itself is never reported. rb_queue_leave() withdraws a party that gives
+ * up waiting (the run is over) without being served.
+ */
+#define RB_QUEUE_MAX 16
+#define RB_QUEUE_NONE UINT64_MAX
+
+struct rb_queue {
+    atomic_uint_fast64_t next;                      /* the next number */
+    atomic_uint_fast64_t waiting[RB_QUEUE_MAX];     /* a party's number, or NONE */
+    /* Under the resource: */
+    uint64_t counted_for[RB_QUEUE_MAX];             /* the wait the count is for */
+    unsigned long overtaken[RB_QUEUE_MAX];          /* overtakes in that wait */
+    unsigned long worst[RB_QUEUE_MAX];              /* most overtakes in one wait */
+    unsigned long served[RB_QUEUE_MAX];             /* times served */
+};
+
+/* Every waiting mark NONE; call before any party arrives. */
+void rb_queue_init(struct rb_queue *q);
+
+/* Party `who` starts to wait: returns its number (0, 1, 2, ... in order). */
+uint64_t rb_queue_arrive(struct rb_queue *q, unsigned who);
+
+/* Party `who` holds the resource now: every party still waiting with a
+ * smaller number has been overtaken once more; `who` waits no longer. */
+void rb_queue_served(struct rb_queue *q, unsigned who);
+
+/* Party `who` stops waiting without being served. */
+void rb_queue_leave(struct rb_queue *q, unsigned who);
+
+/*
+ * Print one line per party ("<label> <i>: served <n>, overtaken at most <k>
+ * times in one wait") and the outcome line: a symptom when some party was
+ * overtaken more than `bound` times in one wait (a FIFO lock's bound is 0).
+ * Call once every party has stopped. Returns what rb_symptom()/rb_ok() return.
+ */
+int rb_queue_report(const struct rb_queue *q, const char *label, unsigned parties,
+                    unsigned long bound);
 
 #endif /* RB_H */

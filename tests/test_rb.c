@@ -68,6 +68,65 @@ test_report_shares_flags_the_starved(void **state)
     assert_int_equal(rb_report_shares("diner", fair, 3, 0.5), 0);
 }
 
+/* Served in number order (a FIFO lock): nobody is overtaken. */
+static void
+test_queue_in_order_overtakes_nobody(void **state)
+{
+    (void)state;
+    static struct rb_queue q;
+    rb_queue_init(&q);
+    for (int round = 0; round < 3; round++) {
+        for (unsigned who = 0; who < 3; who++)
+            rb_queue_arrive(&q, who);
+        for (unsigned who = 0; who < 3; who++)
+            rb_queue_served(&q, who);
+    }
+    for (unsigned who = 0; who < 3; who++) {
+        assert_int_equal(q.worst[who], 0);
+        assert_int_equal(q.served[who], 3);
+    }
+    assert_int_equal(rb_queue_report(&q, "diner", 3, 0), 0);
+}
+
+/* A newcomer who barges in overtakes everyone who waited longer, once each
+ * time; the count is per wait and restarts when the waiter is served. */
+static void
+test_queue_counts_overtakes_per_wait(void **state)
+{
+    (void)state;
+    static struct rb_queue q;
+    rb_queue_init(&q);
+    rb_queue_arrive(&q, 2); /* number 0: waits */
+    for (int meal = 0; meal < 5; meal++) {
+        rb_queue_arrive(&q, 0);
+        rb_queue_served(&q, 0); /* a later number, seated first */
+    }
+    assert_int_equal(q.overtaken[2], 5);
+    rb_queue_served(&q, 2);
+    rb_queue_arrive(&q, 2); /* a new wait */
+    rb_queue_arrive(&q, 1);
+    rb_queue_served(&q, 1);
+    assert_int_equal(q.overtaken[2], 1);
+    assert_int_equal(q.worst[2], 5);
+    assert_int_equal(q.worst[0], 0);
+    assert_int_equal(rb_queue_report(&q, "diner", 3, 4), 1);
+    assert_int_equal(rb_queue_report(&q, "diner", 3, 5), 0);
+}
+
+/* A party that leaves without being served is overtaken no more. */
+static void
+test_queue_leave_stops_counting(void **state)
+{
+    (void)state;
+    static struct rb_queue q;
+    rb_queue_init(&q);
+    rb_queue_arrive(&q, 1);
+    rb_queue_leave(&q, 1);
+    rb_queue_arrive(&q, 0);
+    rb_queue_served(&q, 0);
+    assert_int_equal(q.worst[1], 0);
+}
+
 static void
 test_outcome_return_values(void **state)
 {
@@ -232,6 +291,9 @@ main(void)
         cmocka_unit_test(test_jain_index_degenerate_inputs),
         cmocka_unit_test(test_min_fair_fraction),
         cmocka_unit_test(test_report_shares_flags_the_starved),
+        cmocka_unit_test(test_queue_in_order_overtakes_nobody),
+        cmocka_unit_test(test_queue_counts_overtakes_per_wait),
+        cmocka_unit_test(test_queue_leave_stops_counting),
         cmocka_unit_test(test_outcome_return_values),
         cmocka_unit_test(test_meet_all_parties_arrive),
         cmocka_unit_test(test_meet_times_out_once_then_is_off),
