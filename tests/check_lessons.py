@@ -270,6 +270,10 @@ def lesson_files_of(text, scenarios):
                     if n.startswith(s + ".") and n.count(".") == 2):
                 if rel not in files and os.path.exists(os.path.join(ROOT, rel)):
                     files.append(rel)
+    # Other sources the lesson names by path (its own programs, say).
+    for rel in re.findall(r"\b((?:docs|scenarios|buggy|fixed|tests)/[\w/.-]+\.(?:c|h|py))\b", text):
+        if rel not in files and os.path.exists(os.path.join(ROOT, rel)):
+            files.append(rel)
     return files + ["scenarios/rb.c", "scenarios/rb.h"]
 
 
