@@ -9,6 +9,7 @@
 #include "rt.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +59,12 @@ lg_note(const char *fmt, ...)
     if (len > (int)sizeof line - 2)
         len = (int)sizeof line - 2;
     line[len++] = '\n';
+    /* write() is a cancellation point; lockgraph's own message is not the
+     * program's (rt.h: Cancellation). */
+    int cancel;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     lg_write_all(log_fd, line, (size_t)len);
+    pthread_setcancelstate(cancel, NULL);
 }
 
 void

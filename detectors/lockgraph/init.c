@@ -19,7 +19,10 @@ thread_exit(void *p)
     int was = lg_busy;
     lg_busy = 1;
     lg_thread_exit(p);
-    lg_busy = was;
+    if (was)
+        lg_busy = was;
+    else
+        leave();
 }
 
 /* The liveness monitor: a detached thread that lockgraph never tracks
@@ -69,7 +72,7 @@ fork_parent(void)
     lg_threads_atfork_parent();
     lg_mutex_unlock(&lg_graph_lock);
     lg_reporting_atfork_parent();
-    lg_busy = 0;
+    leave();
 }
 
 static void
@@ -83,7 +86,7 @@ fork_child(void)
     lg_reporting_atfork_child();
     /* The monitor thread is not copied by fork, and a child should not start
      * threads before it execs: liveness checks end in the child. */
-    lg_busy = 0;
+    leave();
 }
 
 __attribute__((constructor)) static void
@@ -123,7 +126,7 @@ lg_start(void)
     if (lg_opt.verbosity >= 1)
         lg_note("checking pid %ld", (long)getpid());
     start_monitor();
-    lg_busy = 0;
+    leave();
 }
 
 __attribute__((destructor)) static void

@@ -17,9 +17,6 @@
 
 #define SITE ((uintptr_t)__builtin_return_address(0))
 
-/* Non-zero while lockgraph itself is at work on this thread. */
-extern LG_TLS int lg_busy;
-
 #define REAL_FUNCTIONS(X)                                                                 \
     X(int, pthread_mutex_init, (pthread_mutex_t *, const pthread_mutexattr_t *))          \
     X(int, pthread_mutex_destroy, (pthread_mutex_t *))                                    \
@@ -65,6 +62,16 @@ void lg_resolve(void);
 
 /* ---- entering and leaving lockgraph ------------------------------------- */
 
+/* Back to the program: the caller's cancellation state too, if lockgraph's
+ * work disabled it (rt.h: Cancellation). */
+static inline void
+leave(void)
+{
+    lg_busy = 0;
+    if (LG_UNLIKELY(lg_cancel_saved))
+        lg_cancel_restore();
+}
+
 static inline struct lg_thread *
 enter(void)
 {
@@ -73,14 +80,8 @@ enter(void)
     lg_busy = 1;
     struct lg_thread *t = lg_self();
     if (LG_UNLIKELY(!t))
-        lg_busy = 0;
+        leave();
     return t;
-}
-
-static inline void
-leave(void)
-{
-    lg_busy = 0;
 }
 
 static inline void

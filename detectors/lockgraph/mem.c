@@ -11,11 +11,10 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-/* ---- lg_mutex: 0 free, 1 locked, 2 locked and somebody may sleep ----- */
 
 static void
 futex_wait(atomic_int *word, int expected)
@@ -29,9 +28,31 @@ futex_wake_one(atomic_int *word)
     syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+/* ---- cancellation (rt.h says why) ------------------------------------ */
+
+LG_TLS int lg_busy;
+LG_TLS bool lg_cancel_saved;
+static LG_TLS int cancel_state; /* the caller's, while lg_cancel_saved */
+static LG_TLS unsigned held_depth; /* internal locks this thread holds */
+
+void
+lg_cancel_restore(void)
+{
+    if (!lg_cancel_saved || held_depth != 0)
+        return;
+    lg_cancel_saved = false;
+    pthread_setcancelstate(cancel_state, NULL);
+}
+
+/* ---- lg_mutex: 0 free, 1 locked, 2 locked and somebody may sleep ----- */
+
 void
 lg_mutex_lock(lg_mutex *m)
 {
+    if (held_depth++ == 0 && !lg_cancel_saved) {
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+        lg_cancel_saved = true;
+    }
     int c = 0;
     if (atomic_compare_exchange_strong_explicit(&m->word, &c, 1, memory_order_acquire,
                                                 memory_order_relaxed))
@@ -50,6 +71,8 @@ lg_mutex_unlock(lg_mutex *m)
 {
     if (atomic_exchange_explicit(&m->word, 0, memory_order_release) == 2)
         futex_wake_one(&m->word);
+    if (--held_depth == 0 && !lg_busy)
+        lg_cancel_restore();
 }
 
 void
@@ -202,4 +225,7 @@ void
 lg_mem_atfork_child(void)
 {
     lg_mutex_reset(&mem_lock);
+    /* The forking thread took every internal lock before fork(); in the
+     * child they are reset, not unlocked. */
+    held_depth = 0;
 }

@@ -34,8 +34,6 @@
 #include <elf.h>
 #include <link.h>
 
-LG_TLS int lg_busy;
-
 struct lg_real lg_real;
 
 static const char *const real_names[] = {

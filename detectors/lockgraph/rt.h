@@ -89,6 +89,29 @@ void lg_mutex_lock(lg_mutex *m);
 void lg_mutex_unlock(lg_mutex *m);
 void lg_mutex_reset(lg_mutex *m); /* in a fork child: whoever held it is gone */
 
+/* Non-zero while lockgraph itself is at work on this thread: every
+ * interposed call it makes then goes straight to the real function
+ * (intercept.h's enter() and leave() set and clear it). */
+extern LG_TLS int lg_busy;
+
+/*
+ * Cancellation. lockgraph's own work must never be where the program's
+ * thread is cancelled: a report writes, opens, reads and waits for
+ * addr2line (all cancellation points), inside calls such as
+ * pthread_mutex_lock that natively are none, and a thread cancelled there
+ * would die holding an internal lock and the program's. So the first
+ * internal lock a thread takes disables cancellation
+ * (pthread_setcancelstate), which also holds off an asynchronous cancel
+ * for as long as an internal lock is held. The caller's state comes back
+ * once the thread holds no internal lock and is no longer busy: at the
+ * last lg_mutex_unlock() outside lockgraph's work, or at leave(), which
+ * calls lg_cancel_restore() when lg_cancel_saved says there is a state to
+ * restore. A pending cancel then acts at the program's next cancellation
+ * point, as it would natively.
+ */
+extern LG_TLS bool lg_cancel_saved;
+void lg_cancel_restore(void);
+
 void *lg_mem_alloc(size_t size); /* zeroed; NULL when the system is out of memory */
 void lg_mem_free(void *p, size_t size);
 extern const struct lg_alloc lg_mem; /* the same, as an injectable allocator */
