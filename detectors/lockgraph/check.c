@@ -331,6 +331,7 @@ void
 lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *l,
               uintptr_t object, enum lg_mode mode, uintptr_t site)
 {
+    lg_thread_wait_begins(t);
     t->wait_mode = (uint8_t)mode;
     atomic_store_explicit(&t->wait_timed, false, memory_order_relaxed);
     atomic_store_explicit(&t->wait_site, site, memory_order_relaxed);

@@ -26,7 +26,12 @@ thread_exit(void *p)
 }
 
 /* The liveness monitor: a detached thread that lockgraph never tracks
- * (lg_busy for good), started at init and again in a fork child. */
+ * (lg_busy for good), started at init and again in a fork child, where
+ * fork() did not copy it: there at the first watched wait (see
+ * lg_threads_at_next_wait), so that a child that only execs never gets a
+ * thread and a child that stalls is still reported. */
+static bool monitor_started;
+
 static void *
 monitor_main(void *unused)
 {
@@ -45,7 +50,8 @@ start_monitor(void)
     pthread_t th;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (REAL(pthread_create)(&th, &attr, monitor_main, NULL) != 0)
+    monitor_started = REAL(pthread_create)(&th, &attr, monitor_main, NULL) == 0;
+    if (!monitor_started)
         lg_note("cannot start the liveness monitor: no starvation, livelock or stall "
                 "reports in this run");
     pthread_attr_destroy(&attr);
@@ -84,8 +90,10 @@ fork_child(void)
     lg_threads_atfork_child();
     lg_mutex_reset(&lg_graph_lock);
     lg_reporting_atfork_child();
-    /* The monitor thread is not copied by fork, and a child should not start
-     * threads before it execs: liveness checks end in the child. */
+    if (monitor_started) {
+        monitor_started = false;
+        lg_threads_at_next_wait(start_monitor);
+    }
     leave();
 }
 

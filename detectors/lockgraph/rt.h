@@ -255,6 +255,13 @@ uint32_t lg_threads_alive(void);
  * after sampling the threads: an exit is stored before the thread stops
  * counting as alive. */
 uint64_t lg_threads_last_exit_ns(void);
+/* Run fn() once, at the next watched wait (lg_wait_begin) of a thread that
+ * holds no lock: init.c restarts the liveness monitor that way in a fork
+ * child, lazily (a child that execs at once never starts a thread), and at
+ * a point where creating a thread cannot need a lock the waiter holds (an
+ * allocator's, say). */
+void lg_threads_at_next_wait(void (*fn)(void));
+void lg_thread_wait_begins(const struct lg_thread *t);
 /* The pthread key whose destructor tells lockgraph a thread is exiting. */
 void lg_threads_set_exit_key(unsigned key);
 void lg_threads_atfork_prepare(void);

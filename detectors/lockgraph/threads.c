@@ -26,6 +26,25 @@ static atomic_bool said_held_memory, said_thread_memory;
 static pthread_key_t exit_key;
 static bool have_exit_key;
 
+static void (*_Atomic at_next_wait)(void);
+
+void
+lg_threads_at_next_wait(void (*fn)(void))
+{
+    atomic_store_explicit(&at_next_wait, fn, memory_order_release);
+}
+
+void
+lg_thread_wait_begins(const struct lg_thread *t)
+{
+    if (LG_LIKELY(atomic_load_explicit(&at_next_wait, memory_order_relaxed) == NULL)
+        || t->nheld != 0)
+        return;
+    void (*fn)(void) = atomic_exchange_explicit(&at_next_wait, NULL, memory_order_acquire);
+    if (fn)
+        fn();
+}
+
 void
 lg_threads_set_exit_key(unsigned key)
 {
