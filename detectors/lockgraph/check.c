@@ -19,16 +19,17 @@ static atomic_bool said_graph_memory, said_deadlock_size;
  * Would this acquisition block forever on a lock the thread already holds?
  * A recursive mutex may be re-taken by its owner; an error-checking mutex,
  * and a glibc rwlock the thread holds for writing, make the call fail with
- * EDEADLK instead of blocking; a trylock fails with EBUSY. What remains (a
- * normal mutex or a spinlock taken again, an rwlock wanted for writing while
- * this thread reads it) blocks forever: that is a self-deadlock, reported
- * before the call is made.
+ * EDEADLK instead of blocking; a trylock fails with EBUSY, and a timed or
+ * clocked lock times out (ETIMEDOUT, as natively: the program may mean it).
+ * What remains (a normal mutex or a spinlock taken again, an rwlock wanted
+ * for writing while this thread reads it, without a deadline) blocks
+ * forever: that is a self-deadlock, reported before the call is made.
  */
 static bool
 is_self_deadlock(const struct lg_lock *l, const struct lg_held *h, enum lg_mode mode,
                  enum lg_acquire_how how)
 {
-    if (how == LG_TRY)
+    if (how != LG_BLOCKING)
         return false;
     switch (l->type) {
     case LG_MUTEX_RECURSIVE:
