@@ -58,6 +58,16 @@ extern struct lg_real lg_real;
 
 /* Find every real function (idempotent; resolve.c). */
 void lg_resolve(void);
+/* Whether any loaded object (the program, lockgraph, any library) defines
+ * the function `name`; found without allocating, as the real functions. */
+bool lg_defined_anywhere(const char *name);
+/* The file lockgraph's own object was loaded from, as the loader names it
+ * (NULL if unknown). */
+const char *lg_self_path(void);
+/* The object loaded before lockgraph that had to provide the real
+ * functions (the program then calls it directly, past lockgraph), or
+ * NULL: the usual case, where they come after lockgraph. */
+const char *lg_resolve_shadowed_by(void);
 #define REAL(name) (LG_LIKELY(lg_real.name != NULL) ? (void)0 : lg_resolve(), lg_real.name)
 
 /* ---- entering and leaving lockgraph ------------------------------------- */

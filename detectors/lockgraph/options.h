@@ -65,7 +65,13 @@
       "and exit with exitcode")                                               \
     X(INT, verbosity, 0, 0, 2,                                                \
       "1: say when lockgraph starts and what it checked at exit; "            \
-      "2: also every new lock-order edge")
+      "2: also every new lock-order edge")                                    \
+    X(BOOL, summary, 0, 0, 1,                                                 \
+      "at exit, say in one line how many reports, locks and threads the "     \
+      "process had (the launcher sets it unless --quiet)")                    \
+    X(BOOL, follow_children, 1, 0, 1,                                         \
+      "0: check only this process: its children inherit LD_PRELOAD without " \
+      "lockgraph, and no LOCKGRAPH_OPTIONS")
 
 struct lg_options {
 #define LG_OPTION_FIELD_BOOL bool

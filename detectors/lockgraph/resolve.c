@@ -192,8 +192,15 @@ lookup_sysv(const struct dynsyms *d, const char *name)
 struct walk {
     uintptr_t self;    /* an address inside lockgraph's own object */
     bool past_self;
+    bool any_but_self; /* the second walk: objects before lockgraph too */
+    bool first;        /* the next object is the first (the program) */
     size_t missing;
 };
+
+/* An object before lockgraph that defines the real functions (libc.so.6
+ * preloaded ahead of it, say): the program binds to that object's, and
+ * lockgraph sees none of its calls. NULL when none. */
+static const char *shadowed_by;
 
 static bool
 contains(const struct dl_phdr_info *info, uintptr_t addr)
@@ -211,7 +218,14 @@ each_object(struct dl_phdr_info *info, size_t size, void *ctx)
 {
     (void)size;
     struct walk *w = ctx;
-    if (!w->past_self) {
+    bool program = w->first;
+    w->first = false;
+    if (w->any_but_self) {
+        /* Not the program: one that defines the pthread functions itself is
+         * an interposer (a sanitizer), not what they stand in for. */
+        if (program || contains(info, w->self))
+            return 0;
+    } else if (!w->past_self) {
         w->past_self = contains(info, w->self);
         return 0;
     }
@@ -230,9 +244,58 @@ each_object(struct dl_phdr_info *info, size_t size, void *ctx)
         if (p) {
             __atomic_store_n(slot, p, __ATOMIC_RELAXED);
             w->missing--;
+            if (w->any_but_self && !shadowed_by)
+                shadowed_by = info->dlpi_name;
         }
     }
     return w->missing == 0; /* non-zero stops the walk */
+}
+
+/* ---- questions about every loaded object (init.c asks them at start) ---- */
+
+struct ask {
+    const char *name;  /* a symbol to look for, or NULL */
+    bool found;
+    const char *self;  /* the file lockgraph was loaded from */
+};
+
+static int
+ask_object(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    (void)size;
+    struct ask *a = ctx;
+    if (contains(info, (uintptr_t)&lg_resolve))
+        a->self = info->dlpi_name;
+    const ElfW(Dyn) *dyn = NULL;
+    for (size_t i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+            dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+    struct dynsyms d;
+    if (a->name && !a->found && dyn && dynsyms_of(&d, info->dlpi_addr, dyn))
+        a->found = (d.gnu_hash ? lookup_gnu(&d, a->name) : lookup_sysv(&d, a->name)) != NULL;
+    return 0;
+}
+
+const char *
+lg_resolve_shadowed_by(void)
+{
+    return shadowed_by;
+}
+
+bool
+lg_defined_anywhere(const char *name)
+{
+    struct ask a = { name, false, NULL };
+    dl_iterate_phdr(ask_object, &a);
+    return a.found;
+}
+
+const char *
+lg_self_path(void)
+{
+    struct ask a = { NULL, false, NULL };
+    dl_iterate_phdr(ask_object, &a);
+    return a.self && a.self[0] ? a.self : NULL;
 }
 
 /* Non-zero while this thread is inside lg_resolve(): a call back into an
@@ -248,10 +311,15 @@ lg_resolve(void)
     resolving = 1;
     int was_busy = lg_busy;
     lg_busy = 1; /* dlsym may allocate, and allocators may lock */
-    struct walk w = { (uintptr_t)&lg_resolve, false, 0 };
+    struct walk w = { (uintptr_t)&lg_resolve, false, false, true, 0 };
     for (size_t i = 0; i < NREAL; i++)
         if (!__atomic_load_n(real_slot(i), __ATOMIC_RELAXED))
             w.missing++;
+    if (w.missing)
+        dl_iterate_phdr(each_object, &w);
+    /* Nothing after lockgraph defines them: the library that does was
+     * loaded before it. Its functions are still the real ones. */
+    w.any_but_self = w.first = true;
     if (w.missing)
         dl_iterate_phdr(each_object, &w);
     for (size_t i = 0; i < NREAL; i++)

@@ -251,6 +251,7 @@ struct lg_thread *lg_thread_by_tid(long tid); /* a live one */
 uint32_t lg_thread_number_next(void);
 void lg_thread_number_promise(uint32_t num);
 uint32_t lg_threads_alive(void);
+uint32_t lg_threads_seen(void); /* thread records ever made */
 /* When the last thread exited (lg_now_ns()), 0 before any did. Read it
  * after sampling the threads: an exit is stored before the thread stops
  * counting as alive. */
@@ -379,6 +380,7 @@ long lg_lock_owner_tid(const struct lg_lock *l);
 /* The size of the pthread object behind a lock. */
 size_t lg_lock_object_size(const struct lg_lock *l);
 uint64_t lg_locks_live(void);
+uint64_t lg_locks_seen(void); /* lock identities (L<id>) handed out so far */
 void lg_locks_each(void (*fn)(struct lg_lock *l, void *ctx), void *ctx);
 void lg_locks_atfork_prepare(void);
 void lg_locks_atfork_parent(void);

@@ -20,7 +20,7 @@ static LG_TLS uint32_t promised_num;
 static lg_mutex thread_lock = LG_MUTEX_INIT;
 static struct lg_thread *all_threads;
 static atomic_uint next_num = 1;
-static atomic_uint alive_count;
+static atomic_uint alive_count, seen_count;
 static atomic_uint_fast64_t last_exit_ns;
 static atomic_bool said_held_memory, said_thread_memory;
 static pthread_key_t exit_key;
@@ -73,6 +73,7 @@ lg_self_slow(void)
     all_threads = t;
     lg_mutex_unlock(&thread_lock);
     atomic_fetch_add_explicit(&alive_count, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&seen_count, 1, memory_order_relaxed);
     lg_tls_self = t;
     if (have_exit_key)
         pthread_setspecific(exit_key, t); /* its destructor runs at thread exit */
@@ -234,6 +235,12 @@ uint32_t
 lg_threads_alive(void)
 {
     return atomic_load_explicit(&alive_count, memory_order_relaxed);
+}
+
+uint32_t
+lg_threads_seen(void)
+{
+    return atomic_load_explicit(&seen_count, memory_order_relaxed);
 }
 
 void
