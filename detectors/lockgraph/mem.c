@@ -86,7 +86,7 @@ lg_mutex_reset(lg_mutex *m)
 #define CLASS_MIN_SHIFT 4   /* 16 bytes */
 #define CLASS_MAX_SHIFT 16  /* 64 KiB; larger blocks are mapped one by one */
 #define NCLASSES (CLASS_MAX_SHIFT - CLASS_MIN_SHIFT + 1)
-#define CHUNK (2u << 20)    /* one huge page */
+#define CHUNK LG_MEM_CHUNK /* one huge page */
 /* A big lock-order graph is walked at random: past this many chunks, ask
  * for huge pages, which save a TLB miss on most steps (measured with
  * bench_graph at 1M locks). A small program keeps its small footprint. */
@@ -97,6 +97,7 @@ struct free_block {
 };
 
 static lg_mutex mem_lock = LG_MUTEX_INIT;
+static atomic_size_t mapped; /* bytes mapped now: chunks, and big blocks */
 static struct free_block *free_list[NCLASSES];
 static char *chunk_pos, *chunk_end;
 static unsigned chunks;
@@ -135,6 +136,7 @@ map_chunk(void)
     if (start > (uintptr_t)p)
         munmap(p, start - (uintptr_t)p);
     munmap((char *)start + CHUNK, (uintptr_t)p + 2 * (size_t)CHUNK - (start + CHUNK));
+    atomic_fetch_add_explicit(&mapped, CHUNK, memory_order_relaxed);
     if (++chunks > HUGE_AFTER_CHUNKS)
         madvise((void *)start, CHUNK, MADV_HUGEPAGE);
     return (char *)start;
@@ -145,8 +147,12 @@ lg_mem_alloc(size_t size)
 {
     if (size == 0)
         size = 1;
-    if (size > ((size_t)1 << CLASS_MAX_SHIFT))
-        return map(page_round(size)); /* fresh pages are zero; sparse tables stay small */
+    if (size > ((size_t)1 << CLASS_MAX_SHIFT)) {
+        void *big = map(page_round(size)); /* fresh pages are zero; sparse tables stay small */
+        if (big)
+            atomic_fetch_add_explicit(&mapped, page_round(size), memory_order_relaxed);
+        return big;
+    }
 
     int c = size_class(size);
     size_t block = (size_t)1 << (c + CLASS_MIN_SHIFT);
@@ -183,6 +189,7 @@ lg_mem_free(void *p, size_t size)
         size = 1;
     if (size > ((size_t)1 << CLASS_MAX_SHIFT)) {
         munmap(p, page_round(size));
+        atomic_fetch_sub_explicit(&mapped, page_round(size), memory_order_relaxed);
         return;
     }
     int c = size_class(size);
@@ -191,6 +198,12 @@ lg_mem_free(void *p, size_t size)
     b->next = free_list[c];
     free_list[c] = b;
     lg_mutex_unlock(&mem_lock);
+}
+
+size_t
+lg_mem_mapped(void)
+{
+    return atomic_load_explicit(&mapped, memory_order_relaxed);
 }
 
 static void *

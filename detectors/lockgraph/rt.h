@@ -114,6 +114,8 @@ void lg_cancel_restore(void);
 
 void *lg_mem_alloc(size_t size); /* zeroed; NULL when the system is out of memory */
 void lg_mem_free(void *p, size_t size);
+size_t lg_mem_mapped(void); /* bytes lockgraph has mapped now (its whole footprint) */
+#define LG_MEM_CHUNK ((size_t)2 << 20) /* the unit small blocks are mapped in */
 extern const struct lg_alloc lg_mem; /* the same, as an injectable allocator */
 void lg_mem_atfork_prepare(void);
 void lg_mem_atfork_parent(void);
