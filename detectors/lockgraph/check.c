@@ -19,17 +19,18 @@ static atomic_bool said_graph_memory, said_deadlock_size;
  * Would this acquisition block forever on a lock the thread already holds?
  * A recursive mutex may be re-taken by its owner; an error-checking mutex,
  * and a glibc rwlock the thread holds for writing, make the call fail with
- * EDEADLK instead of blocking; a trylock fails with EBUSY, and a timed or
- * clocked lock times out (ETIMEDOUT, as natively: the program may mean it).
- * What remains (a normal mutex or a spinlock taken again, an rwlock wanted
- * for writing while this thread reads it, without a deadline) blocks
- * forever: that is a self-deadlock, reported before the call is made.
+ * EDEADLK instead of blocking; a trylock fails with EBUSY. What remains (a
+ * normal mutex or a spinlock taken again, an rwlock wanted for writing
+ * while this thread reads it) can never succeed: that is a self-deadlock,
+ * reported before the call is made. Without a deadline the thread would
+ * block forever, so the process stops; with one (timedlock, clocklock) the
+ * call times out as it would natively (ETIMEDOUT), and the program goes on.
  */
 static bool
 is_self_deadlock(const struct lg_lock *l, const struct lg_held *h, enum lg_mode mode,
                  enum lg_acquire_how how)
 {
-    if (how != LG_BLOCKING)
+    if (how == LG_TRY)
         return false;
     switch (l->type) {
     case LG_MUTEX_RECURSIVE:
@@ -217,8 +218,12 @@ lg_before_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
     uint64_t chain = lg_chain_for(t, atomic_load_explicit(&l->uid, memory_order_relaxed), mode);
     struct lg_held *h = lg_held_find(t, l);
     if (LG_UNLIKELY(h != NULL)) {
-        if (is_self_deadlock(l, h, mode, how) && lg_report_self_deadlock(t, l, h, site))
-            lg_exit_now();
+        if (is_self_deadlock(l, h, mode, how) && lg_report_self_deadlock(t, l, h, site)) {
+            if (how == LG_BLOCKING)
+                lg_exit_now();
+            lg_note("T%u's call has a deadline: lockgraph lets it fail with ETIMEDOUT, as it "
+                    "would without lockgraph, and the program goes on", t->num);
+        }
         return chain; /* a re-take by the owner orders nothing */
     }
     /* An edge into a trylock is no ordering: a trylock never waits. */
