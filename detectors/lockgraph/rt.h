@@ -223,11 +223,15 @@ struct lg_thread {
         atomic_uint_fast64_t uid, grants;
     } lock_grants[16];
 
-    struct lg_thread *next;    /* registry list, newest first */
+    bool chained;              /* it recorded a lock chain: graph edges may
+                                * carry its number, so reports may name it
+                                * after it is gone (threads.c's archive) */
+    struct lg_thread *next, *prev; /* registry list, newest first */
 };
 
-/* This thread's record, created on first use. NULL only while lockgraph
- * cannot run (out of memory). */
+/* This thread's record, created on first use. NULL while lockgraph cannot
+ * run (out of memory), and once the thread's record is retired (it is on
+ * its way out: lockgraph no longer follows it). */
 extern LG_TLS struct lg_thread *lg_tls_self;
 struct lg_thread *lg_self_slow(void);
 static inline struct lg_thread *
@@ -241,13 +245,31 @@ lg_self_peek(void)
 {
     return lg_tls_self;
 }
-/* The record's part of a thread's way out (check.c's lg_thread_exit()
- * first reports what the thread abandoned). */
+/*
+ * The record's part of a thread's way out (check.c's lg_thread_exit()
+ * first reports what the thread abandoned), on the thread itself: the
+ * record is retired, to serve a thread created later, and the thread is no
+ * longer followed. What a report may still need of it (number, tid,
+ * creator, creation stack) stays in a small archive if it recorded a lock
+ * chain (only then can graph edges name it). Memory is thus bounded by the
+ * threads alive at once, plus 16 bytes per chained thread that ever was.
+ */
 void lg_thread_exiting(struct lg_thread *t);
-/* Walk every thread record (alive or not) under the registry lock. */
+/* Walk the registry (live records: threads alive, or exiting and not yet
+ * retired) under the registry lock. */
 void lg_threads_each(void (*fn)(struct lg_thread *t, void *ctx), void *ctx);
+/* A copy of what T<num>'s record says, or said when it was retired (then
+ * only num, tid, creator, created_at; alive false); NULL if lockgraph
+ * kept nothing of it. A snapshot taken under the registry lock, so that a
+ * record recycled meanwhile is never read as the old thread's; it lasts
+ * until the 8th call after (report_rt.c, under report_lock, reads it at
+ * once). */
 struct lg_thread *lg_thread_by_num(uint32_t num);
-struct lg_thread *lg_thread_by_tid(long tid); /* a live one */
+/* A live record. It may be retired and recycled as soon as its thread has
+ * exited, so a caller that reads it later must expect another thread's
+ * state there (the deadlock search looks it up again at every poll and
+ * wants the same cycle for deadlock_ms). */
+struct lg_thread *lg_thread_by_tid(long tid);
 /* Numbers in creation order: pthread_create() takes the next one and the
  * new thread, before anything else, promises it to its record. */
 uint32_t lg_thread_number_next(void);

@@ -4,8 +4,16 @@
  *
  * Everything on the per-acquire path lives here and is private to the
  * thread (no lock, no shared cache line): the held stack and the chain set.
- * Records are never freed, because reports name threads long after they
- * exited; a dead thread gives back its chain set.
+ *
+ * Memory is bounded by the threads alive at once. A thread on its way out
+ * gives back its chain set and retires its record (2 KiB, with its held
+ * stack) to a spare list, from which the next new thread takes it. Reports
+ * name threads long after they exited (edge labels keep thread numbers),
+ * so a retired thread that recorded a lock chain leaves 16 bytes in an
+ * archive: its number, tid, creator and creation stack. The registry (the
+ * list the liveness monitor and the deadlock search walk) holds only live
+ * records; lookups by number answer with a snapshot (rt.h), so a recycled
+ * record is never read as its former owner.
  */
 #include "rt.h"
 
@@ -17,8 +25,21 @@ LG_TLS struct lg_thread *lg_tls_self;
 /* The number pthread_create() gave the thread being started, for its
  * record: threads are numbered in the order they were created. */
 static LG_TLS uint32_t promised_num;
+/* Set once this thread's record is retired: it is exiting, and is not
+ * followed any more (lg_self() gives NULL). */
+static LG_TLS bool retired;
 static lg_mutex thread_lock = LG_MUTEX_INIT;
-static struct lg_thread *all_threads;
+/* Under thread_lock: the registry (live records), the spare records, and
+ * the archive of retired threads, in retirement order. */
+static struct lg_thread *all_threads, *spare;
+struct archived {
+    uint32_t num, creator;
+    pid_t tid;
+    lg_stack_id created_at;
+};
+static struct archived *archive;
+static size_t narchived, archive_cap;
+static atomic_bool said_archive_memory;
 static atomic_uint next_num = 1;
 static atomic_uint alive_count, seen_count;
 static atomic_uint_fast64_t last_exit_ns;
@@ -54,10 +75,32 @@ lg_threads_set_exit_key(unsigned key)
 
 #define CHAIN_MAX (1u << 20) /* entries per thread before the set starts over */
 
+/* A record for a new thread: a spare one, or fresh memory. A spare keeps
+ * its held stack's memory; everything else starts at zero. */
+static struct lg_thread *
+record_new(void)
+{
+    lg_mutex_lock(&thread_lock);
+    struct lg_thread *t = spare;
+    if (t)
+        spare = t->next;
+    lg_mutex_unlock(&thread_lock);
+    if (!t)
+        return lg_mem_alloc(sizeof *t);
+    struct lg_held *held = t->held;
+    uint32_t held_cap = t->held_cap;
+    memset(t, 0, sizeof *t);
+    t->held = held;
+    t->held_cap = held_cap;
+    return t;
+}
+
 struct lg_thread *
 lg_self_slow(void)
 {
-    struct lg_thread *t = lg_mem_alloc(sizeof *t);
+    if (retired)
+        return NULL;
+    struct lg_thread *t = record_new();
     if (!t) {
         lg_warn_once(&said_thread_memory, "out of memory for thread records: some "
                      "threads are not checked");
@@ -70,6 +113,8 @@ lg_self_slow(void)
     atomic_store_explicit(&t->alive, true, memory_order_relaxed);
     lg_mutex_lock(&thread_lock);
     t->next = all_threads;
+    if (all_threads)
+        all_threads->prev = t;
     all_threads = t;
     lg_mutex_unlock(&thread_lock);
     atomic_fetch_add_explicit(&alive_count, 1, memory_order_relaxed);
@@ -151,6 +196,7 @@ lg_chain_insert(struct lg_thread *t, uint64_t chain)
                 break;
         }
     }
+    t->chained = true;
     if ((t->nchains + 1) * 2 > t->chain_cap && !chain_grow(t))
         return true; /* no memory: the slow path runs every time */
     uint32_t j = (uint32_t)(chain >> 32) & (t->chain_cap - 1);
@@ -159,6 +205,52 @@ lg_chain_insert(struct lg_thread *t, uint64_t chain)
     t->chains[j] = chain;
     t->nchains++;
     return true;
+}
+
+/* Under thread_lock: take t out of the registry, keep what reports need
+ * of it, and make it a spare. Its spinlocks forget it as their owner (a
+ * record serving another thread must not be taken for their holder). */
+static void
+retire(struct lg_thread *t)
+{
+    for (uint32_t i = 0; i < t->nheld; i++) {
+        struct lg_lock *l = t->held[i].lock;
+        struct lg_thread *self = t;
+        if (t->held[i].spin)
+            atomic_compare_exchange_strong_explicit(&l->owner, &self, NULL,
+                                                    memory_order_relaxed,
+                                                    memory_order_relaxed);
+    }
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        all_threads = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    if (t->chained) {
+        if (narchived == archive_cap) {
+            size_t cap = archive_cap ? archive_cap * 2 : 256;
+            struct archived *grown = lg_grow(&lg_mem, archive, archive_cap * sizeof *grown,
+                                             cap * sizeof *grown);
+            if (grown) {
+                archive = grown;
+                archive_cap = cap;
+            }
+        }
+        if (narchived < archive_cap)
+            archive[narchived++] = (struct archived){ t->num, t->creator, t->tid, t->created_at };
+        else
+            lg_warn_once(&said_archive_memory, "out of memory for the records of exited "
+                         "threads: reports may name them without their tid and creation "
+                         "stack");
+    }
+    lg_mem_free(t->chains, t->chain_cap * sizeof *t->chains);
+    t->chains = NULL;
+    t->chain_cap = t->nchains = 0;
+    t->nheld = 0;
+    t->prev = NULL;
+    t->next = spare;
+    spare = t;
 }
 
 void
@@ -173,9 +265,15 @@ lg_thread_exiting(struct lg_thread *t)
         ;
     atomic_store_explicit(&t->alive, false, memory_order_release);
     atomic_fetch_sub_explicit(&alive_count, 1, memory_order_relaxed);
-    lg_mem_free(t->chains, t->chain_cap * sizeof *t->chains);
-    t->chains = NULL;
-    t->chain_cap = t->nchains = 0;
+    /* From here on the thread is not followed: the record may serve
+     * another thread as soon as the lock below is released. */
+    if (t == lg_tls_self) {
+        lg_tls_self = NULL;
+        retired = true;
+    }
+    lg_mutex_lock(&thread_lock);
+    retire(t);
+    lg_mutex_unlock(&thread_lock);
 }
 
 void
@@ -187,16 +285,54 @@ lg_threads_each(void (*fn)(struct lg_thread *t, void *ctx), void *ctx)
     lg_mutex_unlock(&thread_lock);
 }
 
+/* Snapshots for lg_thread_by_num(), used in turn. */
+#define GHOSTS 8
+static struct lg_thread ghosts[GHOSTS];
+static atomic_uint next_ghost;
+
 struct lg_thread *
 lg_thread_by_num(uint32_t num)
 {
-    struct lg_thread *found = NULL;
+    struct lg_thread *g = &ghosts[atomic_fetch_add_explicit(&next_ghost, 1,
+                                                            memory_order_relaxed) % GHOSTS];
+    bool found = false;
     lg_mutex_lock(&thread_lock);
-    for (struct lg_thread *t = all_threads; t && !found; t = t->next)
-        if (t->num == num)
-            found = t;
+    for (struct lg_thread *t = all_threads; t && !found; t = t->next) {
+        if (t->num != num)
+            continue;
+        found = true;
+        /* What report_rt.c reads of a thread, copied while the record is
+         * surely this thread's. */
+        memset(g, 0, sizeof *g);
+        g->num = t->num;
+        g->tid = t->tid;
+        g->handle = t->handle;
+        g->creator = t->creator;
+        g->created_at = t->created_at;
+        atomic_store_explicit(&g->alive, atomic_load_explicit(&t->alive, memory_order_relaxed),
+                              memory_order_relaxed);
+        atomic_store_explicit(&g->wait_stack, atomic_load_explicit(&t->wait_stack,
+                                                                    memory_order_relaxed),
+                              memory_order_relaxed);
+        atomic_store_explicit(&g->trying_stack, atomic_load_explicit(&t->trying_stack,
+                                                                      memory_order_relaxed),
+                              memory_order_relaxed);
+        atomic_store_explicit(&g->wait_site, atomic_load_explicit(&t->wait_site,
+                                                                   memory_order_relaxed),
+                              memory_order_relaxed);
+    }
+    for (size_t i = narchived; i-- > 0 && !found;) {
+        if (archive[i].num != num)
+            continue;
+        found = true;
+        memset(g, 0, sizeof *g);
+        g->num = archive[i].num;
+        g->tid = archive[i].tid;
+        g->creator = archive[i].creator;
+        g->created_at = archive[i].created_at;
+    }
     lg_mutex_unlock(&thread_lock);
-    return found;
+    return found ? g : NULL;
 }
 
 uint32_t
@@ -259,16 +395,17 @@ void
 lg_threads_atfork_child(void)
 {
     lg_mutex_reset(&thread_lock);
-    /* Only the forking thread lives on in the child. */
+    /* Only the forking thread lives on in the child: the others' records
+     * are retired (as if each had exited). */
     unsigned alive = 0;
-    for (struct lg_thread *t = all_threads; t; t = t->next) {
+    for (struct lg_thread *t = all_threads, *next; t; t = next) {
+        next = t->next;
         if (t == lg_tls_self) {
             t->tid = (pid_t)syscall(SYS_gettid);
             alive++;
-        } else if (atomic_load_explicit(&t->alive, memory_order_relaxed)) {
+        } else {
             atomic_store_explicit(&t->alive, false, memory_order_relaxed);
-            atomic_store_explicit(&t->waiting_for, NULL, memory_order_relaxed);
-            atomic_store_explicit(&t->wait_kind, LG_WAIT_NONE, memory_order_relaxed);
+            retire(t);
         }
     }
     atomic_store_explicit(&alive_count, alive, memory_order_relaxed);
