@@ -306,18 +306,15 @@ pthread_mutex_lock(pthread_mutex_t *m)
         uint64_t uid = t->cache[i].uid;
         if (LG_LIKELY(l && t->cache[i].addr == addr
                       && atomic_load_explicit(&l->uid, memory_order_relaxed) == uid
-                      && !l->robust /* see first_attempt() */
+                      /* A robust mutex's trylock is no lock (first_attempt()),
+                       * and its EOWNERDEAD would be lost here. */
+                      && !l->robust
                       && t->nheld < t->held_cap && !lg_held_find(t, l))) {
             uint64_t chain = lg_chain_for(t, uid, LG_EXCL);
-            int err;
-            /* EOWNERDEAD: a robust mutex whose owner died, taken all the
-             * same; the caller must hear it (and the slow path's second
-             * trylock would find the mutex held by this very thread). */
             if (LG_LIKELY((t->nheld == 0 || lg_chain_known(t, chain))
-                          && ((err = lg_real.pthread_mutex_trylock(m)) == 0
-                              || err == EOWNERDEAD))) {
+                          && lg_real.pthread_mutex_trylock(m) == 0)) {
                 lg_acquired(t, l, uid, LG_EXCL, false, SITE, chain);
-                return err;
+                return 0;
             }
         }
     }
