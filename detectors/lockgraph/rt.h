@@ -101,8 +101,9 @@ extern LG_TLS int lg_busy;
  * pthread_mutex_lock that natively are none, and a thread cancelled there
  * would die holding an internal lock and the program's. So the first
  * internal lock a thread takes disables cancellation
- * (pthread_setcancelstate), which also holds off an asynchronous cancel
- * for as long as an internal lock is held. The caller's state comes back
+ * (pthread_setcancelstate) and makes it deferred (pthread_setcanceltype:
+ * glibc 2.36 does not hold off an asynchronous cancel by the state alone),
+ * so that no cancel acts while an internal lock is held. The caller's state comes back
  * once the thread holds no internal lock and is no longer busy: at the
  * last lg_mutex_unlock() outside lockgraph's work, or at leave(), which
  * calls lg_cancel_restore() when lg_cancel_saved says there is a state to
