@@ -100,6 +100,23 @@ run_one(struct life *life)
     assert_true(life->num != 0);
 }
 
+/* Bytes lockgraph maps for n short threads run one after another, once
+ * 100 of the same kind have warmed the allocator up. */
+static size_t
+mapped_for(bool nest, int n)
+{
+    struct life life = { nest, 0, 0, 0 };
+    for (int i = 0; i < 100; i++)
+        run_one(&life);
+    size_t before = lg_mem_mapped();
+    for (int i = 0; i < n; i++)
+        run_one(&life);
+    size_t grown = lg_mem_mapped() - before;
+    printf("%d %s threads: lockgraph mapped %zu more bytes\n", n, nest ? "nesting" : "short",
+           grown);
+    return grown;
+}
+
 /* 10000 threads one after another, each taking one lock: once the first
  * few have warmed the allocator up, lockgraph maps nothing more for them
  * (less than one chunk, 2 MiB, for all of them: under 210 bytes a thread,
@@ -108,15 +125,7 @@ static void
 test_short_threads_cost_nothing_once_gone(void **state)
 {
     (void)state;
-    struct life life = { false, 0, 0, 0 };
-    for (int i = 0; i < 100; i++)
-        run_one(&life);
-    size_t before = lg_mem_mapped();
-    for (int i = 0; i < 10000; i++)
-        run_one(&life);
-    size_t grown = lg_mem_mapped() - before;
-    printf("10000 short threads: lockgraph mapped %zu more bytes\n", grown);
-    assert_true(grown < LG_MEM_CHUNK);
+    assert_true(mapped_for(false, 10000) < LG_MEM_CHUNK);
 }
 
 /* Threads that nest locks put their numbers on graph edges, so a report
@@ -127,15 +136,7 @@ static void
 test_nesting_threads_keep_a_small_record(void **state)
 {
     (void)state;
-    struct life life = { true, 0, 0, 0 };
-    for (int i = 0; i < 100; i++)
-        run_one(&life);
-    size_t before = lg_mem_mapped();
-    for (int i = 0; i < 10000; i++)
-        run_one(&life);
-    size_t grown = lg_mem_mapped() - before;
-    printf("10000 nesting threads: lockgraph mapped %zu more bytes\n", grown);
-    assert_true(grown < LG_MEM_CHUNK + 64 * 10000);
+    assert_true(mapped_for(true, 10000) < LG_MEM_CHUNK + 64 * 10000);
 }
 
 struct hold {

@@ -107,6 +107,34 @@ bad_ns(clockid_t clock, long nsec)
 
 static const struct timespec past = { 1, 0 };
 
+/* The clocks and deadlines every timed or clocked lock is called with (a
+ * timed lock, which has no clock, only with the CLOCK_REALTIME ones). */
+struct deadline {
+    const char *what;
+    clockid_t clock;
+    struct timespec ts;
+    bool null; /* pass NULL instead of ts */
+};
+#define NDEADLINES 10
+
+static void
+deadlines(struct deadline *d)
+{
+    const struct deadline all[NDEADLINES] = {
+        { "realtime +50 ms", CLOCK_REALTIME, in_ms(CLOCK_REALTIME, 50), false },
+        { "monotonic +50 ms", CLOCK_MONOTONIC, in_ms(CLOCK_MONOTONIC, 50), false },
+        { "tv_nsec -1", CLOCK_REALTIME, bad_ns(CLOCK_REALTIME, -1), false },
+        { "tv_nsec 1e9", CLOCK_REALTIME, bad_ns(CLOCK_REALTIME, 1000000000L), false },
+        { "in the past", CLOCK_REALTIME, past, false },
+        { "NULL", CLOCK_REALTIME, past, true },
+        { "clock PROCESS_CPUTIME", CLOCK_PROCESS_CPUTIME_ID, in_ms(CLOCK_REALTIME, 50), false },
+        { "clock REALTIME_COARSE", CLOCK_REALTIME_COARSE, in_ms(CLOCK_REALTIME, 50), false },
+        { "clock -1", (clockid_t)-1, in_ms(CLOCK_REALTIME, 50), false },
+        { "clock 12345", (clockid_t)12345, in_ms(CLOCK_REALTIME, 50), false },
+    };
+    memcpy(d, all, sizeof all);
+}
+
 /* ---- the objects --------------------------------------------------------- */
 
 enum mkind { M_NORMAL, M_ERRORCHECK, M_RECURSIVE, M_ROBUST, M_ROBUST_ERRORCHECK, M_PI, M_NKINDS };
@@ -380,24 +408,9 @@ mutex_cases(enum mkind k)
     /* Timed and clocked locks of a free mutex, good and bad arguments. */
     for (int clocked = 0; clocked < 2; clocked++) {
         const char *fn = clocked ? "clocklock" : "timedlock";
-        struct {
-            const char *what;
-            clockid_t clock;
-            struct timespec ts;
-            bool null;
-        } args[] = {
-            { "realtime +50 ms", CLOCK_REALTIME, in_ms(CLOCK_REALTIME, 50), false },
-            { "monotonic +50 ms", CLOCK_MONOTONIC, in_ms(CLOCK_MONOTONIC, 50), false },
-            { "tv_nsec -1", CLOCK_REALTIME, bad_ns(CLOCK_REALTIME, -1), false },
-            { "tv_nsec 1e9", CLOCK_REALTIME, bad_ns(CLOCK_REALTIME, 1000000000L), false },
-            { "in the past", CLOCK_REALTIME, past, false },
-            { "NULL", CLOCK_REALTIME, past, true },
-            { "clock PROCESS_CPUTIME", CLOCK_PROCESS_CPUTIME_ID, in_ms(CLOCK_REALTIME, 50), false },
-            { "clock REALTIME_COARSE", CLOCK_REALTIME_COARSE, in_ms(CLOCK_REALTIME, 50), false },
-            { "clock -1", (clockid_t)-1, in_ms(CLOCK_REALTIME, 50), false },
-            { "clock 12345", (clockid_t)12345, in_ms(CLOCK_REALTIME, 50), false },
-        };
-        for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) {
+        struct deadline args[NDEADLINES];
+        deadlines(args);
+        for (size_t i = 0; i < NDEADLINES; i++) {
             if (!clocked && (args[i].clock != CLOCK_REALTIME))
                 continue; /* timedlock has no clock */
             m = mutex_new(k);
@@ -550,22 +563,9 @@ rwlock_cases(bool prefer_writer)
         for (int wr = 0; wr < 2; wr++) {
             const char *fn = clocked ? (wr ? "clockwrlock" : "clockrdlock")
                                      : (wr ? "timedwrlock" : "timedrdlock");
-            struct {
-                const char *what;
-                clockid_t clock;
-                struct timespec ts;
-                bool null;
-            } args[] = {
-                { "realtime +50 ms", CLOCK_REALTIME, in_ms(CLOCK_REALTIME, 50), false },
-                { "monotonic +50 ms", CLOCK_MONOTONIC, in_ms(CLOCK_MONOTONIC, 50), false },
-                { "tv_nsec -1", CLOCK_REALTIME, bad_ns(CLOCK_REALTIME, -1), false },
-                { "tv_nsec 1e9", CLOCK_REALTIME, bad_ns(CLOCK_REALTIME, 1000000000L), false },
-                { "in the past", CLOCK_REALTIME, past, false },
-                { "NULL", CLOCK_REALTIME, past, true },
-                { "clock PROCESS_CPUTIME", CLOCK_PROCESS_CPUTIME_ID, in_ms(CLOCK_REALTIME, 50), false },
-                { "clock -1", (clockid_t)-1, in_ms(CLOCK_REALTIME, 50), false },
-            };
-            for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) {
+            struct deadline args[NDEADLINES];
+            deadlines(args);
+            for (size_t i = 0; i < NDEADLINES; i++) {
                 if (!clocked && args[i].clock != CLOCK_REALTIME)
                     continue;
                 rw = rwlock_new(prefer_writer);
@@ -597,27 +597,24 @@ rwlock_cases(bool prefer_writer)
         }
     }
 
-    /* Held by others. */
-    rw = rwlock_new(prefer_writer);
-    o = other_holds(OP_WRLOCK, rw);
-    r = pthread_rwlock_tryrdlock(rw);
-    r2 = pthread_rwlock_trywrlock(rw);
-    say("rwlock %s: written by another: tryrdlock -> %s, trywrlock -> %s", kn, err_name(r),
-        err_name(r2));
-    r = pthread_rwlock_destroy(rw);
-    say("rwlock %s: destroy written by another -> %s", kn, err_name(r));
-    other_end(o);
-    free(rw);
-    rw = rwlock_new(prefer_writer);
-    o = other_holds(OP_RDLOCK, rw);
-    r = pthread_rwlock_tryrdlock(rw);
-    r2 = pthread_rwlock_trywrlock(rw);
-    say("rwlock %s: read by another: tryrdlock -> %s, trywrlock -> %s", kn, err_name(r),
-        err_name(r2));
-    if (r == 0)
-        pthread_rwlock_unlock(rw);
-    other_end(o);
-    free(rw);
+    /* Held by others: tries, and (written) a destroy. */
+    for (int other_wr = 1; other_wr >= 0; other_wr--) {
+        const char *how = other_wr ? "written" : "read";
+        rw = rwlock_new(prefer_writer);
+        o = other_holds(other_wr ? OP_WRLOCK : OP_RDLOCK, rw);
+        r = pthread_rwlock_tryrdlock(rw);
+        r2 = pthread_rwlock_trywrlock(rw);
+        say("rwlock %s: %s by another: tryrdlock -> %s, trywrlock -> %s", kn, how,
+            err_name(r), err_name(r2));
+        if (r == 0)
+            pthread_rwlock_unlock(rw);
+        if (other_wr) {
+            r = pthread_rwlock_destroy(rw);
+            say("rwlock %s: destroy written by another -> %s", kn, err_name(r));
+        }
+        other_end(o);
+        free(rw);
+    }
 
     /* Blocking until the other lets go. */
     for (int wr = 0; wr < 2; wr++) {
