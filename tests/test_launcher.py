@@ -1,14 +1,22 @@
 #!/usr/bin/env python3
 """Tests of the `lockgraph` launcher and of LOCKGRAPH_OPTIONS handling in
 the preloaded library: help, bad input, every output file, exit codes, and
-that the README's option table is the one `lockgraph --help=markdown` prints.
+that the README's option table is the one `lockgraph --help=markdown` prints;
+the closing line of a run (summary, --quiet), the warnings for programs
+lockgraph cannot check (static, set-user-ID, built with a sanitizer), and
+follow_children=0.
 """
 import argparse
 import json
 import os
+import re
+import shutil
+import stat
 import subprocess
 import sys
 import tempfile
+
+SUMMARY = re.compile(r"^==\d+== lockgraph: (\d+) reports?; \d+ locks?, \d+ threads? checked$")
 
 FAILURES = []
 
@@ -30,7 +38,7 @@ def run(cmd, env=None, timeout=30):
 
 def main():
     ap = argparse.ArgumentParser()
-    for name in ("launcher", "lib", "inversion", "clean", "readme"):
+    for name in ("launcher", "lib", "inversion", "clean", "readme", "static", "tsan", "asan"):
         ap.add_argument("--" + name, required=True)
     a = ap.parse_args()
     lg = a.launcher
@@ -69,7 +77,86 @@ def main():
     check(rc == 0 and "deadlock_ms" in out + err, "LOCKGRAPH_OPTIONS=help=1 lists the options")
 
     rc, out, err = run([lg, "--", a.clean])
-    check(rc == 0 and "lockgraph:" not in err, "clean program: exit 0, no report")
+    lines = [l for l in err.splitlines() if "lockgraph" in l]
+    m = SUMMARY.match(lines[-1]) if lines else None
+    check(rc == 0 and len(lines) == 1 and m and m.group(1) == "0"
+          and err.rstrip().endswith(lines[-1]),
+          "clean program: exit 0, and one closing line 'lockgraph: 0 reports; N locks, "
+          "M threads checked'")
+    rc, out, err = run([lg, "--quiet", "--", a.clean])
+    check(rc == 0 and "lockgraph" not in err, "--quiet: a clean run says nothing")
+    rc, out, err = run([lg, "--summary=0", "--", a.clean])
+    check(rc == 0 and "lockgraph" not in err, "--summary=0 wins over the launcher's default")
+    rc, out, err = run([a.clean], env={"LD_PRELOAD": a.lib})
+    check(rc == 0 and "lockgraph" not in err, "plain LD_PRELOAD: silent")
+    rc, out, err = run([lg, "--", a.inversion])
+    lines = [l for l in err.splitlines() if l.strip()]
+    m = SUMMARY.match(lines[-1]) if lines else None
+    check(rc == 66 and m and m.group(1) == "1", "a run with a report closes with '1 report; ...'")
+
+    # Programs lockgraph cannot check: a warning, and the program still runs.
+    rc, out, err = run([lg, "--", a.static])
+    check(rc == 0 and "hello:" in out and "statically linked" in err
+          and "will not check" in err, "static program: a warning, then it runs")
+    for name, prog in (("ThreadSanitizer", a.tsan), ("AddressSanitizer", a.asan)):
+        rc, out, err = run([lg, "--", prog])
+        check(rc == 0 and "hello:" in out and f"built with {name}" in err
+              and "cannot share a process" in err, f"{name} program: the launcher warns")
+        check("lockgraph is off" in err and "SUMMARY: lockgraph" not in err
+              and not SUMMARY.search(err), f"{name} program: the library turns itself off")
+        rc, out, err = run([prog], env={"LD_PRELOAD": a.lib})
+        lines = [l for l in err.splitlines() if "lockgraph" in l]
+        check(rc == 0 and "hello:" in out and len(lines) == 1 and "lockgraph is off" in lines[0],
+              f"{name} program, plain LD_PRELOAD: one line, lockgraph off, no crash")
+    rc, out, err = run([a.clean], env={"LD_PRELOAD": "libc.so.6 " + os.path.abspath(a.lib)})
+    check(rc == 0 and "loaded before lockgraph" in err,
+          "libc preloaded before lockgraph: no crash, and it says it sees nothing")
+    rc, out, err = run([lg, "--", "sh", "-c", "exit 0"])
+    check(rc == 0 and "warning" not in err, "a program found on PATH: no false warning")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o755)
+        nosuid = bool(os.statvfs(tmp).f_flag & os.ST_NOSUID)
+        own = os.path.join(tmp, "setuid-own")
+        shutil.copy(a.clean, own)
+        os.chmod(own, 0o4755)
+        rc, out, err = run([lg, "--", own])
+        check(rc == 0 and "warning" not in err and SUMMARY.search((err.splitlines() or [""])[-1]),
+              "set-user-ID to oneself: no warning, and it is checked")
+        if os.getuid() == 0 and not nosuid:
+            other = os.path.join(tmp, "setuid-other")
+            shutil.copy(a.clean, other)
+            os.chown(other, 65534, -1)
+            os.chmod(other, 0o4755)
+            rc, out, err = run([lg, "--", other])
+            check(rc == 0 and "set-user-ID" in err and "ignores LD_PRELOAD" in err,
+                  "set-user-ID to another user: a warning")
+            check(not any(SUMMARY.match(l) for l in err.splitlines()),
+                  "set-user-ID to another user: indeed not checked (no closing line)")
+        else:
+            print("skip set-user-ID to another user (needs root and a suid file system)")
+
+    # follow_children=0: only the top process is checked.
+    shell = shutil.which("sh")
+    rc, out, err = run([lg, "--", shell, "-c", a.inversion])
+    check(rc == 66 and "lock-order-inversion" in err, "children are checked by default")
+    rc, out, err = run([lg, "--follow-children=0", "--", shell, "-c", a.inversion])
+    check(rc == 0 and "lock-order-inversion" not in err,
+          "--follow-children=0: a child is not checked")
+    show = 'echo "[$LD_PRELOAD][$LOCKGRAPH_OPTIONS]"'
+    rc, out, err = run([lg, "--follow-children=0", "--", shell, "-c", show])
+    check(rc == 0 and out.strip() == "[][]",
+          "--follow-children=0: children get neither LD_PRELOAD nor LOCKGRAPH_OPTIONS")
+    other_lib = os.path.join(os.path.dirname(os.path.abspath(a.lib)), "liblockgraph.so")
+    rc, out, err = run([lg, "--follow-children=0", "--", shell, "-c", show],
+                       env={"LD_PRELOAD": "libc.so.6 " + os.path.abspath(a.lib) + ":libm.so.6"})
+    check(rc == 0 and out.strip() == "[libc.so.6:libm.so.6][]",
+          "--follow-children=0: the rest of LD_PRELOAD is kept")
+    rc, out, err = run([shell, "-c", show], env={"LD_PRELOAD": "liblockgraph.so.0",
+                                                "LD_LIBRARY_PATH": os.path.dirname(other_lib),
+                                                "LOCKGRAPH_OPTIONS": "follow_children=0"})
+    check(rc == 0 and out.strip() == "[][]",
+          "follow_children=0: a bare library name in LD_PRELOAD is recognised too")
 
     with tempfile.TemporaryDirectory() as tmp:
         js, sarif, dot, log = (os.path.join(tmp, n) for n in ("r.json", "r.sarif", "g.dot", "r.log"))

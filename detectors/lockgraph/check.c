@@ -23,9 +23,12 @@ static atomic_bool said_graph_memory, said_deadlock_size;
  * A recursive mutex may be re-taken by its owner; an error-checking mutex,
  * and a glibc rwlock the thread holds for writing, make the call fail with
  * EDEADLK instead of blocking; a trylock fails with EBUSY. What remains (a
- * normal mutex or a spinlock taken again, an rwlock wanted for writing while
- * this thread reads it) blocks forever: that is a self-deadlock, reported
- * before the call is made. A semaphore lock taken again never is.
+ * normal mutex or a spinlock taken again, an rwlock wanted for writing
+ * while this thread reads it) can never succeed: that is a self-deadlock,
+ * reported before the call is made (a semaphore lock taken again never is:
+ * another thread may post it). Without a deadline the thread would block
+ * forever, so the process stops; with one (timedlock, clocklock) the call
+ * times out as it would natively (ETIMEDOUT), and the program goes on.
  */
 static bool
 is_self_deadlock(const struct lg_lock *l, const struct lg_held *h, enum lg_mode mode,
@@ -406,8 +409,12 @@ lg_before_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
         if (really_held(t, l, h)) {
             /* A timed attempt ends by itself (ETIMEDOUT): report it, but
              * let the program have its answer. */
-            if (lg_report_self_deadlock(t, l, h, site) && how == LG_BLOCKING)
-                lg_exit_now();
+            if (lg_report_self_deadlock(t, l, h, site)) {
+                if (how == LG_BLOCKING)
+                    lg_exit_now();
+                lg_note("T%u's call has a deadline: lockgraph lets it fail with ETIMEDOUT, "
+                        "as it would without lockgraph, and the program goes on", t->num);
+            }
             return lg_chain_for(t, lg_lock_uid(l), mode);
         }
         drop_stale_belief(t, l);
@@ -670,6 +677,7 @@ void
 lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *l,
               uintptr_t object, enum lg_mode mode, uintptr_t site)
 {
+    lg_thread_wait_begins(t);
     t->wait_mode = (uint8_t)mode;
     atomic_store_explicit(&t->wait_timed, false, memory_order_relaxed);
     atomic_store_explicit(&t->wait_site, site, memory_order_relaxed);

@@ -34,6 +34,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -147,10 +148,15 @@ vsay(bool to_stderr, const char *fmt, va_list ap)
 {
     char line[1024];
     size_t len = format_line(line, sizeof line, fmt, ap);
+    /* write() is a cancellation point; lockgraph's own message is not the
+     * program's (rt.h: Cancellation). */
+    int cancel;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     if (to_stderr)
         write_stderr(line, len);
     else
         lg_log_write(line, len);
+    pthread_setcancelstate(cancel, NULL);
 }
 
 /* Say something on fd 2 itself, whatever the log is: for when the log is

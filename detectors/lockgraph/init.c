@@ -5,9 +5,14 @@
  */
 #include "intercept.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+extern char **environ;
 
 /* ---- start, fork, exit ---------------------------------------------------- */
 
@@ -19,11 +24,19 @@ thread_exit(void *p)
     int was = lg_busy;
     lg_busy = 1;
     lg_thread_exit(p);
-    lg_busy = was;
+    if (was)
+        lg_busy = was;
+    else
+        leave();
 }
 
 /* The liveness monitor: a detached thread that lockgraph never tracks
- * (lg_busy for good), started at init and again in a fork child. */
+ * (lg_busy for good), started at init and again in a fork child, where
+ * fork() did not copy it: there at the first watched wait (see
+ * lg_threads_at_next_wait), so that a child that only execs never gets a
+ * thread and a child that stalls is still reported. */
+static bool monitor_started;
+
 static void *
 monitor_main(void *unused)
 {
@@ -42,7 +55,8 @@ start_monitor(void)
     pthread_t th;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (REAL(pthread_create)(&th, &attr, monitor_main, NULL) != 0)
+    monitor_started = REAL(pthread_create)(&th, &attr, monitor_main, NULL) == 0;
+    if (!monitor_started)
         lg_note("cannot start the liveness monitor: no starvation, livelock or stall "
                 "reports in this run");
     pthread_attr_destroy(&attr);
@@ -69,7 +83,7 @@ fork_parent(void)
     lg_threads_atfork_parent();
     lg_mutex_unlock(&lg_graph_lock);
     lg_reporting_atfork_parent();
-    lg_busy = 0;
+    leave();
 }
 
 static void
@@ -81,9 +95,145 @@ fork_child(void)
     lg_threads_atfork_child();
     lg_mutex_reset(&lg_graph_lock);
     lg_reporting_atfork_child();
-    /* The monitor thread is not copied by fork, and a child should not start
-     * threads before it execs: liveness checks end in the child. */
-    lg_busy = 0;
+    if (monitor_started) {
+        monitor_started = false;
+        lg_threads_at_next_wait(start_monitor);
+    }
+    leave();
+}
+
+/* ---- what lockgraph cannot share a process with --------------------------- */
+
+/* A sanitizer runtime interposes the pthread functions itself, in front of
+ * lockgraph's (the program is searched first), and lockgraph would take
+ * its frames for the program's: the two cannot work in one process. Its
+ * name, if one is loaded. */
+static const char *
+sanitizer_in_process(void)
+{
+    static const struct {
+        const char *init, *name;
+    } runtimes[] = {
+        { "__tsan_init", "ThreadSanitizer" },
+        { "__asan_init", "AddressSanitizer" },
+        { "__msan_init", "MemorySanitizer" },
+        { "__hwasan_init", "HWAddressSanitizer" },
+    };
+    for (size_t i = 0; i < sizeof runtimes / sizeof runtimes[0]; i++)
+        if (lg_defined_anywhere(runtimes[i].init))
+            return runtimes[i].name;
+    return NULL;
+}
+
+/* ---- follow_children=0 ----------------------------------------------------- */
+
+/* Whether the LD_PRELOAD entry p[0..n) is lockgraph's own object: the same
+ * file, or, for a bare name the loader looked up in its search path, the
+ * same file name. */
+static bool
+names_self(const char *p, size_t n, const char *self, const struct stat *self_st)
+{
+    char path[PATH_MAX];
+    if (n >= sizeof path)
+        return false;
+    memcpy(path, p, n);
+    path[n] = '\0';
+    if (!memchr(path, '/', n)) {
+        const char *base = strrchr(self, '/');
+        return strcmp(path, base ? base + 1 : self) == 0;
+    }
+    struct stat st;
+    return self_st && stat(path, &st) == 0 && st.st_dev == self_st->st_dev
+           && st.st_ino == self_st->st_ino;
+}
+
+static void
+environ_drop(size_t i)
+{
+    for (; environ[i]; i++)
+        environ[i] = environ[i + 1];
+}
+
+/*
+ * Children inherit LD_PRELOAD without lockgraph, and no LOCKGRAPH_OPTIONS.
+ * Done on environ itself, before main() (and before any thread but this
+ * one exists): no setenv, which would allocate with the program's malloc;
+ * the strings already there are left as they are (whoever holds one keeps
+ * a valid string), and only pointers in the array change.
+ */
+static void
+keep_children_out(void)
+{
+    static const char preload[] = "LD_PRELOAD=", options[] = "LOCKGRAPH_OPTIONS=";
+    const size_t plen = sizeof preload - 1, olen = sizeof options - 1;
+    const char *self = lg_self_path();
+    struct stat self_st;
+    bool have_st = self && stat(self, &self_st) == 0;
+    for (size_t i = 0; environ && environ[i];) {
+        const char *e = environ[i];
+        if (strncmp(e, options, olen) == 0) {
+            environ_drop(i);
+            continue;
+        }
+        if (!self || strncmp(e, preload, plen) != 0) {
+            i++;
+            continue;
+        }
+        size_t size = strlen(e) + 1, k = plen;
+        char *kept = lg_mem_alloc(size);
+        if (!kept) {
+            i++; /* no memory: the children are checked too */
+            continue;
+        }
+        memcpy(kept, preload, plen);
+        bool dropped = false;
+        for (const char *p = e + plen; *p;) {
+            size_t n = strcspn(p, " :"); /* the loader's separators */
+            if (n && names_self(p, n, self, have_st ? &self_st : NULL)) {
+                dropped = true;
+            } else if (n) {
+                if (k > plen)
+                    kept[k++] = ':';
+                memcpy(kept + k, p, n);
+                k += n;
+            }
+            p += n;
+            while (*p == ' ' || *p == ':')
+                p++;
+        }
+        kept[k] = '\0';
+        if (!dropped) {
+            lg_mem_free(kept, size);
+            i++;
+        } else if (k == plen) {
+            lg_mem_free(kept, size);
+            environ_drop(i);
+        } else {
+            environ[i] = kept;
+            i++;
+        }
+    }
+}
+
+/* ---- the clean-run line ------------------------------------------------------ */
+
+/* summary=1 (the launcher's default): one line at exit, after whatever the
+ * program printed (its buffered standard output is flushed first, as exit
+ * would a moment later, if nobody holds it). */
+static void
+say_summary(void)
+{
+    int cancel;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+    if (ftrylockfile(stdout) == 0) {
+        fflush_unlocked(stdout);
+        funlockfile(stdout);
+    }
+    pthread_setcancelstate(cancel, NULL);
+    unsigned long long reports = lg_reports_count(), locks = lg_locks_seen();
+    unsigned threads = lg_threads_seen();
+    lg_note("%llu report%s; %llu lock%s, %u thread%s checked", reports, reports == 1 ? "" : "s",
+            locks, locks == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
 }
 
 __attribute__((constructor)) static void
@@ -108,6 +258,22 @@ lg_start(void)
         lg_buf_free(&b);
         _exit(0);
     }
+    if (!lg_opt.follow_children)
+        keep_children_out();
+    const char *shadow = lg_resolve_shadowed_by();
+    if (shadow)
+        lg_note("%s is loaded before lockgraph and defines the pthread functions: the "
+                "program calls them there, and lockgraph sees none of its locks (put "
+                "liblockgraph.so first in LD_PRELOAD)", shadow[0] ? shadow : "a library");
+    const char *sanitizer = sanitizer_in_process();
+    if (sanitizer) {
+        /* Off: every interposer goes straight to the real function. */
+        lg_note("this program runs %s, whose runtime intercepts pthread calls ahead of "
+                "lockgraph: a sanitizer and lockgraph cannot share a process, so lockgraph "
+                "is off", sanitizer);
+        leave();
+        return;
+    }
     struct lg_graph_config gc = lg_graph_config_runtime();
     if (lg_graph_new(&lg_graph, &lg_mem, &gc) != 0)
         LG_DIE("no memory for the lock-order graph");
@@ -124,13 +290,15 @@ lg_start(void)
     if (lg_opt.verbosity >= 1)
         lg_note("checking pid %ld", (long)getpid());
     start_monitor();
-    lg_busy = 0;
+    leave();
 }
 
 __attribute__((destructor)) static void
 lg_stop(void)
 {
     lg_busy = 1;
+    if (lg_opt.summary && atomic_load_explicit(&lg_active, memory_order_relaxed))
+        say_summary();
     lg_reporting_finish();
     atomic_store_explicit(&lg_active, false, memory_order_relaxed);
 }

@@ -117,6 +117,15 @@ valid_ts(const struct timespec *ts)
     return ts && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
 }
 
+/* The clocks glibc's clocked locks accept (2.36: lll_futex_supported_clockid,
+ * futex_abstimed_supported_clockid); with any other they fail with EINVAL
+ * before they look at the lock. */
+static bool
+supported_clock(clockid_t clock)
+{
+    return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC;
+}
+
 enum lock_op { OP_MUTEX, OP_RDLOCK, OP_WRLOCK, OP_SEM };
 
 /* One timed attempt of the real function, until `deadline` on `clock`. */
@@ -244,11 +253,43 @@ pthread_mutex_destroy(pthread_mutex_t *m)
     return lg_intercept_mutex_destroy(m, SITE);
 }
 
+/*
+ * The first, non-blocking attempt of a lock: a trylock, which *busy says
+ * failed for being held. Not for a robust mutex: glibc 2.36's trylock of an
+ * unrecoverable one succeeds at the lock word, then answers
+ * ENOTRECOVERABLE and leaves it set (pthread_mutex_lock unlocks it again),
+ * so a trylock standing in for a lock would leave the mutex locked by the
+ * thread and the retry would wait for itself. A clocklock with a deadline
+ * already past takes pthread_mutex_lock's path instead and answers as it
+ * does (0, EOWNERDEAD, ENOTRECOVERABLE, EDEADLK), or ETIMEDOUT when the
+ * mutex is held.
+ */
+static int
+first_attempt(pthread_mutex_t *m, bool *busy)
+{
+    static const struct timespec gone = { 0, 0 };
+    int err;
+    if (!mutex_robust(m)) {
+        err = REAL(pthread_mutex_trylock)(m);
+        *busy = err == EBUSY;
+    } else {
+        err = REAL(pthread_mutex_clocklock)(m, CLOCK_MONOTONIC, &gone);
+        *busy = err == ETIMEDOUT;
+    }
+    return err;
+}
+
 /* lock, timedlock and clocklock: `until` NULL means wait for ever. */
 static int
 mutex_acquire(pthread_mutex_t *m, clockid_t clock, const struct timespec *until, bool timed,
               uintptr_t site)
 {
+    /* Arguments glibc refuses before it looks at the mutex: its own answer,
+     * and nothing taken (a trylock first would take a free mutex). A bad
+     * tv_nsec is not one of them: glibc checks it only once it would block
+     * (a free mutex is taken), which the trylock-first path below keeps. */
+    if (timed && !supported_clock(clock))
+        return REAL(pthread_mutex_clocklock)(m, clock, until);
     struct lg_thread *t = enter();
     if (!t)
         return timed ? REAL(pthread_mutex_clocklock)(m, clock, until)
@@ -263,8 +304,9 @@ mutex_acquire(pthread_mutex_t *m, clockid_t clock, const struct timespec *until,
     enum lg_acquire_how how = timed ? LG_TIMED : LG_BLOCKING;
     uint64_t chain = lg_before_acquire(t, l, LG_EXCL, how, site);
     leave();
-    int err = REAL(pthread_mutex_trylock)(m);
-    if (err == EBUSY) {
+    bool busy;
+    int err = first_attempt(m, &busy);
+    if (busy) {
         if (timed && !valid_ts(until))
             err = REAL(pthread_mutex_clocklock)(m, clock, until); /* its own EINVAL */
         else
@@ -312,7 +354,9 @@ mutex_lock_fast(pthread_mutex_t *m, struct fast_take *ft)
          * acquisition), so the held stack need not be scanned here. */
         if (LG_LIKELY(l && t->cache[i].addr == addr
                       && atomic_load_explicit(&l->uid, memory_order_relaxed) == uid
-                      && t->nheld < t->held_cap)) {
+                      /* A robust mutex's trylock is no lock (first_attempt()),
+                       * and its EOWNERDEAD would be lost here. */
+                      && !l->robust && t->nheld < t->held_cap)) {
             uint64_t chain = lg_chain_for(t, uid, LG_EXCL);
             if (LG_LIKELY((t->nheld == 0 || lg_chain_known(t, chain))
                           && lg_real.pthread_mutex_trylock(m) == 0)) {
@@ -467,6 +511,10 @@ rwlock_acquire(pthread_rwlock_t *rw, enum lock_op op, clockid_t clock,
                const struct timespec *until, bool timed, uintptr_t site)
 {
     bool rd = op == OP_RDLOCK;
+    /* glibc checks an rwlock's clock and deadline before anything else, and
+     * fails with EINVAL without taking a free lock (NULL means no deadline). */
+    if (timed && until && (!supported_clock(clock) || !valid_ts(until)))
+        return timed_attempt(op, rw, clock, until);
     struct lg_thread *t = enter();
     struct lg_lock *l = t ? lg_lock_get(t, (uintptr_t)rw, LG_RWLOCK, false, site) : NULL;
     if (!l) {

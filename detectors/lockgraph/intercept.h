@@ -19,9 +19,6 @@
 
 #define SITE ((uintptr_t)__builtin_return_address(0))
 
-/* Non-zero while lockgraph itself is at work on this thread. */
-extern LG_TLS int lg_busy;
-
 #define REAL_FUNCTIONS(X)                                                                 \
     X(int, pthread_mutex_init, (pthread_mutex_t *, const pthread_mutexattr_t *))          \
     X(int, pthread_mutex_destroy, (pthread_mutex_t *))                                    \
@@ -75,9 +72,29 @@ extern struct lg_real lg_real;
 
 /* Find every real function (idempotent; resolve.c). */
 void lg_resolve(void);
+/* Whether any loaded object (the program, lockgraph, any library) defines
+ * the function `name`; found without allocating, as the real functions. */
+bool lg_defined_anywhere(const char *name);
+/* The file lockgraph's own object was loaded from, as the loader names it
+ * (NULL if unknown). */
+const char *lg_self_path(void);
+/* The object loaded before lockgraph that had to provide the real
+ * functions (the program then calls it directly, past lockgraph), or
+ * NULL: the usual case, where they come after lockgraph. */
+const char *lg_resolve_shadowed_by(void);
 #define REAL(name) (LG_LIKELY(lg_real.name != NULL) ? (void)0 : lg_resolve(), lg_real.name)
 
 /* ---- entering and leaving lockgraph ------------------------------------- */
+
+/* Back to the program: the caller's cancellation state too, if lockgraph's
+ * work disabled it (rt.h: Cancellation). */
+static inline void
+leave(void)
+{
+    lg_busy = 0;
+    if (LG_UNLIKELY(lg_cancel_saved))
+        lg_cancel_restore();
+}
 
 static inline struct lg_thread *
 enter(void)
@@ -87,14 +104,8 @@ enter(void)
     lg_busy = 1;
     struct lg_thread *t = lg_self();
     if (LG_UNLIKELY(!t))
-        lg_busy = 0;
+        leave();
     return t;
-}
-
-static inline void
-leave(void)
-{
-    lg_busy = 0;
 }
 
 static inline void

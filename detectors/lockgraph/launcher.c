@@ -8,16 +8,28 @@
  * checked here with the library's own parser, so a typo fails before the
  * program starts, with the same message the library would give.
  *
+ * Before it runs the program it looks at it, and warns when lockgraph cannot
+ * check it: a static or 32-bit executable (the loader never loads the
+ * library), a set-user-ID, set-group-ID or capability-raising one (the
+ * loader ignores LD_PRELOAD), one built with a sanitizer (the library turns
+ * itself off in it). Unless --quiet, the library closes with one line
+ * (summary=1): "lockgraph: 0 reports; N locks, M threads checked".
+ *
  * Exit status: that of the program (this process becomes it), 2 for a usage
  * error or a bad option, 1 when the library cannot be found, 127 when the
  * program cannot be run.
  */
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "options.h"
@@ -133,6 +145,7 @@ lg_help(bool markdown)
             "\n"
             "  --help             this text (--help=markdown: the option table in Markdown)\n"
             "  --version          print the version\n"
+            "  --quiet            no closing line (\"lockgraph: 0 reports; ...\"): summary=0\n"
             "\n"
             "The library is $LOCKGRAPH_LIBRARY, or ../lib/liblockgraph.so next to this\n"
             "program.\n"
@@ -296,6 +309,223 @@ lg_preload(const char *lib)
     free(v.s);
 }
 
+/* ---- targets lockgraph cannot check ----------------------------------- */
+
+/* The file execvp() would run for prog, or NULL (execvp will say why). */
+static const char *
+lg_which(const char *prog, char *buf, size_t len)
+{
+    if (strchr(prog, '/'))
+        return prog;
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/bin:/usr/bin"; /* execvp's default */
+    for (const char *p = path;;) {
+        size_t n = strcspn(p, ":");
+        struct stat st;
+        /* An empty entry is the working directory. */
+        snprintf(buf, len, "%.*s%s%s", (int)n, n ? p : ".", "/", prog);
+        if (access(buf, X_OK) == 0 && stat(buf, &st) == 0 && S_ISREG(st.st_mode))
+            return buf;
+        if (!p[n])
+            return NULL;
+        p += n + 1;
+    }
+}
+
+struct lg_elf {
+    bool elf, not64, dynamic;
+    const char *sanitizer; /* the runtime it carries, or NULL */
+};
+
+static bool
+lg_read_at(int fd, void *buf, size_t n, off_t off)
+{
+    return pread(fd, buf, n, off) == (ssize_t)n;
+}
+
+/* The sanitizer a DT_NEEDED name or a .dynsym name says is in the program:
+ * gcc links libtsan.so/libasan.so, clang links its runtime in and exports
+ * its init function. */
+static const char *
+lg_sanitizer_named(const char *name, bool needed)
+{
+    static const struct {
+        const char *lib, *clang_lib, *init, *what;
+    } san[] = {
+        { "libtsan.so", "clang_rt.tsan", "__tsan_init", "ThreadSanitizer (-fsanitize=thread)" },
+        { "libasan.so", "clang_rt.asan", "__asan_init", "AddressSanitizer (-fsanitize=address)" },
+        { "libmsan.so", "clang_rt.msan", "__msan_init", "MemorySanitizer (-fsanitize=memory)" },
+        { "libhwasan.so", "clang_rt.hwasan", "__hwasan_init",
+          "HWAddressSanitizer (-fsanitize=hwaddress)" },
+    };
+    for (size_t i = 0; i < sizeof san / sizeof san[0]; i++)
+        if (needed ? strstr(name, san[i].lib) || strstr(name, san[i].clang_lib)
+                   : strcmp(name, san[i].init) == 0)
+            return san[i].what;
+    return NULL;
+}
+
+/* The strings of section `link` (a string table), NUL-terminated; free it. */
+static char *
+lg_elf_strings(int fd, const Elf64_Shdr *sh, size_t nsh, Elf64_Word link, size_t *size)
+{
+    if (link >= nsh || sh[link].sh_type != SHT_STRTAB || sh[link].sh_size > (64u << 20))
+        return NULL;
+    char *str = malloc(sh[link].sh_size + 1);
+    if (str && !lg_read_at(fd, str, sh[link].sh_size, (off_t)sh[link].sh_offset)) {
+        free(str);
+        return NULL;
+    }
+    if (str) {
+        str[sh[link].sh_size] = '\0';
+        *size = sh[link].sh_size;
+    }
+    return str;
+}
+
+/* What the ELF file fd says of itself: its class, whether it has an
+ * interpreter (PT_INTERP: the dynamic loader runs and preloads), and the
+ * sanitizer runtime it needs (.dynamic) or carries (.dynsym). */
+static void
+lg_elf_inspect(int fd, struct lg_elf *e)
+{
+    Elf64_Ehdr eh;
+    if (!lg_read_at(fd, &eh, sizeof eh, 0) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+        return;
+    e->elf = true;
+    if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64) {
+        e->not64 = true;
+        return;
+    }
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        if (lg_read_at(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * eh.e_phentsize))
+            && ph.p_type == PT_INTERP)
+            e->dynamic = true;
+    }
+    if (!e->dynamic || eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shnum == 0)
+        return;
+    size_t nsh = eh.e_shnum;
+    Elf64_Shdr *sh = calloc(nsh, sizeof *sh);
+    if (!sh || !lg_read_at(fd, sh, nsh * sizeof *sh, (off_t)eh.e_shoff)) {
+        free(sh);
+        return;
+    }
+    for (size_t i = 0; i < nsh && !e->sanitizer; i++) {
+        if (sh[i].sh_type != SHT_DYNAMIC && sh[i].sh_type != SHT_DYNSYM)
+            continue;
+        size_t strsize = 0;
+        char *str = lg_elf_strings(fd, sh, nsh, sh[i].sh_link, &strsize);
+        size_t entsize = sh[i].sh_type == SHT_DYNAMIC ? sizeof(Elf64_Dyn) : sizeof(Elf64_Sym);
+        size_t n = sh[i].sh_size / entsize;
+        char *tab = str && sh[i].sh_size <= (64u << 20) ? malloc(sh[i].sh_size) : NULL;
+        if (tab && lg_read_at(fd, tab, sh[i].sh_size, (off_t)sh[i].sh_offset)) {
+            for (size_t j = 0; j < n && !e->sanitizer; j++) {
+                size_t name;
+                if (sh[i].sh_type == SHT_DYNAMIC) {
+                    const Elf64_Dyn *d = (const Elf64_Dyn *)(void *)(tab + j * entsize);
+                    if (d->d_tag != DT_NEEDED)
+                        continue;
+                    name = d->d_un.d_val;
+                } else {
+                    const Elf64_Sym *sym = (const Elf64_Sym *)(void *)(tab + j * entsize);
+                    if (sym->st_shndx == SHN_UNDEF)
+                        continue;
+                    name = sym->st_name;
+                }
+                if (name < strsize)
+                    e->sanitizer = lg_sanitizer_named(str + name, sh[i].sh_type == SHT_DYNAMIC);
+            }
+        }
+        free(tab);
+        free(str);
+    }
+    free(sh);
+}
+
+/* Why the loader will run `path` in secure mode (AT_SECURE), ignoring
+ * LD_PRELOAD, for this user: NULL if it will not. */
+static const char *
+lg_secure_exec(const char *path, const struct stat *st, char *why, size_t len)
+{
+    struct statvfs vfs;
+    if (statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_NOSUID))
+        return NULL; /* the bits mean nothing on this file system */
+    if ((st->st_mode & S_ISUID) && st->st_uid != getuid()) {
+        snprintf(why, len, "is set-user-ID (it runs as uid %u, you are uid %u)",
+                 (unsigned)st->st_uid, (unsigned)getuid());
+        return why;
+    }
+    if ((st->st_mode & S_ISGID) && (st->st_mode & S_IXGRP) && st->st_gid != getgid()) {
+        snprintf(why, len, "is set-group-ID (it runs as gid %u, you are gid %u)",
+                 (unsigned)st->st_gid, (unsigned)getgid());
+        return why;
+    }
+    if (getxattr(path, "security.capability", NULL, 0) > 0) {
+        snprintf(why, len, "has file capabilities");
+        return why;
+    }
+    return NULL;
+}
+
+/* Warn, before running prog, about what will keep lockgraph from checking
+ * it. Scripts are followed to their interpreter (#!), as the kernel does. */
+static void
+lg_warn_target(const char *prog)
+{
+    char found[PATH_MAX], interp[PATH_MAX], why[128];
+    const char *path = lg_which(prog, found, sizeof found);
+    const char *via = NULL; /* the script, when path is its interpreter */
+    for (int depth = 0; path && depth < 5; depth++) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return;
+        char head[PATH_MAX + 3];
+        ssize_t n = pread(fd, head, sizeof head - 1, 0);
+        if (n >= 2 && head[0] == '#' && head[1] == '!') {
+            close(fd);
+            head[n] = '\0';
+            char *p = head + 2 + strspn(head + 2, " \t");
+            size_t len = strcspn(p, " \t\n");
+            if (len == 0 || len >= sizeof interp)
+                return;
+            memcpy(interp, p, len);
+            interp[len] = '\0';
+            via = prog;
+            path = interp;
+            continue;
+        }
+        struct lg_elf e = { 0 };
+        struct stat st;
+        lg_elf_inspect(fd, &e);
+        bool have_st = fstat(fd, &st) == 0;
+        close(fd);
+        char what[PATH_MAX + 64];
+        if (via)
+            snprintf(what, sizeof what, "'%s' (the interpreter of '%s')", path, via);
+        else
+            snprintf(what, sizeof what, "'%s'", prog);
+        if (e.elf && e.not64)
+            fprintf(stderr, "lockgraph: warning: %s is not an x86-64 program: the loader "
+                            "cannot preload liblockgraph.so into it, so lockgraph will not "
+                            "check it\n", what);
+        else if (e.elf && !e.dynamic)
+            fprintf(stderr, "lockgraph: warning: %s is statically linked: no dynamic loader "
+                            "runs to preload liblockgraph.so, so lockgraph will not check "
+                            "it\n", what);
+        if (!via && have_st && lg_secure_exec(path, &st, why, sizeof why))
+            fprintf(stderr, "lockgraph: warning: %s %s: the dynamic loader ignores "
+                            "LD_PRELOAD for it, so lockgraph will not check it\n", what, why);
+        if (e.sanitizer)
+            fprintf(stderr, "lockgraph: warning: %s is built with %s: a sanitizer and "
+                            "lockgraph cannot share a process, so lockgraph turns itself off "
+                            "in it; run it without lockgraph, or build it without the "
+                            "sanitizer\n", what, e.sanitizer);
+        return;
+    }
+}
+
 /* Global so that it stays reachable (not a leak) on every exit path. */
 static struct lg_str flags;
 
@@ -304,6 +534,7 @@ main(int argc, char **argv)
 {
     char err[256];
     int i;
+    bool quiet = false;
 
     atexit(lg_heap_release);
 
@@ -340,6 +571,10 @@ main(int argc, char **argv)
             if (*c == '-')
                 *c = '_';
 
+        if (strcmp(name, "quiet") == 0 && !value) {
+            quiet = true;
+            continue;
+        }
         if (strcmp(name, "version") == 0 && !value) {
             printf("lockgraph %s\n", LG_VERSION);
             return 0;
@@ -433,19 +668,28 @@ main(int argc, char **argv)
     if (!lib)
         return LG_EXIT_NOLIB;
 
-    if (flags.len) {
-        struct lg_str all = { 0 };
-        if (env && env[0]) {
-            lg_str_adds(&all, env);
+    /* The closing line first, so that LOCKGRAPH_OPTIONS and the flags can
+     * still turn it off (summary=0). */
+    struct lg_str all = { 0 };
+    if (!quiet)
+        lg_str_adds(&all, "summary=1");
+    if (env && env[0]) {
+        if (all.len)
             lg_str_add(&all, ":", 1);
-        }
-        lg_str_add(&all, flags.s, flags.len);
-        setenv("LOCKGRAPH_OPTIONS", all.s, 1);
-        free(all.s);
+        lg_str_adds(&all, env);
     }
+    if (flags.len) {
+        if (all.len)
+            lg_str_add(&all, ":", 1);
+        lg_str_add(&all, flags.s, flags.len);
+    }
+    if (all.len)
+        setenv("LOCKGRAPH_OPTIONS", all.s, 1);
+    free(all.s);
     lg_preload(lib);
     free(lib);
     lg_heap_release();
+    lg_warn_target(argv[i]);
 
     execvp(argv[i], argv + i);
     fprintf(stderr, "lockgraph: cannot run '%s': %s\n", argv[i], strerror(errno));

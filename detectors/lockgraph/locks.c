@@ -488,6 +488,12 @@ lg_locks_live(void)
     return atomic_load_explicit(&live, memory_order_relaxed);
 }
 
+uint64_t
+lg_locks_seen(void)
+{
+    return atomic_load_explicit(&next_id, memory_order_relaxed) - 1;
+}
+
 void
 lg_locks_each(void (*fn)(struct lg_lock *l, void *ctx), void *ctx)
 {

@@ -82,7 +82,13 @@
       "or FIFO; then that output is dropped (said once)")                     \
     X(BOOL, sem_locks, 1, 0, 1,                                               \
       "treat a semaphore that behaves as a binary lock (sem_init to 1, each " \
-      "post by the thread that took it; Python's threading.Lock) as a lock")
+      "post by the thread that took it; Python's threading.Lock) as a lock")   \
+    X(BOOL, summary, 0, 0, 1,                                                 \
+      "at exit, say in one line how many reports, locks and threads the "     \
+      "process had (the launcher sets it unless --quiet)")                    \
+    X(BOOL, follow_children, 1, 0, 1,                                         \
+      "0: check only this process: its children inherit LD_PRELOAD without " \
+      "lockgraph, and no LOCKGRAPH_OPTIONS")
 
 struct lg_options {
 #define LG_OPTION_FIELD_BOOL bool

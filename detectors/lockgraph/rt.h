@@ -118,8 +118,34 @@ lg_mutex_trylock(lg_mutex *m)
                                                    memory_order_acquire, memory_order_relaxed);
 }
 
+/* Non-zero while lockgraph itself is at work on this thread: every
+ * interposed call it makes then goes straight to the real function
+ * (intercept.h's enter() and leave() set and clear it). */
+extern LG_TLS int lg_busy;
+
+/*
+ * Cancellation. lockgraph's own work must never be where the program's
+ * thread is cancelled: a report writes, opens, reads and waits for
+ * addr2line (all cancellation points), inside calls such as
+ * pthread_mutex_lock that natively are none, and a thread cancelled there
+ * would die holding an internal lock and the program's. So the first
+ * internal lock a thread takes disables cancellation
+ * (pthread_setcancelstate) and makes it deferred (pthread_setcanceltype:
+ * glibc 2.36 does not hold off an asynchronous cancel by the state alone),
+ * so that no cancel acts while an internal lock is held. The caller's state comes back
+ * once the thread holds no internal lock and is no longer busy: at the
+ * last lg_mutex_unlock() outside lockgraph's work, or at leave(), which
+ * calls lg_cancel_restore() when lg_cancel_saved says there is a state to
+ * restore. A pending cancel then acts at the program's next cancellation
+ * point, as it would natively.
+ */
+extern LG_TLS bool lg_cancel_saved;
+void lg_cancel_restore(void);
+
 void *lg_mem_alloc(size_t size); /* zeroed; NULL when the system is out of memory */
 void lg_mem_free(void *p, size_t size);
+size_t lg_mem_mapped(void); /* bytes lockgraph has mapped now (its whole footprint) */
+#define LG_MEM_CHUNK ((size_t)2 << 20) /* the unit small blocks are mapped in */
 extern const struct lg_alloc lg_mem; /* the same, as an injectable allocator */
 void lg_mem_atfork_prepare(void);
 void lg_mem_atfork_parent(void);
@@ -191,21 +217,15 @@ struct lg_thread {
     atomic_bool alive;
     uint32_t creator;          /* T<num> of the creating thread, 0 unknown */
     lg_stack_id created_at;
-    /* Thread order, for the class of a lock-order cycle (threads.c): the
-     * epoch at which this thread was created, and who joined it when. */
+    /* The epoch at which this thread was created (threads.c keeps the
+     * thread order, past the record's life, in a table by number). */
     uint32_t create_epoch;
-    uint32_t joiner, join_epoch;  /* T<num> of the joiner, 0: not joined */
-    uintptr_t join_site;
-    struct lg_thread *first_child, *next_sibling; /* the threads it created */
     /* The stack captured for the last new lock chain (check.c's add_edges),
      * and what identifies the activation it was taken in. */
     uintptr_t cap_site, cap_frame;
     uint64_t cap_chain;
     uint32_t cap_depth;
     lg_stack_id cap_stack;
-    uint32_t hb_stamp, hb_reach;  /* lg_labels_ordered()'s walk (thread_lock) */
-    struct lg_thread *hb_parent;
-    bool hb_by_join;
 
     /* Held locks. Only the thread itself writes them; other threads read
      * them only when this thread is blocked for good (deadlock report). */
@@ -254,11 +274,15 @@ struct lg_thread {
         atomic_uint_fast64_t uid, grants;
     } lock_grants[16];
 
-    struct lg_thread *next;    /* registry list, newest first */
+    bool chained;              /* it recorded a lock chain: graph edges may
+                                * carry its number, so reports may name it
+                                * after it is gone (threads.c's archive) */
+    struct lg_thread *next, *prev; /* registry list, newest first */
 };
 
-/* This thread's record, created on first use. NULL only while lockgraph
- * cannot run (out of memory). */
+/* This thread's record, created on first use. NULL while lockgraph cannot
+ * run (out of memory), and once the thread's record is retired (it is on
+ * its way out: lockgraph no longer follows it). */
 extern LG_TLS struct lg_thread *lg_tls_self;
 struct lg_thread *lg_self_slow(void);
 static inline struct lg_thread *
@@ -272,22 +296,48 @@ lg_self_peek(void)
 {
     return lg_tls_self;
 }
-/* The record's part of a thread's way out (check.c's lg_thread_exit()
- * first reports what the thread abandoned). */
+/*
+ * The record's part of a thread's way out (check.c's lg_thread_exit()
+ * first reports what the thread abandoned), on the thread itself: the
+ * record is retired, to serve a thread created later, and the thread is no
+ * longer followed. What a report may still need of it (number, tid,
+ * creator, creation stack) stays in a small archive if it recorded a lock
+ * chain (only then can graph edges name it). Memory is thus bounded by the
+ * threads alive at once, plus 16 bytes per chained thread that ever was.
+ */
 void lg_thread_exiting(struct lg_thread *t);
-/* Walk every thread record (alive or not) under the registry lock. */
+/* Walk the registry (live records: threads alive, or exiting and not yet
+ * retired) under the registry lock. */
 void lg_threads_each(void (*fn)(struct lg_thread *t, void *ctx), void *ctx);
+/* A copy of what T<num>'s record says, or said when it was retired (then
+ * only num, tid, creator, created_at; alive false); NULL if lockgraph
+ * kept nothing of it. A snapshot taken under the registry lock, so that a
+ * record recycled meanwhile is never read as the old thread's; it lasts
+ * until the 8th call after (report_rt.c, under report_lock, reads it at
+ * once). */
 struct lg_thread *lg_thread_by_num(uint32_t num);
-struct lg_thread *lg_thread_by_tid(long tid); /* a live one */
+/* A live record. It may be retired and recycled as soon as its thread has
+ * exited, so a caller that reads it later must expect another thread's
+ * state there (the deadlock search looks it up again at every poll and
+ * wants the same cycle for deadlock_ms). */
+struct lg_thread *lg_thread_by_tid(long tid);
 /* Numbers in creation order: pthread_create() takes the next one and the
  * new thread, before anything else, promises it to its record. */
 uint32_t lg_thread_number_next(void);
 void lg_thread_number_promise(uint32_t num);
 uint32_t lg_threads_alive(void);
+uint32_t lg_threads_seen(void); /* thread records ever made */
 /* When the last thread exited (lg_now_ns()), 0 before any did. Read it
  * after sampling the threads: an exit is stored before the thread stops
  * counting as alive. */
 uint64_t lg_threads_last_exit_ns(void);
+/* Run fn() once, at the next watched wait (lg_wait_begin) of a thread that
+ * holds no lock: init.c restarts the liveness monitor that way in a fork
+ * child, lazily (a child that execs at once never starts a thread), and at
+ * a point where creating a thread cannot need a lock the waiter holds (an
+ * allocator's, say). */
+void lg_threads_at_next_wait(void (*fn)(void));
+void lg_thread_wait_begins(const struct lg_thread *t);
 /* The pthread key whose destructor tells lockgraph a thread is exiting. */
 void lg_threads_set_exit_key(unsigned key);
 void lg_threads_atfork_prepare(void);
@@ -448,6 +498,7 @@ long lg_lock_owner_tid(const struct lg_lock *l);
 /* The size of the pthread object behind a lock. */
 size_t lg_lock_object_size(const struct lg_lock *l);
 uint64_t lg_locks_live(void);
+uint64_t lg_locks_seen(void); /* lock identities (L<id>) handed out so far */
 void lg_locks_each(void (*fn)(struct lg_lock *l, void *ctx), void *ctx);
 void lg_locks_atfork_prepare(void);
 void lg_locks_atfork_parent(void);

@@ -4,8 +4,23 @@
  *
  * Everything on the per-acquire path lives here and is private to the
  * thread (no lock, no shared cache line): the held stack and the chain set.
- * Records are never freed, because reports name threads long after they
- * exited; a dead thread gives back its chain set.
+ *
+ * Memory is bounded by the threads alive at once. A thread on its way out
+ * gives back its chain set and retires its record (2 KiB, with its held
+ * stack) to a spare list, from which the next new thread takes it. Reports
+ * name threads long after they exited (edge labels keep thread numbers),
+ * so a retired thread that recorded a lock chain leaves 16 bytes in an
+ * archive: its number, tid, creator and creation stack. The registry (the
+ * list the liveness monitor and the deadlock search walk) holds only live
+ * records; lookups by number answer with a snapshot (rt.h), so a recycled
+ * record is never read as its former owner.
+ *
+ * Thread order (the class of a lock-order cycle) needs, for every thread
+ * ever created, who created it and when, and who joined it and when: a
+ * happens-before chain may run through a thread that took no lock. That is
+ * a table by number of 40-byte entries (struct order), which also finds a
+ * live record by number in O(1), and an index of live pthread_t values for
+ * joins.
  */
 #include "rt.h"
 
@@ -19,27 +34,76 @@ LG_TLS struct lg_thread *lg_tls_self;
 /* The number pthread_create() gave the thread being started, for its
  * record: threads are numbered in the order they were created. */
 static LG_TLS uint32_t promised_num;
+/* Set once this thread's record is retired: it is exiting, and is not
+ * followed any more (lg_self() gives NULL). */
+static LG_TLS bool retired;
 static lg_mutex thread_lock = LG_MUTEX_INIT;
-static struct lg_thread *all_threads;
+/* Under thread_lock: the registry (live records), the spare records, and
+ * the archive of retired threads, in retirement order. */
+static struct lg_thread *all_threads, *spare;
+struct archived {
+    uint32_t num, creator;
+    pid_t tid;
+    lg_stack_id created_at;
+};
+static struct archived *archive;
+static size_t narchived, archive_cap;
+static atomic_bool said_archive_memory;
 static atomic_uint next_num = 1;
-static atomic_uint alive_count;
+static atomic_uint alive_count, seen_count;
 static atomic_uint_fast64_t last_exit_ns;
 static atomic_bool said_held_memory, said_thread_memory;
 static pthread_key_t exit_key;
 static bool have_exit_key;
 
-/* Records by number (numbers are dense, from 1) and live records by their
- * pthread_t (open addressing; a pthread_t is reused only after a join),
- * under thread_lock: reports, thread order and joins find a record in O(1)
- * however many threads the program ever had. */
-static struct lg_thread **by_num;
-static uint32_t by_num_cap;
+/* Per thread number, under thread_lock. Indexes are thread numbers (0:
+ * none). */
+struct order {
+    struct lg_thread *live;       /* its record while it runs */
+    uint32_t creator, create_epoch;
+    uint32_t joiner, join_epoch;  /* 0: not joined */
+    uint32_t first_child, next_sibling;
+    uint32_t archived;            /* index + 1 in the archive, 0: none */
+    uint32_t hb_stamp, hb_reach, hb_parent; /* lg_labels_ordered()'s walk */
+    bool hb_by_join;
+};
+static struct order *orders;
+static uint32_t orders_cap;
+static atomic_bool said_order_memory;
+
+/* The entry for num, grown into existence (thread_lock held); NULL when
+ * out of memory. */
+static struct order *
+order_of(uint32_t num)
+{
+    if (num == 0)
+        return NULL;
+    if (num >= orders_cap) {
+        uint32_t cap = orders_cap ? orders_cap : 1024;
+        while (cap <= num)
+            cap *= 2;
+        struct order *grown = lg_grow(&lg_mem, orders, orders_cap * sizeof *orders,
+                                      cap * sizeof *orders);
+        if (!grown) {
+            lg_warn_once(&said_order_memory, "out of memory for the thread-order table: "
+                         "lock-order cycles may be called concurrent although thread "
+                         "creation or join ordered them");
+            return NULL;
+        }
+        orders = grown;
+        orders_cap = cap;
+    }
+    return &orders[num];
+}
+
+/* Live threads by pthread_t (open addressing, backward-shift deletion), to
+ * find whom a join joined: an entry leaves at the join, or when its value is
+ * taken by a new thread (a detached thread's, after it exited). */
 static struct handle_slot {
     uintptr_t handle;
-    struct lg_thread *t;
+    uint32_t num;
 } *by_handle;
 static uint32_t by_handle_cap, by_handle_n;
-static atomic_bool said_index_memory;
 
 static uint32_t
 handle_home(uintptr_t h, uint32_t cap)
@@ -47,67 +111,51 @@ handle_home(uintptr_t h, uint32_t cap)
     return (uint32_t)(((uint64_t)h * 0x9E3779B97F4A7C15ull) >> 40) & (cap - 1);
 }
 
-static void
-handle_put(struct handle_slot *tab, uint32_t cap, uintptr_t h, struct lg_thread *t)
+static bool
+handle_put(struct handle_slot *tab, uint32_t cap, uintptr_t h, uint32_t num)
 {
     uint32_t i = handle_home(h, cap);
     while (tab[i].handle && tab[i].handle != h)
         i = (i + 1) & (cap - 1);
+    bool fresh = !tab[i].handle;
     tab[i].handle = h;
-    tab[i].t = t;
+    tab[i].num = num;
+    return fresh;
 }
 
-/* Index t by number and by handle (thread_lock held). */
 static void
-index_thread(struct lg_thread *t)
+index_handle(uintptr_t h, uint32_t num)
 {
-    if (t->num >= by_num_cap) {
-        uint32_t cap = by_num_cap ? by_num_cap : 1024;
-        while (cap <= t->num)
-            cap *= 2;
-        struct lg_thread **grown = lg_grow(&lg_mem, by_num, by_num_cap * sizeof *by_num,
-                                           cap * sizeof *by_num);
-        if (grown) {
-            by_num = grown;
-            by_num_cap = cap;
-        }
-    }
-    if (t->num < by_num_cap)
-        by_num[t->num] = t;
     if ((by_handle_n + 1) * 2 > by_handle_cap) {
         uint32_t cap = by_handle_cap ? by_handle_cap * 2 : 256;
         struct handle_slot *fresh = lg_mem_alloc(cap * sizeof *fresh);
-        if (fresh) {
-            for (uint32_t i = 0; i < by_handle_cap; i++)
-                if (by_handle[i].handle)
-                    handle_put(fresh, cap, by_handle[i].handle, by_handle[i].t);
-            lg_mem_free(by_handle, by_handle_cap * sizeof *by_handle);
-            by_handle = fresh;
-            by_handle_cap = cap;
+        if (!fresh) {
+            lg_warn_once(&said_order_memory, "out of memory for the thread-order table: "
+                         "lock-order cycles may be called concurrent although thread "
+                         "creation or join ordered them");
+            return;
         }
+        for (uint32_t i = 0; i < by_handle_cap; i++)
+            if (by_handle[i].handle)
+                handle_put(fresh, cap, by_handle[i].handle, by_handle[i].num);
+        lg_mem_free(by_handle, by_handle_cap * sizeof *by_handle);
+        by_handle = fresh;
+        by_handle_cap = cap;
     }
-    if ((by_handle_n + 1) * 2 <= by_handle_cap) {
-        handle_put(by_handle, by_handle_cap, t->handle, t);
-        by_handle_n++;
-    } else {
-        lg_warn_once(&said_index_memory, "out of memory for the thread index: joins are "
-                     "not used to order lock-order cycles");
-    }
+    by_handle_n += handle_put(by_handle, by_handle_cap, h, num);
 }
 
-/* Take the record of the thread whose pthread_t is h out of the handle
- * index (it was joined: h may be reused). Backward-shift deletion. */
-static struct lg_thread *
+static uint32_t
 unindex_handle(uintptr_t h)
 {
     if (!by_handle_cap)
-        return NULL;
+        return 0;
     uint32_t mask = by_handle_cap - 1, i = handle_home(h, by_handle_cap);
     while (by_handle[i].handle && by_handle[i].handle != h)
         i = (i + 1) & mask;
     if (!by_handle[i].handle)
-        return NULL;
-    struct lg_thread *t = by_handle[i].t;
+        return 0;
+    uint32_t num = by_handle[i].num;
     for (uint32_t j = i;;) {
         j = (j + 1) & mask;
         if (!by_handle[j].handle)
@@ -120,9 +168,28 @@ unindex_handle(uintptr_t h)
         i = j;
     }
     by_handle[i].handle = 0;
-    by_handle[i].t = NULL;
+    by_handle[i].num = 0;
     by_handle_n--;
-    return t;
+    return num;
+}
+
+static void (*_Atomic at_next_wait)(void);
+
+void
+lg_threads_at_next_wait(void (*fn)(void))
+{
+    atomic_store_explicit(&at_next_wait, fn, memory_order_release);
+}
+
+void
+lg_thread_wait_begins(const struct lg_thread *t)
+{
+    if (LG_LIKELY(atomic_load_explicit(&at_next_wait, memory_order_relaxed) == NULL)
+        || t->nheld != 0)
+        return;
+    void (*fn)(void) = atomic_exchange_explicit(&at_next_wait, NULL, memory_order_acquire);
+    if (fn)
+        fn();
 }
 
 void
@@ -134,10 +201,32 @@ lg_threads_set_exit_key(unsigned key)
 
 #define CHAIN_MAX (1u << 20) /* entries per thread before the set starts over */
 
+/* A record for a new thread: a spare one, or fresh memory. A spare keeps
+ * its held stack's memory; everything else starts at zero. */
+static struct lg_thread *
+record_new(void)
+{
+    lg_mutex_lock(&thread_lock);
+    struct lg_thread *t = spare;
+    if (t)
+        spare = t->next;
+    lg_mutex_unlock(&thread_lock);
+    if (!t)
+        return lg_mem_alloc(sizeof *t);
+    struct lg_held *held = t->held;
+    uint32_t held_cap = t->held_cap;
+    memset(t, 0, sizeof *t);
+    t->held = held;
+    t->held_cap = held_cap;
+    return t;
+}
+
 struct lg_thread *
 lg_self_slow(void)
 {
-    struct lg_thread *t = lg_mem_alloc(sizeof *t);
+    if (retired)
+        return NULL;
+    struct lg_thread *t = record_new();
     if (!t) {
         lg_warn_once(&said_thread_memory, "out of memory for thread records: some "
                      "threads are not checked");
@@ -150,10 +239,16 @@ lg_self_slow(void)
     atomic_store_explicit(&t->alive, true, memory_order_relaxed);
     lg_mutex_lock(&thread_lock);
     t->next = all_threads;
+    if (all_threads)
+        all_threads->prev = t;
     all_threads = t;
-    index_thread(t);
+    struct order *o = order_of(t->num);
+    if (o)
+        o->live = t;
+    index_handle(t->handle, t->num);
     lg_mutex_unlock(&thread_lock);
     atomic_fetch_add_explicit(&alive_count, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&seen_count, 1, memory_order_relaxed);
     lg_tls_self = t;
     if (have_exit_key)
         pthread_setspecific(exit_key, t); /* its destructor runs at thread exit */
@@ -240,6 +335,7 @@ lg_chain_insert(struct lg_thread *t, uint64_t chain)
                 break;
         }
     }
+    t->chained = true;
     if ((t->nchains + 1) * 2 > t->chain_cap && !chain_grow(t))
         return true; /* no memory: the slow path runs every time */
     uint32_t j = (uint32_t)(chain >> 32) & (t->chain_cap - 1);
@@ -248,6 +344,57 @@ lg_chain_insert(struct lg_thread *t, uint64_t chain)
     t->chains[j] = chain;
     t->nchains++;
     return true;
+}
+
+/* Under thread_lock: take t out of the registry, keep what reports need
+ * of it, and make it a spare. Its spinlocks forget it as their owner (a
+ * record serving another thread must not be taken for their holder). */
+static void
+retire(struct lg_thread *t)
+{
+    for (uint32_t i = 0; i < t->nheld; i++) {
+        struct lg_lock *l = t->held[i].lock;
+        struct lg_thread *self = t;
+        if (t->held[i].spin)
+            atomic_compare_exchange_strong_explicit(&l->owner, &self, NULL,
+                                                    memory_order_relaxed,
+                                                    memory_order_relaxed);
+    }
+    if (t->num < orders_cap && orders[t->num].live == t)
+        orders[t->num].live = NULL;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        all_threads = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    if (t->chained) {
+        if (narchived == archive_cap) {
+            size_t cap = archive_cap ? archive_cap * 2 : 256;
+            struct archived *grown = lg_grow(&lg_mem, archive, archive_cap * sizeof *grown,
+                                             cap * sizeof *grown);
+            if (grown) {
+                archive = grown;
+                archive_cap = cap;
+            }
+        }
+        if (narchived < archive_cap) {
+            archive[narchived++] = (struct archived){ t->num, t->creator, t->tid, t->created_at };
+            if (t->num < orders_cap)
+                orders[t->num].archived = (uint32_t)narchived;
+        }
+        else
+            lg_warn_once(&said_archive_memory, "out of memory for the records of exited "
+                         "threads: reports may name them without their tid and creation "
+                         "stack");
+    }
+    lg_mem_free(t->chains, t->chain_cap * sizeof *t->chains);
+    t->chains = NULL;
+    t->chain_cap = t->nchains = 0;
+    t->nheld = 0;
+    t->prev = NULL;
+    t->next = spare;
+    spare = t;
 }
 
 void
@@ -262,9 +409,15 @@ lg_thread_exiting(struct lg_thread *t)
         ;
     atomic_store_explicit(&t->alive, false, memory_order_release);
     atomic_fetch_sub_explicit(&alive_count, 1, memory_order_relaxed);
-    lg_mem_free(t->chains, t->chain_cap * sizeof *t->chains);
-    t->chains = NULL;
-    t->chain_cap = t->nchains = 0;
+    /* From here on the thread is not followed: the record may serve
+     * another thread as soon as the lock below is released. */
+    if (t == lg_tls_self) {
+        lg_tls_self = NULL;
+        retired = true;
+    }
+    lg_mutex_lock(&thread_lock);
+    retire(t);
+    lg_mutex_unlock(&thread_lock);
 }
 
 void
@@ -276,13 +429,58 @@ lg_threads_each(void (*fn)(struct lg_thread *t, void *ctx), void *ctx)
     lg_mutex_unlock(&thread_lock);
 }
 
+/* Snapshots for lg_thread_by_num(), used in turn. */
+#define GHOSTS 8
+static struct lg_thread ghosts[GHOSTS];
+static atomic_uint next_ghost;
+
 struct lg_thread *
 lg_thread_by_num(uint32_t num)
 {
+    struct lg_thread *g = &ghosts[atomic_fetch_add_explicit(&next_ghost, 1,
+                                                            memory_order_relaxed) % GHOSTS];
+    bool found = false;
     lg_mutex_lock(&thread_lock);
-    struct lg_thread *found = num < by_num_cap ? by_num[num] : NULL;
+    const struct order *o = num && num < orders_cap ? &orders[num] : NULL;
+    const struct lg_thread *t = o ? o->live : NULL;
+    if (t) {
+        found = true;
+        /* What report_rt.c reads of a thread, copied while the record is
+         * surely this thread's. */
+        memset(g, 0, sizeof *g);
+        g->num = t->num;
+        g->tid = t->tid;
+        g->handle = t->handle;
+        g->creator = t->creator;
+        g->created_at = t->created_at;
+        atomic_store_explicit(&g->alive, atomic_load_explicit(&t->alive, memory_order_relaxed),
+                              memory_order_relaxed);
+        atomic_store_explicit(&g->wait_stack, atomic_load_explicit(&t->wait_stack,
+                                                                    memory_order_relaxed),
+                              memory_order_relaxed);
+        atomic_store_explicit(&g->trying_stack, atomic_load_explicit(&t->trying_stack,
+                                                                      memory_order_relaxed),
+                              memory_order_relaxed);
+        atomic_store_explicit(&g->wait_site, atomic_load_explicit(&t->wait_site,
+                                                                   memory_order_relaxed),
+                              memory_order_relaxed);
+        atomic_store_explicit(&g->wait_object, atomic_load_explicit(&t->wait_object,
+                                                                     memory_order_relaxed),
+                              memory_order_relaxed);
+        atomic_store_explicit(&g->wait_kind, atomic_load_explicit(&t->wait_kind,
+                                                                   memory_order_relaxed),
+                              memory_order_relaxed);
+    } else if (o && o->archived) {
+        const struct archived *a = &archive[o->archived - 1];
+        found = true;
+        memset(g, 0, sizeof *g);
+        g->num = a->num;
+        g->tid = a->tid;
+        g->creator = a->creator;
+        g->created_at = a->created_at;
+    }
     lg_mutex_unlock(&thread_lock);
-    return found;
+    return found ? g : NULL;
 }
 
 uint32_t
@@ -323,6 +521,12 @@ lg_threads_alive(void)
     return atomic_load_explicit(&alive_count, memory_order_relaxed);
 }
 
+uint32_t
+lg_threads_seen(void)
+{
+    return atomic_load_explicit(&seen_count, memory_order_relaxed);
+}
+
 void
 lg_threads_atfork_prepare(void)
 {
@@ -339,16 +543,17 @@ void
 lg_threads_atfork_child(void)
 {
     lg_mutex_reset(&thread_lock);
-    /* Only the forking thread lives on in the child. */
+    /* Only the forking thread lives on in the child: the others' records
+     * are retired (as if each had exited). */
     unsigned alive = 0;
-    for (struct lg_thread *t = all_threads; t; t = t->next) {
+    for (struct lg_thread *t = all_threads, *next; t; t = next) {
+        next = t->next;
         if (t == lg_tls_self) {
             t->tid = (pid_t)syscall(SYS_gettid);
             alive++;
-        } else if (atomic_load_explicit(&t->alive, memory_order_relaxed)) {
+        } else {
             atomic_store_explicit(&t->alive, false, memory_order_relaxed);
-            atomic_store_explicit(&t->waiting_for, NULL, memory_order_relaxed);
-            atomic_store_explicit(&t->wait_kind, LG_WAIT_NONE, memory_order_relaxed);
+            retire(t);
         }
     }
     atomic_store_explicit(&alive_count, alive, memory_order_relaxed);
@@ -377,10 +582,12 @@ void
 lg_thread_link_child(struct lg_thread *t)
 {
     lg_mutex_lock(&thread_lock);
-    struct lg_thread *p = t->creator < by_num_cap ? by_num[t->creator] : NULL;
-    if (p && p != t) {
-        t->next_sibling = p->first_child;
-        p->first_child = t;
+    struct order *o = order_of(t->num), *p = order_of(t->creator);
+    if (o && p && t->creator != t->num) {
+        o->creator = t->creator;
+        o->create_epoch = t->create_epoch;
+        o->next_sibling = p->first_child;
+        p->first_child = t->num;
     }
     lg_mutex_unlock(&thread_lock);
 }
@@ -388,13 +595,14 @@ lg_thread_link_child(struct lg_thread *t)
 void
 lg_thread_joined(struct lg_thread *t, uintptr_t handle, uintptr_t site)
 {
+    (void)site;
     uint32_t epoch = atomic_fetch_add_explicit(&sync_epoch, 1, memory_order_relaxed) + 1;
     lg_mutex_lock(&thread_lock);
-    struct lg_thread *joined = unindex_handle(handle);
-    if (joined && joined != t) {
-        joined->join_epoch = epoch;
-        joined->join_site = site;
-        joined->joiner = t->num;
+    uint32_t num = unindex_handle(handle);
+    struct order *o = num && num != t->num && num < orders_cap ? &orders[num] : NULL;
+    if (o) {
+        o->join_epoch = epoch;
+        o->joiner = t->num;
     }
     lg_mutex_unlock(&thread_lock);
 }
@@ -409,36 +617,37 @@ lg_thread_joined(struct lg_thread *t, uintptr_t handle, uintptr_t site)
  * a thread it creates later is after it (all of it), and the thread that
  * joins it is after it from the join on; and so on. Y reached at an epoch
  * no later than its first acquisition means b came after a. The walk keeps
- * the earliest epoch each thread is reached at, under thread_lock (which
- * also guards the children lists and join records it reads).
+ * the earliest epoch each thread is reached at, in the order table, under
+ * thread_lock.
  */
 struct hb_walk {
-    struct lg_thread **queue;
+    uint32_t *queue;
     uint32_t n, cap;
-    struct lg_thread *target;
-    uint32_t target_epoch;
-    uint32_t stamp;
+    uint32_t target, target_epoch, stamp;
     bool found, failed;
 };
 
-/* `to` is after the source from epoch `reach` on (reached from `from`). */
+/* Thread `to` is after the source from epoch `reach` on (reached from
+ * `from`). */
 static void
-hb_visit(struct hb_walk *w, struct lg_thread *from, struct lg_thread *to, uint32_t reach,
-         bool by_join)
+hb_visit(struct hb_walk *w, uint32_t from, uint32_t to, uint32_t reach, bool by_join)
 {
-    if (!to || (to->hb_stamp == w->stamp && to->hb_reach <= reach))
+    if (!to || to >= orders_cap)
         return;
-    to->hb_stamp = w->stamp;
-    to->hb_reach = reach;
-    to->hb_parent = from;
-    to->hb_by_join = by_join;
+    struct order *o = &orders[to];
+    if (o->hb_stamp == w->stamp && o->hb_reach <= reach)
+        return;
+    o->hb_stamp = w->stamp;
+    o->hb_reach = reach;
+    o->hb_parent = from;
+    o->hb_by_join = by_join;
     if (to == w->target && reach <= w->target_epoch) {
         w->found = true;
         return;
     }
     if (w->n == w->cap) {
-        struct lg_thread **grown = lg_grow(&lg_mem, w->queue, w->cap * sizeof *w->queue,
-                                           2 * w->cap * sizeof *w->queue);
+        uint32_t *grown = lg_grow(&lg_mem, w->queue, w->cap * sizeof *w->queue,
+                                  2 * w->cap * sizeof *w->queue);
         if (!grown) {
             w->failed = true;
             return;
@@ -456,56 +665,53 @@ lg_labels_ordered(const struct lg_edge_label *a, const struct lg_edge_label *b, 
     static uint32_t stamp;
     if (why && whylen)
         why[0] = 0;
-    if (a->thread == b->thread)
+    if (a->thread == b->thread || !a->thread || !b->thread)
         return false;
     lg_mutex_lock(&thread_lock);
-    struct lg_thread *x = a->thread < by_num_cap ? by_num[a->thread] : NULL;
-    struct hb_walk w = {
-        .target = b->thread < by_num_cap ? by_num[b->thread] : NULL,
-        .target_epoch = b->epoch,
-        .cap = 64,
-    };
-    if (x && w.target)
+    struct hb_walk w = { .target = b->thread, .target_epoch = b->epoch, .cap = 64 };
+    if (a->thread < orders_cap && b->thread < orders_cap)
         w.queue = lg_mem_alloc(w.cap * sizeof *w.queue);
     if (!w.queue) {
         lg_mutex_unlock(&thread_lock);
         return false;
     }
     if (++stamp == 0) {
-        for (struct lg_thread *t = all_threads; t; t = t->next)
-            t->hb_stamp = 0;
+        for (uint32_t i = 0; i < orders_cap; i++)
+            orders[i].hb_stamp = 0;
         stamp = 1;
     }
     w.stamp = stamp;
+    struct order *x = &orders[a->thread];
     x->hb_stamp = stamp;
     x->hb_reach = a->epoch_last + 1;
-    x->hb_parent = NULL;
-    w.queue[w.n++] = x;
+    x->hb_parent = 0;
+    w.queue[w.n++] = a->thread;
     for (uint32_t qi = 0; qi < w.n && !w.found && !w.failed; qi++) {
-        struct lg_thread *t = w.queue[qi];
+        uint32_t t = w.queue[qi];
+        const struct order *o = &orders[t];
         /* After t from hb_reach on: the threads it created then, and (from
          * its join on) the thread that joined it. */
-        for (struct lg_thread *c = t->first_child; c && !w.found && !w.failed; c = c->next_sibling)
-            if (c->create_epoch >= t->hb_reach)
+        for (uint32_t c = o->first_child; c && c < orders_cap && !w.found && !w.failed;
+             c = orders[c].next_sibling)
+            if (orders[c].create_epoch >= o->hb_reach)
                 hb_visit(&w, t, c, 0, false);
-        if (!w.found && !w.failed && t->joiner && t->joiner < by_num_cap)
-            hb_visit(&w, t, by_num[t->joiner], t->join_epoch, true);
+        if (!w.found && !w.failed && o->joiner)
+            hb_visit(&w, t, o->joiner, o->join_epoch, true);
     }
     if (w.found && why && whylen) {
         /* The chain from X to Y, told forwards: "T2 created T4, then T4 was
          * joined by T1". */
-        struct lg_thread *chain[16];
-        uint32_t k = 0;
-        for (struct lg_thread *t = w.target; t && k < 16; t = t->hb_parent)
+        uint32_t chain[16], k = 0;
+        for (uint32_t t = w.target; t && k < 16; t = orders[t].hb_parent)
             chain[k++] = t;
         size_t used = 0;
         for (uint32_t i = k - 1; i > 0 && used + 1 < whylen; i--) {
-            const struct lg_thread *from = chain[i], *to = chain[i - 1];
-            int n = to->hb_by_join
+            uint32_t from = chain[i], to = chain[i - 1];
+            int n = orders[to].hb_by_join
                         ? snprintf(why + used, whylen - used, "%sT%u was joined by T%u",
-                                   used ? ", then " : "", from->num, to->num)
+                                   used ? ", then " : "", from, to)
                         : snprintf(why + used, whylen - used, "%sT%u created T%u",
-                                   used ? ", then " : "", from->num, to->num);
+                                   used ? ", then " : "", from, to);
             if (n < 0)
                 break;
             used += (size_t)n;
@@ -515,4 +721,3 @@ lg_labels_ordered(const struct lg_edge_label *a, const struct lg_edge_label *b, 
     lg_mutex_unlock(&thread_lock);
     return w.found;
 }
-
