@@ -357,6 +357,15 @@ lg_wait_set_timed(struct lg_thread *t)
 void
 lg_wait_end(struct lg_thread *t)
 {
+    /* A lock wait is time the thread wanted the lock (the share rule of
+     * the liveness monitor), unless a retry episode on the same lock is
+     * under way: its end counts the whole of it. Waits are the slow path. */
+    struct lg_lock *l = atomic_load_explicit(&t->waiting_for, memory_order_relaxed);
+    if (l && atomic_load_explicit(&t->wait_kind, memory_order_relaxed) == LG_WAIT_LOCK
+        && atomic_load_explicit(&t->trying, memory_order_relaxed) != l)
+        lg_want_add(t, lg_grant_slot(t, atomic_load_explicit(&t->waiting_uid,
+                                                              memory_order_relaxed)),
+                    atomic_load_explicit(&t->wait_since_ns, memory_order_relaxed));
     atomic_store_explicit(&t->wait_kind, LG_WAIT_NONE, memory_order_release);
     atomic_store_explicit(&t->waiting_for, NULL, memory_order_relaxed);
 }

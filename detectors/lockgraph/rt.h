@@ -193,9 +193,11 @@ struct lg_thread {
     atomic_uint_fast64_t trying_since_ns;
     atomic_uint trying_stack;
     atomic_long trying_blocker_tid;     /* who held it at the last failure */
-    /* Grants per lock for the locks used last (direct mapped by uid). */
+    /* Per lock, for the locks used last (direct mapped by uid): grants,
+     * and the time spent wanting it (in retry episodes and lock waits that
+     * are over; the monitor adds the one under way). Only for watched locks. */
     struct {
-        atomic_uint_fast64_t uid, grants;
+        atomic_uint_fast64_t uid, grants, want_ns;
     } lock_grants[16];
 
     struct lg_thread *next;    /* registry list, newest first */
@@ -438,6 +440,35 @@ lg_chain_seen(struct lg_thread *t, uint64_t chain)
     return lg_chain_known(t, chain) || !lg_chain_insert(t, chain);
 }
 
+/* The thread's grant slot for lock `uid`: a small direct-mapped table
+ * private to the thread (only it writes it: plain relaxed stores). A lock
+ * that takes over a slot starts from zero there. */
+static inline unsigned
+lg_grant_slot(struct lg_thread *t, uint64_t uid)
+{
+    unsigned slot = (unsigned)(uid ^ (uid >> 7)) & 15;
+    if (LG_UNLIKELY(atomic_load_explicit(&t->lock_grants[slot].uid, memory_order_relaxed)
+                    != uid)) {
+        atomic_store_explicit(&t->lock_grants[slot].grants, 0, memory_order_relaxed);
+        atomic_store_explicit(&t->lock_grants[slot].want_ns, 0, memory_order_relaxed);
+        atomic_store_explicit(&t->lock_grants[slot].uid, uid, memory_order_relaxed);
+    }
+    return slot;
+}
+
+/* The thread stops wanting the lock of `slot`, which it wanted since
+ * since_ns: add that time to the slot (the liveness monitor's share rule). */
+static inline void
+lg_want_add(struct lg_thread *t, unsigned slot, uint64_t since_ns)
+{
+    uint64_t now = lg_now_ns();
+    atomic_store_explicit(&t->lock_grants[slot].want_ns,
+                          atomic_load_explicit(&t->lock_grants[slot].want_ns,
+                                               memory_order_relaxed)
+                              + (now > since_ns ? now - since_ns : 0),
+                          memory_order_relaxed);
+}
+
 /* What a successful acquisition records: the held stack, a spinlock's
  * owner, the thread's grant count for the lock (the liveness monitor reads
  * it), and the end of a retry episode on this lock. Inline: it is half of
@@ -451,21 +482,18 @@ lg_acquired(struct lg_thread *t, struct lg_lock *l, uint64_t uid, enum lg_mode m
         atomic_store_explicit(&l->owner, t, memory_order_relaxed);
     if (LG_LIKELY(!atomic_load_explicit(&l->watched, memory_order_relaxed)))
         return; /* nobody ever waited for it: no grants to count */
-    /* A small direct-mapped table private to the thread; a plain (relaxed)
-     * increment: only this thread writes it. */
-    unsigned slot = (unsigned)(uid ^ (uid >> 7)) & 15;
-    if (LG_UNLIKELY(atomic_load_explicit(&t->lock_grants[slot].uid, memory_order_relaxed)
-                    != uid)) {
-        atomic_store_explicit(&t->lock_grants[slot].grants, 0, memory_order_relaxed);
-        atomic_store_explicit(&t->lock_grants[slot].uid, uid, memory_order_relaxed);
-    }
+    unsigned slot = lg_grant_slot(t, uid);
     atomic_store_explicit(&t->lock_grants[slot].grants,
                           atomic_load_explicit(&t->lock_grants[slot].grants,
                                                memory_order_relaxed) + 1,
                           memory_order_relaxed);
-    /* A watched lock is the only kind a retry episode can be about. */
-    if (LG_UNLIKELY(atomic_load_explicit(&t->trying, memory_order_relaxed) == l))
-        atomic_store_explicit(&t->trying, NULL, memory_order_relaxed);
+    /* A watched lock is the only kind a retry episode can be about. Its
+     * end (rare: it followed a failed try) adds the episode's length to the
+     * time the thread wanted the lock, before the episode stops showing. */
+    if (LG_UNLIKELY(atomic_load_explicit(&t->trying, memory_order_relaxed) == l)) {
+        lg_want_add(t, slot, atomic_load_explicit(&t->trying_since_ns, memory_order_relaxed));
+        atomic_store_explicit(&t->trying, NULL, memory_order_release);
+    }
 }
 
 /* ---- check.c ------------------------------------------------------------ */
