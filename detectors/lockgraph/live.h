@@ -10,13 +10,55 @@
  *
  * Definitions (times and counts are the options of the same names):
  *
- * starvation  A thread has been trying to get a lock L, blocked on it or
- *             retrying it with trylock/timedlock without getting it, for at
- *             least starvation_ms, while other threads were granted L at
- *             least starvation_grants times in that span. A thread in a
- *             retry loop (it retries a lock held by a thread that retries a
- *             lock held by ... it) is not starving: nobody in the loop gets
- *             on, and the loop is reported as a livelock instead.
+ * starvation  A thread T kept wanting a lock L for at least half of a
+ *             window of at least starvation_ms, and got less than
+ *             starvation_share percent of its fair share of L in that
+ *             window, while the other threads were granted L at least
+ *             starvation_grants times. T "wants" L while it is blocked on
+ *             it and while it is in a retry episode on it (from a failed
+ *             trylock or timed lock until it gets L), as long as it keeps
+ *             failing (an episode with no new failed try is an attempt
+ *             given up, and no longer counts). Its fair share is the
+ *             window's grants of L divided by the number of threads that
+ *             got L in the window, T included. A thread that never gets L
+ *             (the long wait) is the limit case: it wants L the whole
+ *             window and its share is 0. A thread in a retry loop (it
+ *             retries a lock held by a thread that retries a lock held by
+ *             ... it) is not starving: nobody in the loop gets on, and the
+ *             loop is reported as a livelock instead.
+ *
+ *             Why share and not one long wait: a thread that keeps trying
+ *             and gets a crumb now and then (8 grants of 358,822, say) has
+ *             no dry spell of starvation_ms, yet it starves. Why it holds
+ *             whatever the load, both ways:
+ *             - A greedy/polite pattern trips it however the machine is
+ *               loaded: the polite thread is in a retry episode from its
+ *               first failed try to its next grant, so it wants L nearly
+ *               all the time; its crumbs are a fraction of a percent of a
+ *               fair share, far under the threshold, and load makes the
+ *               greedy threads slower but not polite. Time wanted is
+ *               measured by the thread itself (its clock at the start and
+ *               end of each wait or episode), never from how often the
+ *               monitor happened to run.
+ *             - A fair program cannot trip it: a FIFO or ticket lock
+ *               serves every waiter once per round, so while T waits the
+ *               others are granted at most k-1 times per grant of T's (k
+ *               threads). Wanting half the window, T then gets at least
+ *               about 1/(2(k-1)) of the others' grants, 50 times the
+ *               default 1% of a fair share, and the scheduler can delay
+ *               rounds but not reorder them. Workers that do real work
+ *               between short critical sections find the lock free most of
+ *               the time and hardly want it; a thread that sleeps most of
+ *               the time wants the lock a tiny part of the window. Neither
+ *               is counted however small its share.
+ *             The threshold's margins, as measured on the probes
+ *             (tests/probes/live_*.c; 2 cores, quiet and with 4 CPU hogs),
+ *             are in docs/lockgraph-liveness.md and next to
+ *             LG_LIVE_WANT_FRACTION below.
+ *
+ *             Each starvation episode is reported once: it ends when a
+ *             window shows T no longer starving (it got its share, or it
+ *             wanted L less than half of the window).
  *
  * livelock    Two or more threads have each been retrying a lock for at
  *             least livelock_ms without getting it, while running (not
@@ -35,8 +77,8 @@
  *             on a condition variable or a semaphore then wait for a signal
  *             that no running thread can send (a lost wakeup).
  *
- * Each episode (a thread's wait for, or retrying of, one lock from one
- * start) and each stall is reported once.
+ * Each livelock episode (a thread's retrying of one lock from one start)
+ * and each stall is reported once.
  */
 #ifndef LG_LIVE_H
 #define LG_LIVE_H
@@ -68,21 +110,36 @@ struct lg_live_sample {
     uint64_t trying_since_ns;
     uint32_t trying_blocker;   /* who held it at the last failed try, 0 unknown */
     uint64_t backoffs;         /* counters since the thread started */
+    uint64_t failed_trys;      /* failed trylocks and timed locks */
     uint64_t progress;         /* lg_progress() marks */
-    /* Grants the thread got, per lock, for the locks it used last. */
+    /* Per lock, for the locks it used last: its grants, and the time it
+     * wanted the lock in waits and retry episodes that are over (the one
+     * under way is in block_* and trying_*). A slot taken over by another
+     * lock starts again from zero. */
     struct {
         uint64_t lock;
         uint64_t grants;
+        uint64_t want_ns;
     } grants[LG_LIVE_GRANT_SLOTS];
-    uint64_t lock_grants;      /* total grants of the lock it is blocked on
-                                * or retrying (all threads) */
 };
 
 struct lg_live_config {
     uint64_t starvation_ns, livelock_ns, stall_ns;
     uint64_t starvation_grants;
+    uint32_t starvation_share; /* percent of a fair share; 0: only a thread
+                                * that got the lock not once */
     uint32_t min_backoffs;
 };
+
+/*
+ * The part of a starvation window T must have spent wanting the lock:
+ * 1/2. Measured (docs/lockgraph-liveness.md, 2 cores, quiet and under 4
+ * CPU hogs): the starving threads of the crumbs probes wanted their lock
+ * for at least 0.XX of every window, the clean probes' threads that got
+ * under 1% of a fair share (a sleeper, a rare wanter) for at most 0.0X.
+ */
+#define LG_LIVE_WANT_FRACTION_NUM 1
+#define LG_LIVE_WANT_FRACTION_DEN 2
 
 enum lg_live_kind { LG_LIVE_STARVATION = 1, LG_LIVE_LIVELOCK, LG_LIVE_STALL };
 
@@ -102,17 +159,40 @@ struct lg_live_verdict {
     uint8_t kind;            /* enum lg_live_kind */
     uint64_t lock;           /* starvation: the lock */
     uint64_t window_ns;      /* how long it has lasted */
-    uint64_t lock_grants;    /* starvation: grants of the lock in the window */
+    uint64_t wanted_ns;      /* starvation: how long of it the starved
+                              * thread wanted the lock */
+    uint64_t lock_grants;    /* starvation: grants of the lock to the other
+                              * threads in the window (the starved thread's
+                              * own are members[0].grants) */
+    double share;            /* starvation: the starved thread's grants over
+                              * its fair share (0.001: 0.1% of it) */
     double jain;             /* starvation: Jain's index of the grantees' shares,
                               * the starved thread included */
-    uint32_t n;              /* members */
+    uint32_t n;              /* members; for starvation the starved thread
+                              * first, then every thread that got the lock */
     struct lg_live_member *members;
+};
+
+/* A starvation window as judged (for lockgraph's verbosity=2 notes, and
+ * the measurements behind the thresholds). */
+struct lg_live_window {
+    uint32_t thread;
+    uint64_t lock;
+    uint64_t window_ns, wanted_ns;
+    uint64_t own_grants, other_grants;
+    uint32_t grantees;       /* threads that got the lock, the judged one
+                              * included */
+    double share;            /* own grants over the fair share */
+    bool starving;
 };
 
 struct lg_live;
 
 int lg_live_new(struct lg_live **out, const struct lg_alloc *alloc,
                 const struct lg_live_config *config);
+/* Call fn for every starvation window judged from now on (NULL: none). */
+void lg_live_on_window(struct lg_live *lv, void (*fn)(const struct lg_live_window *w, void *ctx),
+                       void *ctx);
 void lg_live_free(struct lg_live *lv);
 
 /*
