@@ -110,12 +110,13 @@ set_grants(struct lg_live_sample *s, uint64_t lock, uint64_t grants)
     s->grants[0].grants = grants;
 }
 
-/* The time the thread wanted the lock of its first slot in waits and
- * retry episodes that are over. */
+/* What the thread wanted the lock of its first slot, in waits and retry
+ * episodes that are over: the time, and the grants to others meanwhile. */
 static void
-set_want(struct lg_live_sample *s, uint64_t want_ns)
+set_want(struct lg_live_sample *s, uint64_t want_ns, uint64_t bypass)
 {
     s->grants[0].want_ns = want_ns;
+    s->grants[0].bypass = bypass;
 }
 
 static int
@@ -132,9 +133,11 @@ starvation_case(uint64_t grants, uint64_t when)
     struct lg_live_sample s[2] = { retrying(2, LOCK_A, 0, 3), running(3) };
     set_grants(&s[1], LOCK_A, 50);
     s[0].failed_trys = 5;
+    s[0].trying_bypass = 50;
     assert_int_equal(tick(10 * MS, s, 2), 0); /* the episode is seen */
     set_grants(&s[1], LOCK_A, 50 + grants);
     s[0].failed_trys = 500;
+    s[0].trying_bypass = 50 + grants;
     return tick(when, s, 2);
 }
 
@@ -146,6 +149,7 @@ test_starvation_reported(void **state)
     assert_int_equal(out[0].kind, LG_LIVE_STARVATION);
     assert_int_equal(out[0].lock, LOCK_A);
     assert_int_equal(out[0].lock_grants, 150);
+    assert_int_equal(out[0].bypasses, 150);
     assert_int_equal(out[0].n, 2);
     assert_int_equal(out[0].members[0].thread, 2);
     assert_int_equal(out[0].members[0].grants, 0);
@@ -182,25 +186,28 @@ test_starvation_reported_once_per_episode(void **state)
     for (uint64_t ms = 1200; ms <= 3200; ms += 100) {
         set_grants(&s[1], LOCK_A, 200 + ms);
         s[0].failed_trys = 500 + ms;
+        s[0].trying_bypass = 200 + ms;
         assert_int_equal(tick(ms * MS, s, 2), 0);
     }
     /* It got A at 3250 ms and left it alone for a whole tick: the episode
      * is over, and a new one counts anew. */
     s[0] = running(2);
     set_grants(&s[0], LOCK_A, 1);
-    set_want(&s[0], 3250 * MS);
+    set_want(&s[0], 3250 * MS, 3450);
     assert_int_equal(tick(3300 * MS, s, 2), 0);
     assert_int_equal(tick(3400 * MS, s, 2), 0);
     s[0] = retrying(2, LOCK_A, 3450 * MS, 3);
     set_grants(&s[0], LOCK_A, 1);
-    set_want(&s[0], 3250 * MS);
+    set_want(&s[0], 3250 * MS, 3450);
     for (uint64_t ms = 3500; ms <= 4300; ms += 100) {
         set_grants(&s[1], LOCK_A, 200 + ms);
         s[0].failed_trys = 5000 + ms;
+        s[0].trying_bypass = ms - 3450;
         assert_int_equal(tick(ms * MS, s, 2), 0);
     }
     set_grants(&s[1], LOCK_A, 200 + 4400);
     s[0].failed_trys = 5000 + 4400;
+    s[0].trying_bypass = 4400 - 3450;
     assert_int_equal(tick(4400 * MS, s, 2), 1);
     assert_int_equal(out[0].kind, LG_LIVE_STARVATION);
     assert_true(out[0].window_ns == 1000 * MS); /* from the tick at 3400 ms */
@@ -226,6 +233,7 @@ test_blocked_waiter_starves_under_barging(void **state)
     assert_int_equal(tick(5 * MS, s, 3), 0);
     set_grants(&s[1], LOCK_A, 300);
     set_grants(&s[2], LOCK_A, 100);
+    s[0].block_bypass = 400;
     assert_int_equal(tick(1200 * MS, s, 3), 1);
     assert_int_equal(out[0].kind, LG_LIVE_STARVATION);
     assert_int_equal(out[0].n, 3);
@@ -256,7 +264,11 @@ crumbs_case(bool blocking, uint64_t until_ms, uint64_t *when)
         s[0] = blocking ? blocked(2, LG_LIVE_LOCK, since, LOCK_A)
                         : retrying(2, LOCK_A, since, 3);
         set_grants(&s[0], LOCK_A, crumbs);
-        set_want(&s[0], crumbs ? last * MS - (crumbs - 1) * MS : 0);
+        /* Wanted all the time but the millisecond after each crumb, and
+         * passed by every grant meanwhile (160 a millisecond). */
+        uint64_t closed_ms = crumbs ? last - (crumbs - 1) : 0;
+        set_want(&s[0], closed_ms * MS, 160 * closed_ms);
+        *(blocking ? &s[0].block_bypass : &s[0].trying_bypass) = 160 * (ms - since / MS);
         s[0].failed_trys = blocking ? 0 : ms; /* one a millisecond */
         for (uint32_t g = 0; g < GREEDY; g++) {
             s[1 + g] = g % 2 ? running(3 + g) : blocked(3 + g, LG_LIVE_LOCK, ms * MS, LOCK_A);
@@ -284,7 +296,8 @@ test_crumbs_do_not_end_starvation(void **state)
     assert_int_equal(out[0].n, 1 + GREEDY);
     assert_int_equal(out[0].lock_grants, GREEDY * 20000);
     assert_true(out[0].wanted_ns == 997 * MS);
-    assert_true(out[0].share < 0.001); /* 3 of a fair 160003/9 */
+    assert_int_equal(out[0].bypasses, GREEDY * 20000 - 3 * 160);
+    assert_true(out[0].share < 0.001); /* 3 of a fair 159523/9 */
 }
 
 static void
@@ -310,6 +323,7 @@ test_a_try_given_up_is_not_starvation(void **state)
     s[0].failed_trys = 1;
     for (uint64_t ms = 10; ms <= 5000; ms += 100) {
         set_grants(&s[1], LOCK_A, 1000 * ms);
+        s[0].trying_bypass = 1000 * ms;
         assert_int_equal(tick(ms * MS, s, 2), 0);
     }
 }
@@ -318,16 +332,19 @@ static void
 test_an_episode_given_up_counts_a_tick_at_most(void **state)
 {
     (void)state;
-    /* Same, and T2 gets A at 4 s: its episode's 4 s arrive at once in
-     * want_ns. That is one tick's worth of wanting, not a window's. */
+    /* Same, and T2 gets A at 4 s: its episode's 4 s, and the 4000000
+     * grants that passed it meanwhile, arrive at once. That is one tick's
+     * worth of wanting, and of bypasses, not a window's. */
     struct lg_live_sample s[2] = { retrying(2, LOCK_A, 0, 3), running(3) };
     s[0].failed_trys = 1;
     for (uint64_t ms = 10; ms <= 8000; ms += 100) {
         if (ms > 4000) {
             s[0] = running(2);
             set_grants(&s[0], LOCK_A, 1);
-            set_want(&s[0], 4000 * MS);
+            set_want(&s[0], 4000 * MS, 4000000);
             s[0].failed_trys = 1;
+        } else {
+            s[0].trying_bypass = 1000 * ms;
         }
         set_grants(&s[1], LOCK_A, 1000 * ms);
         assert_int_equal(tick(ms * MS, s, 2), 0);
@@ -335,10 +352,11 @@ test_an_episode_given_up_counts_a_tick_at_most(void **state)
 }
 
 /* T2 is blocked on A at every tick, or wanted it `want_pct` percent of each
- * tick in waits that ended before the tick; it gets A `own` times a tick
- * and T3 gets it `other` times. Ticks every 100 ms for 1.5 s. */
+ * tick in waits that ended before the tick; it gets A `own` times a tick,
+ * T3 gets it `other` times, `passed` of them while T2 waits. Ticks every
+ * 100 ms for 1.5 s. */
 static int
-share_case(uint64_t want_pct, uint64_t own, uint64_t other)
+bypass_case(uint64_t want_pct, uint64_t own, uint64_t other, uint64_t passed)
 {
     struct lg_live_sample s[2];
     int r = 0;
@@ -346,7 +364,8 @@ share_case(uint64_t want_pct, uint64_t own, uint64_t other)
         s[0] = want_pct == 100 ? blocked(2, LG_LIVE_LOCK, ms * MS - MS / 10, LOCK_A)
                                : running(2);
         set_grants(&s[0], LOCK_A, own * (ms / 100));
-        set_want(&s[0], want_pct == 100 ? ms * MS - MS / 10 : want_pct * MS * (ms / 100));
+        set_want(&s[0], want_pct == 100 ? ms * MS - MS / 10 : want_pct * MS * (ms / 100),
+                 passed * (ms / 100));
         s[1] = running(3);
         set_grants(&s[1], LOCK_A, other * (ms / 100));
         r = tick(ms * MS, s, 2);
@@ -354,14 +373,22 @@ share_case(uint64_t want_pct, uint64_t own, uint64_t other)
     return r;
 }
 
+/* The same, T3's grants spread evenly over time: T2 is passed by the share
+ * of them that falls while it waits. */
+static int
+share_case(uint64_t want_pct, uint64_t own, uint64_t other)
+{
+    return bypass_case(want_pct, own, other, other * want_pct / 100);
+}
+
 static void
 test_starving_is_under_one_percent_of_a_fair_share(void **state)
 {
     (void)state;
-    /* Two threads got A: a fair share is half of its grants, (own + other)
-     * a tick, and 1% of that is (own + other) / 200 a tick. With 10000 for
-     * T3: 5 is far under it, 50 just under (10050 / 200 = 50.25), 51 not
-     * (10051 / 200 = 50.255). */
+    /* Two threads got A: a fair share is half of the grants made while T2
+     * waits (all the time here), (own + other) a tick, and 1% of that is
+     * (own + other) / 200 a tick. With 10000 for T3: 5 is far under it, 50
+     * just under (10050 / 200 = 50.25), 51 not (10051 / 200 = 50.255). */
     assert_int_equal(share_case(100, 5, 10000), 1);
     assert_true(out[0].share < 0.01);
 }
@@ -389,20 +416,42 @@ test_fair_share_while_always_waiting_is_not_starvation(void **state)
 }
 
 static void
+test_waiting_for_a_holder_off_the_cpu_is_not_starvation(void **state)
+{
+    (void)state;
+    /* T2 waits 90% of the time, for a holder the OS took off the CPU:
+     * nobody gets A then. T3's 10000 grants a tick fall in the other 10%;
+     * 5 of them pass T2. T2 gets A once a tick: half of what was granted
+     * while it waited, not starving. */
+    assert_int_equal(bypass_case(90, 1, 10000, 5), 0);
+}
+
+static void
+test_passed_a_thousand_times_per_grant_is_starving(void **state)
+{
+    (void)state;
+    /* The same waits, but T3 keeps taking A while T2 waits: 9000 bypasses
+     * a tick against T2's one grant. */
+    assert_int_equal(bypass_case(90, 1, 10000, 9000), 1);
+    assert_int_equal(out[0].bypasses, 90000);
+}
+
+static void
 test_wanting_half_the_window_is_enough(void **state)
 {
     (void)state;
     /* Waits that end between ticks (never seen in a sample) count too. */
     assert_int_equal(share_case(50, 1, 10000), 1);
     assert_true(out[0].wanted_ns == 500 * MS);
+    assert_int_equal(out[0].bypasses, 50000);
 }
 
 static void
 test_wanting_under_half_the_window_is_not_starvation(void **state)
 {
     (void)state;
-    /* A thread that sleeps most of the time and wants A a little (49 ms of
-     * each 100) gets a tiny share of it, and is not starving. */
+    /* Passed as often per grant, but wanting A only 49 ms of each 100: not
+     * "kept trying". */
     assert_int_equal(share_case(49, 1, 10000), 0);
 }
 
@@ -410,9 +459,10 @@ static void
 test_a_sleeper_is_not_starving(void **state)
 {
     (void)state;
-    /* It wants A 1 ms in every 100 and gets it each time: 10 grants in a
-     * window where T3 gets 100000. */
-    assert_int_equal(share_case(1, 1, 10000), 0);
+    /* It wants A 1 ms in every 100, waiting for the holder once, and gets
+     * it each time: 10 grants in a window where T3 gets 100000, but T3
+     * passed it only 10 times. */
+    assert_int_equal(bypass_case(1, 1, 10000, 1), 0);
 }
 
 static void
@@ -460,9 +510,11 @@ polite(struct lg_live_sample *s, uint64_t backoffs)
     s[1] = retrying(3, LOCK_A, 0, 2);
     s[0].backoffs = s[1].backoffs = backoffs;
     s[0].failed_trys = s[1].failed_trys = backoffs; /* each back-off followed one */
-    /* Each keeps getting its own first fork: plenty of grants. */
+    /* Each keeps getting its own first fork, the other's second: plenty of
+     * grants, passing the other. */
     set_grants(&s[0], LOCK_A, backoffs);
     set_grants(&s[1], LOCK_B, backoffs);
+    s[0].trying_bypass = s[1].trying_bypass = backoffs;
 }
 
 static void
@@ -713,6 +765,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_just_under_one_percent_is_starving, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fair_share_while_always_waiting_is_not_starvation,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_waiting_for_a_holder_off_the_cpu_is_not_starvation,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_passed_a_thousand_times_per_grant_is_starving, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_wanting_half_the_window_is_enough, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wanting_under_half_the_window_is_not_starvation,
                                         setup, teardown),

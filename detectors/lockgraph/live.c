@@ -33,12 +33,14 @@ struct episode {
     uint64_t seen_tick;
 };
 
-/* What a thread wanted, as of the previous tick: the time it had spent
- * wanting each lock it is known to want or to have been granted. */
+/* What a thread wanted a lock: the time, and the lock's grants to other
+ * threads meanwhile (bypasses); in all as of a tick, or between two. A
+ * track keeps the totals of the previous tick for each lock the thread is
+ * known to want or to have been granted. */
 #define WANT_SLOTS (LG_LIVE_GRANT_SLOTS + 2)
-struct want_prev {
+struct want {
     uint64_t lock;
-    uint64_t cum_ns;
+    uint64_t ns, bypass;
 };
 
 struct track {
@@ -49,9 +51,10 @@ struct track {
     struct {
         uint64_t lock, grants;
     } grants[LG_LIVE_GRANT_SLOTS];
-    struct want_prev want[WANT_SLOTS];
-    /* The starvation window: on lock w_lock (0: none) since w_start. */
-    uint64_t w_lock, w_start, w_wanted, w_own;
+    struct want want[WANT_SLOTS];
+    /* The starvation window: on lock w_lock (0: none) since w_start; the
+     * time the thread wanted it, the grants to others meanwhile, its own. */
+    uint64_t w_lock, w_start, w_wanted, w_bypass, w_own;
     struct grant_snap *w_acc; /* the other threads' grants in the window */
     uint32_t w_nacc, w_cap;
     bool w_reported;          /* this starvation episode was reported */
@@ -328,52 +331,81 @@ slot_of(const struct lg_live_sample *s, uint64_t lock)
 }
 
 /*
- * How long, in all, the thread of sample s had wanted `lock` by now: its
- * waits and retry episodes that are over, plus the one under way. A retry
- * episode under way counts only while it is alive: the thread failed a try
- * since the previous tick (while `trying` stays on one lock, every failed
- * try is on that lock), or the episode began since then, or the thread is
- * blocked on the same lock. An episode with no new failure is an attempt
- * given up; counting it would make a thread that tried once want the lock
- * for ever. `prev` is the thread's previous sample (NULL: none).
+ * What the thread of sample s had wanted `lock` by now, in all: the time,
+ * and the lock's grants to other threads meanwhile. That is its waits and
+ * retry episodes that are over, plus the one under way. A retry episode
+ * under way counts only while it is alive: the thread failed a try since
+ * the previous tick (while `trying` stays on one lock, every failed try is
+ * on that lock), or the episode began since then, or the thread is blocked
+ * on the same lock. An episode with no new failure is an attempt given up;
+ * counting it would make a thread that tried once want the lock for ever.
+ * `prev` is the thread's previous sample (NULL: none).
  */
-static uint64_t
+static struct want
 want_cum(const struct lg_live_sample *s, const struct track *prev, uint64_t lock, uint64_t now)
 {
     uint32_t k = slot_of(s, lock);
-    uint64_t cum = k < LG_LIVE_GRANT_SLOTS ? s->grants[k].want_ns : 0;
+    struct want w = { lock, 0, 0 };
+    if (k < LG_LIVE_GRANT_SLOTS) {
+        w.ns = s->grants[k].want_ns;
+        w.bypass = s->grants[k].bypass;
+    }
     uint64_t since = UINT64_MAX;
     bool blocked = s->block == LG_LIVE_LOCK && s->block_lock == lock;
-    if (blocked)
+    if (blocked) {
         since = s->block_since_ns;
+        w.bypass += s->block_bypass;
+    }
     if (s->trying_lock == lock) {
         bool alive = blocked || !prev || s->failed_trys != prev->failed_trys
                      || s->trying_lock != prev->trying_lock
                      || s->trying_since_ns != prev->trying_since;
-        if (alive && s->trying_since_ns < since)
-            since = s->trying_since_ns;
+        if (alive) {
+            if (s->trying_since_ns < since)
+                since = s->trying_since_ns;
+            w.bypass += s->trying_bypass;
+        }
     }
     if (since != UINT64_MAX && now > since)
-        cum += now - since;
-    return cum;
+        w.ns += now - since;
+    return w;
 }
 
-/* The time the thread wanted `lock` between the previous tick and now. A
- * counter that started again (a slot taken over) or a finished episode the
- * previous tick did not count (it had stopped failing) could make the
- * difference negative or longer than the tick: it is clamped to the tick. */
-static uint64_t
+/* What the thread wanted `lock` between the previous tick and now. A
+ * counter that started again (a slot taken over), or an episode that ended
+ * after the previous tick had stopped counting it (it was given up), could
+ * make a difference negative, or more than the tick could hold: the time
+ * is clamped to the tick, the bypasses to the grants others got in it. */
+static struct want
 wanted_since_prev(const struct lg_live_sample *s, const struct track *t, uint64_t lock,
-                  uint64_t now)
+                  uint64_t now, uint64_t others)
 {
-    uint64_t prev = 0;
+    struct want prev = { lock, 0, 0 };
     for (uint32_t k = 0; k < WANT_SLOTS; k++)
         if (t->want[k].lock == lock)
-            prev = t->want[k].cum_ns;
-    uint64_t cum = want_cum(s, t, lock, now);
-    uint64_t d = cum > prev ? cum - prev : 0;
+            prev = t->want[k];
+    struct want cum = want_cum(s, t, lock, now), d = { lock, 0, 0 };
     uint64_t tick = now > t->prev_ns ? now - t->prev_ns : 0;
-    return d < tick ? d : tick;
+    d.ns = cum.ns > prev.ns ? cum.ns - prev.ns : 0;
+    d.ns = d.ns < tick ? d.ns : tick;
+    d.bypass = cum.bypass > prev.bypass ? cum.bypass - prev.bypass : 0;
+    d.bypass = d.bypass < others ? d.bypass : others;
+    return d;
+}
+
+/* The grants of `lock` to threads other than sample i since the previous
+ * tick. */
+static uint64_t
+others_grants(const struct lg_live *lv, const struct lg_live_sample *s, uint32_t n, uint32_t i,
+              uint64_t lock)
+{
+    uint64_t sum = 0;
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t k = slot_of(&s[j], lock);
+        if (j != i && k < LG_LIVE_GRANT_SLOTS)
+            sum += lv->dgrants[j * LG_LIVE_GRANT_SLOTS + k];
+    }
+    return sum;
 }
 
 /* The other threads' grants of the window's lock, per thread. */
@@ -403,7 +435,7 @@ window_start(struct track *t, uint64_t lock, uint64_t start)
 {
     t->w_lock = lock;
     t->w_start = start;
-    t->w_wanted = t->w_own = 0;
+    t->w_wanted = t->w_bypass = t->w_own = 0;
     t->w_nacc = 0;
 }
 
@@ -418,17 +450,19 @@ judge(const struct lg_live *lv, const struct track *t, uint64_t now, struct lg_l
     w->lock = t->w_lock;
     w->window_ns = now - t->w_start;
     w->wanted_ns = t->w_wanted;
+    w->bypasses = t->w_bypass;
     w->own_grants = t->w_own;
     w->grantees = 1;
     for (uint32_t k = 0; k < t->w_nacc; k++) {
         w->other_grants += t->w_acc[k].grants;
         w->grantees += t->w_acc[k].grants > 0;
     }
-    uint64_t total = w->own_grants + w->other_grants;
+    /* The grants made while it wanted the lock: its own, and the others'
+     * that passed it. A fair share of them is total / grantees. */
+    uint64_t total = w->own_grants + w->bypasses;
     w->share = total ? (double)w->own_grants * w->grantees / (double)total : 1.0;
-    /* Under starvation_share percent of a fair share (total / grantees),
-     * in integers: own * grantees * 100 < share * total. None at all is
-     * under any share. */
+    /* Under starvation_share percent of that: own * grantees * 100 <
+     * share * total. None at all is under any share. */
     bool small = w->own_grants == 0
                  || (double)w->own_grants * w->grantees * 100.0
                         < (double)lv->cfg.starvation_share * (double)total;
@@ -436,7 +470,7 @@ judge(const struct lg_live *lv, const struct track *t, uint64_t now, struct lg_l
                   >= w->window_ns * LG_LIVE_WANT_FRACTION_NUM;
     if (!small || !wanted)
         return 0;
-    if (w->other_grants < lv->cfg.starvation_grants)
+    if (w->bypasses < lv->cfg.starvation_grants)
         return -1;
     w->starving = true;
     return 1;
@@ -477,6 +511,7 @@ starvation_verdict(struct lg_live *lv, const struct track *t, const struct lg_li
     v->lock = t->w_lock;
     v->window_ns = w->window_ns;
     v->wanted_ns = w->wanted_ns;
+    v->bypasses = w->bypasses;
     v->lock_grants = w->other_grants;
     v->share = w->share;
     v->jain = sq == 0 ? 1.0 : sum * sum / ((double)k * sq);
@@ -501,32 +536,36 @@ find_starvation(struct lg_live *lv, uint64_t now, const struct lg_live_sample *s
         struct track *t = &lv->tr[lv->tr_of[i]];
         if (t->seen_tick == 0)
             continue; /* first sight: nothing to tell a tick from */
-        uint64_t wanted = t->w_lock ? wanted_since_prev(&s[i], t, t->w_lock, now) : 0;
-        if (t->w_lock && wanted == 0) {
+        struct want wanted = { 0, 0, 0 };
+        if (t->w_lock)
+            wanted = wanted_since_prev(&s[i], t, t->w_lock, now,
+                                       others_grants(lv, s, n, i, t->w_lock));
+        if (t->w_lock && wanted.ns == 0) {
             t->w_lock = 0; /* it stopped trying: the episode is over */
             t->w_reported = false;
         }
         if (!t->w_lock) {
-            uint64_t best = 0, lock = 0;
+            wanted = (struct want){ 0, 0, 0 };
             uint64_t cand[LG_LIVE_GRANT_SLOTS + 2];
             for (uint32_t k = 0; k < LG_LIVE_GRANT_SLOTS; k++)
                 cand[k] = s[i].grants[k].lock;
             cand[LG_LIVE_GRANT_SLOTS] = s[i].block == LG_LIVE_LOCK ? s[i].block_lock : 0;
             cand[LG_LIVE_GRANT_SLOTS + 1] = s[i].trying_lock;
             for (uint32_t k = 0; k < LG_LIVE_GRANT_SLOTS + 2; k++) {
-                uint64_t w = cand[k] ? wanted_since_prev(&s[i], t, cand[k], now) : 0;
-                if (w > best) {
-                    best = w;
-                    lock = cand[k];
-                }
+                struct want w = { 0, 0, 0 };
+                if (cand[k])
+                    w = wanted_since_prev(&s[i], t, cand[k], now,
+                                          others_grants(lv, s, n, i, cand[k]));
+                if (w.ns > wanted.ns)
+                    wanted = w;
             }
-            if (!lock)
+            if (!wanted.lock)
                 continue;
-            window_start(t, lock, t->prev_ns);
-            wanted = best;
+            window_start(t, wanted.lock, t->prev_ns);
         }
         /* This tick's share of the window. */
-        t->w_wanted += wanted;
+        t->w_wanted += wanted.ns;
+        t->w_bypass += wanted.bypass;
         for (uint32_t j = 0; j < n; j++) {
             uint32_t k = slot_of(&s[j], t->w_lock);
             uint64_t g = k < LG_LIVE_GRANT_SLOTS ? lv->dgrants[j * LG_LIVE_GRANT_SLOTS + k] : 0;
@@ -629,7 +668,7 @@ tracks_after(struct lg_live *lv, uint64_t now, const struct lg_live_sample *s, u
     for (uint32_t i = 0; i < n; i++) {
         struct track *t = &lv->tr[lv->tr_of[i]];
         const struct track *prev = t->seen_tick ? t : NULL;
-        struct want_prev want[WANT_SLOTS];
+        struct want want[WANT_SLOTS];
         memset(want, 0, sizeof want);
         for (uint32_t k = 0; k < LG_LIVE_GRANT_SLOTS; k++)
             want[k].lock = s[i].grants[k].lock;
@@ -637,7 +676,7 @@ tracks_after(struct lg_live *lv, uint64_t now, const struct lg_live_sample *s, u
         want[LG_LIVE_GRANT_SLOTS + 1].lock = s[i].trying_lock;
         for (uint32_t k = 0; k < WANT_SLOTS; k++)
             if (want[k].lock)
-                want[k].cum_ns = want_cum(&s[i], prev, want[k].lock, now);
+                want[k] = want_cum(&s[i], prev, want[k].lock, now);
         memcpy(t->want, want, sizeof want);
         for (uint32_t k = 0; k < LG_LIVE_GRANT_SLOTS; k++) {
             t->grants[k].lock = s[i].grants[k].lock;

@@ -11,54 +11,57 @@
  * Definitions (times and counts are the options of the same names):
  *
  * starvation  A thread T kept wanting a lock L for at least half of a
- *             window of at least starvation_ms, and got less than
- *             starvation_share percent of its fair share of L in that
- *             window, while the other threads were granted L at least
- *             starvation_grants times. T "wants" L while it is blocked on
- *             it and while it is in a retry episode on it (from a failed
- *             trylock or timed lock until it gets L), as long as it keeps
- *             failing (an episode with no new failed try is an attempt
- *             given up, and no longer counts). Its fair share is the
- *             window's grants of L divided by the number of threads that
- *             got L in the window, T included. A thread that never gets L
- *             (the long wait) is the limit case: it wants L the whole
- *             window and its share is 0. A thread in a retry loop (it
- *             retries a lock held by a thread that retries a lock held by
- *             ... it) is not starving: nobody in the loop gets on, and the
- *             loop is reported as a livelock instead.
+ *             window of at least starvation_ms, the other threads were
+ *             granted L at least starvation_grants times while T wanted it
+ *             (they passed it: bypasses), and T got under starvation_share
+ *             percent of its fair share of the grants made while it wanted
+ *             L (its own and the bypasses, divided by the number of threads
+ *             that got L in the window, T included). T "wants" L while it
+ *             is blocked on it and while it is in a retry episode on it
+ *             (from a failed trylock or timed lock until it gets L), as
+ *             long as it keeps failing: an episode with no new failed try
+ *             is an attempt given up, and no longer counts. A thread that
+ *             never gets L (the long wait) is the limit case: it wants L
+ *             the whole window and its share is 0. A thread in a retry
+ *             loop (it retries a lock held by a thread that retries a lock
+ *             held by ... it) is not starving: nobody in the loop gets on,
+ *             and the loop is reported as a livelock instead.
  *
  *             Why share and not one long wait: a thread that keeps trying
  *             and gets a crumb now and then (8 grants of 358,822, say) has
- *             no dry spell of starvation_ms, yet it starves. Why it holds
- *             whatever the load, both ways:
+ *             no dry spell of starvation_ms, yet it starves. Why the share
+ *             is of the grants made while it waited, not of all of them: a
+ *             thread that wants the lock rarely gets few grants because it
+ *             asks for few, and a thread that waits for a holder the OS
+ *             took off the CPU is passed by nobody. Why it holds whatever
+ *             the load, both ways:
  *             - A greedy/polite pattern trips it however the machine is
- *               loaded: the polite thread is in a retry episode from its
- *               first failed try to its next grant, so it wants L nearly
- *               all the time; its crumbs are a fraction of a percent of a
- *               fair share, far under the threshold, and load makes the
- *               greedy threads slower but not polite. Time wanted is
- *               measured by the thread itself (its clock at the start and
- *               end of each wait or episode), never from how often the
- *               monitor happened to run.
- *             - A fair program cannot trip it: a FIFO or ticket lock
- *               serves every waiter once per round, so while T waits the
- *               others are granted at most k-1 times per grant of T's (k
- *               threads). Wanting half the window, T then gets at least
- *               about 1/(2(k-1)) of the others' grants, 50 times the
- *               default 1% of a fair share, and the scheduler can delay
- *               rounds but not reorder them. Workers that do real work
- *               between short critical sections find the lock free most of
- *               the time and hardly want it; a thread that sleeps most of
- *               the time wants the lock a tiny part of the window. Neither
- *               is counted however small its share.
+ *               loaded. A greedy thread that wins the lock keeps taking it
+ *               back until it is preempted; the polite one turns each win
+ *               into one grant, and is in a retry episode (or blocked)
+ *               nearly all the rest of the time, passed by every grant
+ *               meanwhile. Load makes everybody slower, the greedy threads
+ *               and their bypasses included, but not the polite one's
+ *               share bigger (measured: under 4 CPU hogs on 2 cores its
+ *               crumbs get rarer). Time wanted and bypasses are measured
+ *               by the thread itself, at the start and end of each wait or
+ *               episode, never from how often the monitor happened to run.
+ *             - A fair program cannot trip it. A FIFO or ticket lock
+ *               serves waiters in turn: while T waits, each of the other
+ *               k-1 threads is granted at most once before T, so T gets at
+ *               least 1/k of the grants made while it waits (100 times the
+ *               default threshold), and a scheduler can delay turns but
+ *               not reorder them. Workers that do real work between short
+ *               critical sections, and a thread that sleeps most of the
+ *               time, wait briefly and are passed a few times per grant.
  *             The threshold's margins, as measured on the probes
  *             (tests/probes/live_*.c; 2 cores, quiet and with 4 CPU hogs),
- *             are in docs/lockgraph-liveness.md and next to
- *             LG_LIVE_WANT_FRACTION below.
+ *             are in docs/lockgraph-liveness.md.
  *
  *             Each starvation episode is reported once: it ends when a
  *             window shows T no longer starving (it got its share, or it
- *             wanted L less than half of the window).
+ *             wanted L less than half of the window), or when T did not
+ *             want L at all for a tick of the monitor.
  *
  * livelock    Two or more threads have each been retrying a lock for at
  *             least livelock_ms without getting it, while running (not
@@ -106,20 +109,26 @@ struct lg_live_sample {
     uint8_t block;             /* enum lg_live_block */
     uint64_t block_since_ns;
     uint64_t block_lock;       /* uid of the lock, for LG_LIVE_LOCK */
+    uint64_t block_bypass;     /* the lock's grants to others in this wait
+                                * (0 when the wait is part of a retry
+                                * episode on the same lock) */
     uint64_t trying_lock;      /* uid of the lock it keeps retrying, 0 none */
     uint64_t trying_since_ns;
+    uint64_t trying_bypass;    /* its grants to others in this episode */
     uint32_t trying_blocker;   /* who held it at the last failed try, 0 unknown */
     uint64_t backoffs;         /* counters since the thread started */
     uint64_t failed_trys;      /* failed trylocks and timed locks */
     uint64_t progress;         /* lg_progress() marks */
-    /* Per lock, for the locks it used last: its grants, and the time it
-     * wanted the lock in waits and retry episodes that are over (the one
-     * under way is in block_* and trying_*). A slot taken over by another
+    /* Per lock, for the locks it used last: its grants, and over its waits
+     * and retry episodes that are over (the one under way is in block_*
+     * and trying_*), the time it wanted the lock and the lock's grants to
+     * other threads meanwhile (bypasses). A slot taken over by another
      * lock starts again from zero. */
     struct {
         uint64_t lock;
         uint64_t grants;
         uint64_t want_ns;
+        uint64_t bypass;
     } grants[LG_LIVE_GRANT_SLOTS];
 };
 
@@ -132,11 +141,11 @@ struct lg_live_config {
 };
 
 /*
- * The part of a starvation window T must have spent wanting the lock:
- * 1/2. Measured (docs/lockgraph-liveness.md, 2 cores, quiet and under 4
- * CPU hogs): the starving threads of the crumbs probes wanted their lock
- * for at least 0.XX of every window, the clean probes' threads that got
- * under 1% of a fair share (a sleeper, a rare wanter) for at most 0.0X.
+ * The part of a starvation window T must have spent wanting the lock, 1/2:
+ * what "kept trying" means. It does not protect fair programs (the share
+ * of the grants made while T waited does); it keeps a burst (one long wait
+ * in a window, a thread that tries now and then) from being starvation.
+ * Measured margins: docs/lockgraph-liveness.md.
  */
 #define LG_LIVE_WANT_FRACTION_NUM 1
 #define LG_LIVE_WANT_FRACTION_DEN 2
@@ -161,11 +170,14 @@ struct lg_live_verdict {
     uint64_t window_ns;      /* how long it has lasted */
     uint64_t wanted_ns;      /* starvation: how long of it the starved
                               * thread wanted the lock */
+    uint64_t bypasses;       /* starvation: grants of the lock to others
+                              * while it wanted it */
     uint64_t lock_grants;    /* starvation: grants of the lock to the other
                               * threads in the window (the starved thread's
                               * own are members[0].grants) */
     double share;            /* starvation: the starved thread's grants over
-                              * its fair share (0.001: 0.1% of it) */
+                              * its fair share of the grants made while it
+                              * wanted the lock (0.001: 0.1% of it) */
     double jain;             /* starvation: Jain's index of the grantees' shares,
                               * the starved thread included */
     uint32_t n;              /* members; for starvation the starved thread
@@ -179,10 +191,11 @@ struct lg_live_window {
     uint32_t thread;
     uint64_t lock;
     uint64_t window_ns, wanted_ns;
-    uint64_t own_grants, other_grants;
+    uint64_t own_grants, other_grants, bypasses;
     uint32_t grantees;       /* threads that got the lock, the judged one
                               * included */
-    double share;            /* own grants over the fair share */
+    double share;            /* own grants over the fair share of the
+                              * grants made while it wanted the lock */
     bool starving;
 };
 

@@ -55,6 +55,15 @@ block_of(int kind)
     }
 }
 
+/* Grants of lock l (identity uid) since it had been granted grants0 times;
+ * 0 once the record is another lock's. */
+static uint64_t
+bypassed(struct lg_lock *l, uint64_t uid, uint64_t grants0)
+{
+    uint64_t now = atomic_load_explicit(&l->grants, memory_order_relaxed);
+    return lg_lock_uid(l) == uid && now > grants0 ? now - grants0 : 0;
+}
+
 static void
 sample_thread(struct lg_thread *t, void *ctx)
 {
@@ -91,11 +100,18 @@ sample_thread(struct lg_thread *t, void *ctx)
     if (s->block == LG_LIVE_LOCK) {
         target = atomic_load_explicit(&t->waiting_for, memory_order_relaxed);
         s->block_lock = atomic_load_explicit(&t->waiting_uid, memory_order_relaxed);
+        if (target && atomic_load_explicit(&t->wait_counted, memory_order_relaxed))
+            s->block_bypass = bypassed(target, s->block_lock,
+                                       atomic_load_explicit(&t->wait_grants0,
+                                                            memory_order_relaxed));
     }
     struct lg_lock *trying = atomic_load_explicit(&t->trying, memory_order_acquire);
     if (trying) {
         s->trying_lock = atomic_load_explicit(&t->trying_uid, memory_order_relaxed);
         s->trying_since_ns = atomic_load_explicit(&t->trying_since_ns, memory_order_relaxed);
+        s->trying_bypass = bypassed(trying, s->trying_lock,
+                                    atomic_load_explicit(&t->trying_grants0,
+                                                         memory_order_relaxed));
         /* A tid for now; turned into a thread number once all are sampled. */
         s->trying_blocker = (uint32_t)atomic_load_explicit(&t->trying_blocker_tid,
                                                            memory_order_relaxed);
@@ -110,6 +126,8 @@ sample_thread(struct lg_thread *t, void *ctx)
         s->grants[i].grants = atomic_load_explicit(&t->lock_grants[i].grants, memory_order_relaxed);
         s->grants[i].want_ns = atomic_load_explicit(&t->lock_grants[i].want_ns,
                                                     memory_order_relaxed);
+        s->grants[i].bypass = atomic_load_explicit(&t->lock_grants[i].bypass,
+                                                   memory_order_relaxed);
     }
     sm->locks[sm->n] = target;
     sm->who[sm->n].tid = t->tid;
@@ -161,11 +179,12 @@ note_window(const struct lg_live_window *w, void *ctx)
 {
     (void)ctx;
     lg_note("T%u: starvation window on lock %llu: %.0f ms, wanted %.0f%% of it, got %llu "
-            "grants (%.3f%% of a fair share among %u), others %llu: %s",
+            "grants (%.3f%% of a fair share among %u), passed %llu times, others got %llu: %s",
             w->thread, (unsigned long long)w->lock, (double)w->window_ns / 1e6,
             w->window_ns ? 100.0 * (double)w->wanted_ns / (double)w->window_ns : 0.0,
             (unsigned long long)w->own_grants, 100.0 * w->share, w->grantees,
-            (unsigned long long)w->other_grants, w->starving ? "starving" : "not starving");
+            (unsigned long long)w->bypasses, (unsigned long long)w->other_grants,
+            w->starving ? "starving" : "not starving");
 }
 
 static long

@@ -194,11 +194,17 @@ struct lg_thread {
     atomic_uint trying_stack;
     atomic_long trying_blocker_tid;     /* who held it at the last failure */
     /* Per lock, for the locks used last (direct mapped by uid): grants,
-     * and the time spent wanting it (in retry episodes and lock waits that
-     * are over; the monitor adds the one under way). Only for watched locks. */
+     * and, over the lock waits and retry episodes that are over, the time
+     * spent wanting it and its grants to other threads meanwhile (the
+     * monitor adds the wait or episode under way). Only for watched locks. */
     struct {
-        atomic_uint_fast64_t uid, grants, want_ns;
+        atomic_uint_fast64_t uid, grants, want_ns, bypass;
     } lock_grants[16];
+    /* The lock's grant count when the retry episode, and the lock wait,
+     * under way began (wait_counted: the wait is this thread's own, not
+     * part of a retry episode on the same lock). */
+    atomic_uint_fast64_t trying_grants0, wait_grants0;
+    atomic_bool wait_counted;
 
     struct lg_thread *next;    /* registry list, newest first */
 };
@@ -286,6 +292,13 @@ struct lg_lock {
      * its grants are counted, for the liveness monitor. Other locks cost
      * the lock path nothing. */
     atomic_bool watched;
+    /* Threads now waiting for it or retrying it, and, while there are any,
+     * its grants (a relaxed store by the new holder: exclusive grants are
+     * serialised by the lock itself; concurrent read grants may be
+     * undercounted). A waiter's bypasses are the difference between two
+     * readings. Never reset: a recycled record keeps counting up. */
+    atomic_uint waiters;
+    atomic_uint_fast64_t grants;
 
     struct lg_lock *_Atomic next; /* hash chain; records are never unmapped */
     struct lg_lock *free_next;    /* free list of recycled records */
@@ -451,22 +464,55 @@ lg_grant_slot(struct lg_thread *t, uint64_t uid)
                     != uid)) {
         atomic_store_explicit(&t->lock_grants[slot].grants, 0, memory_order_relaxed);
         atomic_store_explicit(&t->lock_grants[slot].want_ns, 0, memory_order_relaxed);
+        atomic_store_explicit(&t->lock_grants[slot].bypass, 0, memory_order_relaxed);
         atomic_store_explicit(&t->lock_grants[slot].uid, uid, memory_order_relaxed);
     }
     return slot;
 }
 
-/* The thread stops wanting the lock of `slot`, which it wanted since
- * since_ns: add that time to the slot (the liveness monitor's share rule). */
+/* Add to one of this thread's own counters (only it writes them). */
 static inline void
-lg_want_add(struct lg_thread *t, unsigned slot, uint64_t since_ns)
+lg_add_own(atomic_uint_fast64_t *counter, uint64_t n)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+/* The thread starts wanting l (a lock wait, or a retry episode): it counts
+ * among l's waiters, and l's grants from now on are bypasses of it. Returns
+ * l's grant count now. */
+static inline uint64_t
+lg_want_begin(struct lg_lock *l)
+{
+    atomic_fetch_add_explicit(&l->waiters, 1, memory_order_relaxed);
+    return atomic_load_explicit(&l->grants, memory_order_relaxed);
+}
+
+/* It no longer counts among l's waiters (never below zero: the record may
+ * have been recycled under a stale pointer). */
+static inline void
+lg_want_leave(struct lg_lock *l)
+{
+    unsigned n = atomic_load_explicit(&l->waiters, memory_order_relaxed);
+    while (n && !atomic_compare_exchange_weak_explicit(&l->waiters, &n, n - 1,
+                                                       memory_order_relaxed,
+                                                       memory_order_relaxed))
+        ;
+}
+
+/* The thread stops wanting the lock of `slot` (l), which it wanted since
+ * since_ns, when l had been granted grants0 times: add the time, and l's
+ * grants to others meanwhile, to the slot (the liveness monitor's share
+ * rule), and leave l's waiters. */
+static inline void
+lg_want_end(struct lg_thread *t, unsigned slot, struct lg_lock *l, uint64_t since_ns,
+            uint64_t grants0)
 {
     uint64_t now = lg_now_ns();
-    atomic_store_explicit(&t->lock_grants[slot].want_ns,
-                          atomic_load_explicit(&t->lock_grants[slot].want_ns,
-                                               memory_order_relaxed)
-                              + (now > since_ns ? now - since_ns : 0),
-                          memory_order_relaxed);
+    uint64_t grants = atomic_load_explicit(&l->grants, memory_order_relaxed);
+    lg_add_own(&t->lock_grants[slot].want_ns, now > since_ns ? now - since_ns : 0);
+    lg_add_own(&t->lock_grants[slot].bypass, grants > grants0 ? grants - grants0 : 0);
+    lg_want_leave(l);
 }
 
 /* What a successful acquisition records: the held stack, a spinlock's
@@ -483,17 +529,19 @@ lg_acquired(struct lg_thread *t, struct lg_lock *l, uint64_t uid, enum lg_mode m
     if (LG_LIKELY(!atomic_load_explicit(&l->watched, memory_order_relaxed)))
         return; /* nobody ever waited for it: no grants to count */
     unsigned slot = lg_grant_slot(t, uid);
-    atomic_store_explicit(&t->lock_grants[slot].grants,
-                          atomic_load_explicit(&t->lock_grants[slot].grants,
-                                               memory_order_relaxed) + 1,
-                          memory_order_relaxed);
+    lg_add_own(&t->lock_grants[slot].grants, 1);
     /* A watched lock is the only kind a retry episode can be about. Its
-     * end (rare: it followed a failed try) adds the episode's length to the
-     * time the thread wanted the lock, before the episode stops showing. */
+     * end (rare: it followed a failed try) adds the episode to what the
+     * thread wanted the lock, before the episode stops showing. */
     if (LG_UNLIKELY(atomic_load_explicit(&t->trying, memory_order_relaxed) == l)) {
-        lg_want_add(t, slot, atomic_load_explicit(&t->trying_since_ns, memory_order_relaxed));
+        lg_want_end(t, slot, l, atomic_load_explicit(&t->trying_since_ns, memory_order_relaxed),
+                    atomic_load_explicit(&t->trying_grants0, memory_order_relaxed));
         atomic_store_explicit(&t->trying, NULL, memory_order_release);
     }
+    /* A grant that passes the threads waiting for l: one relaxed store,
+     * made only while somebody waits. */
+    if (atomic_load_explicit(&l->waiters, memory_order_relaxed))
+        lg_add_own(&l->grants, 1);
 }
 
 /* ---- check.c ------------------------------------------------------------ */
