@@ -189,29 +189,67 @@ test_starvation_reported_once_per_episode(void **state)
         s[0].trying_bypass = 200 + ms;
         assert_int_equal(tick(ms * MS, s, 2), 0);
     }
-    /* It got A at 3250 ms and left it alone for a whole tick: the episode
-     * is over, and a new one counts anew. */
+    /* It got A at 3250 ms and left it alone: the window from 3100 ms shows
+     * it no longer starving (it wanted A 150 ms of it), and ends the
+     * episode. */
     s[0] = running(2);
     set_grants(&s[0], LOCK_A, 1);
     set_want(&s[0], 3250 * MS, 3450);
-    assert_int_equal(tick(3300 * MS, s, 2), 0);
-    assert_int_equal(tick(3400 * MS, s, 2), 0);
-    s[0] = retrying(2, LOCK_A, 3450 * MS, 3);
+    for (uint64_t ms = 3300; ms <= 4100; ms += 100)
+        assert_int_equal(tick(ms * MS, s, 2), 0);
+    /* A new episode counts anew. */
+    s[0] = retrying(2, LOCK_A, 4150 * MS, 3);
     set_grants(&s[0], LOCK_A, 1);
     set_want(&s[0], 3250 * MS, 3450);
-    for (uint64_t ms = 3500; ms <= 4300; ms += 100) {
+    for (uint64_t ms = 4200; ms <= 5000; ms += 100) {
         set_grants(&s[1], LOCK_A, 200 + ms);
         s[0].failed_trys = 5000 + ms;
-        s[0].trying_bypass = ms - 3450;
+        s[0].trying_bypass = ms - 4150;
         assert_int_equal(tick(ms * MS, s, 2), 0);
     }
-    set_grants(&s[1], LOCK_A, 200 + 4400);
-    s[0].failed_trys = 5000 + 4400;
-    s[0].trying_bypass = 4400 - 3450;
-    assert_int_equal(tick(4400 * MS, s, 2), 1);
+    set_grants(&s[1], LOCK_A, 200 + 5100);
+    s[0].failed_trys = 5000 + 5100;
+    s[0].trying_bypass = 5100 - 4150;
+    assert_int_equal(tick(5100 * MS, s, 2), 1);
     assert_int_equal(out[0].kind, LG_LIVE_STARVATION);
-    assert_true(out[0].window_ns == 1000 * MS); /* from the tick at 3400 ms */
-    assert_true(out[0].wanted_ns == 950 * MS);  /* from its failure at 3450 ms */
+    assert_true(out[0].window_ns == 1000 * MS); /* from the tick at 4100 ms */
+    assert_true(out[0].wanted_ns == 950 * MS);  /* from its failure at 4150 ms */
+}
+
+static void
+test_a_tick_off_the_cpu_does_not_end_a_window(void **state)
+{
+    (void)state;
+    /* T2 retries A from 0 and gets a crumb at 300 ms; then the OS keeps it
+     * off the CPU until 550 ms, when it fails again: two ticks with no
+     * failure and no episode. T3 gets A 10 times a millisecond. T2's
+     * window goes on: it wanted A 750 ms of 1000 (300 + 50 + 400) and was
+     * passed 7500 times for one grant. */
+    struct lg_live_sample s[2];
+    for (uint64_t ms = 0; ms <= 1000; ms += 100) {
+        if (ms < 300) {
+            s[0] = retrying(2, LOCK_A, 0, 3);
+            s[0].trying_bypass = 10 * ms;
+        } else if (ms < 600) {
+            s[0] = running(2);
+            set_grants(&s[0], LOCK_A, 1);
+        } else {
+            s[0] = retrying(2, LOCK_A, 550 * MS, 3);
+            set_grants(&s[0], LOCK_A, 1);
+            s[0].trying_bypass = 10 * (ms - 550);
+        }
+        if (ms >= 300)
+            set_want(&s[0], 300 * MS, 3000);
+        s[0].failed_trys = ms < 300 || ms >= 600 ? ms : 300;
+        s[1] = running(3);
+        set_grants(&s[1], LOCK_A, 10 * ms);
+        assert_int_equal(tick(ms * MS, s, 2), ms == 1000 ? 1 : 0);
+    }
+    assert_int_equal(out[0].kind, LG_LIVE_STARVATION);
+    assert_true(out[0].window_ns == 1000 * MS);
+    assert_true(out[0].wanted_ns == 750 * MS);
+    assert_int_equal(out[0].bypasses, 7500);
+    assert_int_equal(out[0].members[0].grants, 1);
 }
 
 static void
@@ -754,6 +792,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_slow_holder_is_not_starvation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_waiter_starves_under_barging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crumbs_do_not_end_starvation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_tick_off_the_cpu_does_not_end_a_window, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_blocked_crumbs_are_starvation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_try_given_up_is_not_starvation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_an_episode_given_up_counts_a_tick_at_most, setup,

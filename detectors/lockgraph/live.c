@@ -522,11 +522,11 @@ starvation_verdict(struct lg_live *lv, const struct track *t, const struct lg_li
 
 /*
  * Starvation (live.h): for each thread, carry its window on, or start one
- * on the lock it wanted most since the previous tick; add what it wanted
- * and what everyone was granted meanwhile; judge the window once it is
- * starvation_ms long. A window ends when the thread wanted its lock not at
- * all for a whole tick, or when it is judged (a window that cannot be told
- * yet goes on).
+ * on the lock it wanted most since the previous tick; add what it wanted,
+ * the bypasses, and what everyone was granted meanwhile; judge the window
+ * once it is starvation_ms long. A window ends when it is judged (one that
+ * cannot be told yet goes on), not when the thread pauses: a thread the OS
+ * keeps off the CPU for a tick has not stopped trying.
  */
 static int
 find_starvation(struct lg_live *lv, uint64_t now, const struct lg_live_sample *s, uint32_t n,
@@ -537,15 +537,10 @@ find_starvation(struct lg_live *lv, uint64_t now, const struct lg_live_sample *s
         if (t->seen_tick == 0)
             continue; /* first sight: nothing to tell a tick from */
         struct want wanted = { 0, 0, 0 };
-        if (t->w_lock)
+        if (t->w_lock) {
             wanted = wanted_since_prev(&s[i], t, t->w_lock, now,
                                        others_grants(lv, s, n, i, t->w_lock));
-        if (t->w_lock && wanted.ns == 0) {
-            t->w_lock = 0; /* it stopped trying: the episode is over */
-            t->w_reported = false;
-        }
-        if (!t->w_lock) {
-            wanted = (struct want){ 0, 0, 0 };
+        } else {
             uint64_t cand[LG_LIVE_GRANT_SLOTS + 2];
             for (uint32_t k = 0; k < LG_LIVE_GRANT_SLOTS; k++)
                 cand[k] = s[i].grants[k].lock;
@@ -600,7 +595,8 @@ find_starvation(struct lg_live *lv, uint64_t now, const struct lg_live_sample *s
         } else if (r == 0) {
             t->w_reported = false; /* not starving now: a later starvation is new */
         }
-        window_start(t, t->w_lock, now);
+        t->w_lock = 0; /* the next tick starts the next window, on the lock
+                        * it wants most then */
     }
     return 0;
 }

@@ -58,10 +58,10 @@
  *             (tests/probes/live_*.c; 2 cores, quiet and with 4 CPU hogs),
  *             are in docs/lockgraph-liveness.md.
  *
- *             Each starvation episode is reported once: it ends when a
- *             window shows T no longer starving (it got its share, or it
- *             wanted L less than half of the window), or when T did not
- *             want L at all for a tick of the monitor.
+ *             Windows follow each other; each is on the lock T wanted
+ *             most when it began. Each starvation episode is reported
+ *             once: it ends when a window shows T no longer starving (it
+ *             got its share, or it wanted L less than half of the window).
  *
  * livelock    Two or more threads have each been retrying a lock for at
  *             least livelock_ms without getting it, while running (not
