@@ -70,6 +70,8 @@ def main():
     # Per probe: thread -> [min share, max share, min wanted, max wanted, windows, starving]
     seen = {p: {} for p in probes}
     unit_ok = unit_runs = 0
+    # SIGTERM too must stop the hogs: turn it into an exception.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
     hogs = start_hogs(a.hogs)
     t0 = time.time()
     loads = []
