@@ -524,6 +524,30 @@ note_window(const struct lg_live_window *w, void *ctx)
     *last = *w;
 }
 
+static int windows_told;
+
+static void
+count_window(const struct lg_live_window *w, void *ctx)
+{
+    (void)w;
+    (void)ctx;
+    windows_told++;
+}
+
+static void
+test_an_undecided_window_is_told_once(void **state)
+{
+    (void)state;
+    /* The slow holder: T2 waits 5 s, nobody passes it. One window is
+     * judged at every tick from 1 s on, and told once. */
+    windows_told = 0;
+    lg_live_on_window(lv, count_window, NULL);
+    struct lg_live_sample s[2] = { blocked(2, LG_LIVE_LOCK, 0, LOCK_A), running(3) };
+    for (uint64_t ms = 0; ms <= 5000; ms += 100)
+        assert_int_equal(tick(ms * MS, s, 2), 0);
+    assert_int_equal(windows_told, 1);
+}
+
 static void
 test_every_judged_window_is_told(void **state)
 {
@@ -816,6 +840,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_starvation_share_zero_means_never_got_it, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_every_judged_window_is_told, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_an_undecided_window_is_told_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_livelock_reported_and_not_as_starvation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_livelock_not_starvation_when_one_member_is_a_tick_behind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_livelock_needs_backoffs, setup, teardown),

@@ -58,6 +58,7 @@ struct track {
     struct grant_snap *w_acc; /* the other threads' grants in the window */
     uint32_t w_nacc, w_cap;
     bool w_reported;          /* this starvation episode was reported */
+    bool w_told;              /* on_window heard of this window undecided */
 };
 
 struct lg_live {
@@ -437,6 +438,7 @@ window_start(struct track *t, uint64_t lock, uint64_t start)
     t->w_start = start;
     t->w_wanted = t->w_bypass = t->w_own = 0;
     t->w_nacc = 0;
+    t->w_told = false;
 }
 
 /* Judge a window at least starvation_ms long. Returns 1 when the thread
@@ -582,10 +584,12 @@ find_starvation(struct lg_live *lv, uint64_t now, const struct lg_live_sample *s
             continue;
         struct lg_live_window w;
         int r = judge(lv, t, now, &w);
-        if (lv->on_window)
+        if (lv->on_window && (r >= 0 || !t->w_told)) /* undecided: said once */
             lv->on_window(&w, lv->on_window_ctx);
-        if (r < 0)
+        if (r < 0) {
+            t->w_told = true;
             continue;
+        }
         if (r > 0 && !t->w_reported) {
             if (*nout >= max)
                 continue; /* no room this tick: judged again at the next */

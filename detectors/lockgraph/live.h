@@ -46,14 +46,21 @@
  *               crumbs get rarer). Time wanted and bypasses are measured
  *               by the thread itself, at the start and end of each wait or
  *               episode, never from how often the monitor happened to run.
- *             - A fair program cannot trip it. A FIFO or ticket lock
- *               serves waiters in turn: while T waits, each of the other
- *               k-1 threads is granted at most once before T, so T gets at
- *               least 1/k of the grants made while it waits (100 times the
- *               default threshold), and a scheduler can delay turns but
- *               not reorder them. Workers that do real work between short
- *               critical sections, and a thread that sleeps most of the
- *               time, wait briefly and are passed a few times per grant.
+ *             - A fair program cannot trip it. A FIFO lock serves
+ *               waiters in turn: while T waits, each of the other k-1
+ *               threads is granted at most once before T, so T gets at
+ *               least 1/k of the grants made while it waits, a whole fair
+ *               share (100 times the default threshold); a scheduler can
+ *               delay turns but not reorder them. A ticket lock built of a
+ *               mutex and a condition variable waits for its turn in
+ *               pthread_cond_wait, which is not wanting the mutex; the
+ *               mutex is held a few instructions at a time and taken a
+ *               bounded number of times per turn, so its waits are short
+ *               and its waiters get their share. A thread waiting for a
+ *               holder the OS took off the CPU is passed by nobody.
+ *               Workers that do real work between short critical sections
+ *               wait briefly; a thread that sleeps most of the time does
+ *               not want the lock half of the window.
  *             The threshold's margins, as measured on the probes
  *             (tests/probes/live_*.c; 2 cores, quiet and with 4 CPU hogs),
  *             are in docs/lockgraph-liveness.md.
@@ -203,7 +210,8 @@ struct lg_live;
 
 int lg_live_new(struct lg_live **out, const struct lg_alloc *alloc,
                 const struct lg_live_config *config);
-/* Call fn for every starvation window judged from now on (NULL: none). */
+/* Call fn for every starvation window judged from now on (NULL: none); a
+ * window that cannot be told yet (too few bypasses) once, not every tick. */
 void lg_live_on_window(struct lg_live *lv, void (*fn)(const struct lg_live_window *w, void *ctx),
                        void *ctx);
 void lg_live_free(struct lg_live *lv);
