@@ -9,7 +9,7 @@ Each run of a probe goes through tests/probe.py, exactly as ctest runs it,
 with verbosity=2 and log=FILE added to its options. Not a ctest test: 20
 runs of every probe take several minutes.
 
-usage: live_soak.py [--build build/dev] [--runs 20] [--hogs 4] [--only REGEX]
+usage: live_soak.py [--build build/dev] [--runs 20] [--hogs 4] [--only REGEX] [--lib SO]
 """
 import argparse
 import os
@@ -61,8 +61,10 @@ def main():
     ap.add_argument("--hogs", type=int, default=0, help="busy processes to run meanwhile")
     ap.add_argument("--only", default="", help="regex on the probe name")
     ap.add_argument("--no-unit", action="store_true", help="skip test_live")
+    ap.add_argument("--lib", help="another liblockgraph.so to run the probes under (an older "
+                    "one, to see what it missed)")
     a = ap.parse_args()
-    lib = os.path.join(a.build, "lib", "liblockgraph.so")
+    lib = a.lib or os.path.join(a.build, "lib", "liblockgraph.so")
     probes = sorted(n[:-2] for n in os.listdir(os.path.join(HERE, "probes"))
                     if n.startswith("live_") and n.endswith(".c") and re.search(a.only, n))
     passed = {p: 0 for p in probes}

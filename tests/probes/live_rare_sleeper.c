@@ -1,13 +1,14 @@
 /* Four workers add up results under one stats lock, doing their work
- * outside it, for 3 s: the lock is busy, taken hundreds of thousands of
- * times a second. A reporter sleeps 50 ms, then takes the same lock to read
- * the totals. It gets a tiny share of the lock (20 grants a second), and
- * when it has to wait, workers that run while it waits for a CPU keep
- * taking the lock (a glibc mutex does not hand it over), but it sleeps
- * most of the time: it does not keep trying, and is not starving.
- * (Workers that hold the lock half their time, on a machine at load 30,
- * can keep a woken reporter waiting most of a second while they pass it:
- * that is starvation, and lockgraph reports it.)
+ * outside it, for 3 s: the lock is taken hundreds of thousands of times a
+ * second. A reporter sleeps 200 ms, then takes the same lock to read the
+ * totals; its first read waits for a worker that holds the lock, so that
+ * lockgraph watches it from then on. It gets a tiny share of the lock (5
+ * grants a second), and when it has to wait, workers that run while it
+ * waits for a CPU keep taking the lock (a glibc mutex does not hand it
+ * over), but it sleeps most of the time: it does not keep trying, and is
+ * not starving. (A reporter that waits for such a lock more than half the
+ * time while others pass it is reported, even when it is the OS that keeps
+ * it waiting.)
  * EXPECT: none */
 #include "probe.h"
 #include <stdatomic.h>
@@ -17,6 +18,7 @@
 static pthread_mutex_t stats = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long items[W], reports;
 static atomic_bool stop;
+static pthread_barrier_t held;
 static unsigned long work(unsigned long seed) {
     volatile unsigned long x = seed;
     for (int i = 0; i < 2000; i++) x = x * 6364136223846793005ul + 1;
@@ -25,6 +27,13 @@ static unsigned long work(unsigned long seed) {
 static void *worker(void *x) {
     long me = (long)x;
     unsigned long sum = 0;
+    if (me == 0) {
+        pthread_mutex_lock(&stats);
+        pthread_barrier_wait(&held); /* the reporter comes to read */
+        struct timespec ms = { 0, 1000000 };
+        nanosleep(&ms, NULL);
+        pthread_mutex_unlock(&stats);
+    }
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
         sum += work(sum);
         pthread_mutex_lock(&stats);
@@ -35,20 +44,23 @@ static void *worker(void *x) {
 }
 static void *reporter(void *x) {
     (void)x;
-    struct timespec nap = { 0, 50000000 };
+    struct timespec nap = { 0, 200000000 }, first = { 0, 300000000 };
     unsigned long total = 0;
+    nanosleep(&first, NULL); /* lockgraph's monitor has seen it by now */
+    pthread_barrier_wait(&held);
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-        nanosleep(&nap, NULL);
         pthread_mutex_lock(&stats);
         total = 0;
         for (int i = 0; i < W; i++) total += items[i];
         reports++;
         pthread_mutex_unlock(&stats);
+        nanosleep(&nap, NULL);
     }
     return (void *)total;
 }
 int main(void) {
     pthread_t t[W + 1];
+    CHECK(pthread_barrier_init(&held, NULL, 2));
     for (long i = 0; i < W; i++) CHECK(pthread_create(&t[i], NULL, worker, (void *)i));
     CHECK(pthread_create(&t[W], NULL, reporter, NULL));
     struct timespec run = { 3, 0 };
