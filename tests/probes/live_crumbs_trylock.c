@@ -2,7 +2,8 @@
  * it with trylock once a millisecond for 3 s. Now and then the polite
  * thread finds it free (a crumb), so no dry spell lasts starvation_ms; but
  * it keeps trying and gets a tiny share of a lock the others get all the
- * time: starvation, under load as on a quiet machine.
+ * time: starvation, under load as on a quiet machine. (live_crumbs_blocking
+ * is this program with POLITE_BLOCKS.)
  * EXPECT: starvation */
 #include "probe.h"
 #include <stdatomic.h>
@@ -28,14 +29,23 @@ static void *greedy(void *x) {
 }
 static void *polite(void *x) {
     (void)x;
-    struct timespec ms = { 0, 1000000 };
+#ifdef POLITE_BLOCKS
+    struct timespec pause = { 0, 100000 }; /* after each meal */
+#else
+    struct timespec pause = { 0, 1000000 }; /* after each look */
+#endif
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-        if (pthread_mutex_trylock(&m) == 0) {
+#ifdef POLITE_BLOCKS
+        pthread_mutex_lock(&m);
+#else
+        if (pthread_mutex_trylock(&m) == 0)
+#endif
+        {
             meals[GREEDY]++;
             eat();
             pthread_mutex_unlock(&m);
         }
-        nanosleep(&ms, NULL);
+        nanosleep(&pause, NULL);
     }
     return NULL;
 }

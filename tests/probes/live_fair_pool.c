@@ -11,11 +11,6 @@
 static pthread_mutex_t queue = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long next_job, done[W];
 static atomic_bool stop;
-static unsigned long work(unsigned long job) {
-    volatile unsigned long x = job;
-    for (int i = 0; i < 300; i++) x = x * 6364136223846793005ul + 1;
-    return x;
-}
 static void *worker(void *x) {
     long me = (long)x;
     unsigned long sum = 0;
@@ -23,7 +18,7 @@ static void *worker(void *x) {
         pthread_mutex_lock(&queue);
         unsigned long job = next_job++;
         pthread_mutex_unlock(&queue);
-        sum += work(job);
+        sum += probe_work(job, 300);
         done[me]++;
     }
     return (void *)sum;

@@ -19,11 +19,6 @@ static pthread_mutex_t stats = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long items[W], reports;
 static atomic_bool stop;
 static pthread_barrier_t held;
-static unsigned long work(unsigned long seed) {
-    volatile unsigned long x = seed;
-    for (int i = 0; i < 2000; i++) x = x * 6364136223846793005ul + 1;
-    return x;
-}
 static void *worker(void *x) {
     long me = (long)x;
     unsigned long sum = 0;
@@ -35,7 +30,7 @@ static void *worker(void *x) {
         pthread_mutex_unlock(&stats);
     }
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-        sum += work(sum);
+        sum += probe_work(sum, 2000);
         pthread_mutex_lock(&stats);
         items[me]++;
         pthread_mutex_unlock(&stats);

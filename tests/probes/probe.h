@@ -34,4 +34,14 @@ run_thread(void *(*fn)(void *), void *arg)
     CHECK(pthread_join(t, NULL));
 }
 
+/* Work that takes time and no lock: `iters` steps of a generator. */
+static inline unsigned long
+probe_work(unsigned long seed, int iters)
+{
+    volatile unsigned long x = seed;
+    for (int i = 0; i < iters; i++)
+        x = x * 6364136223846793005ul + 1;
+    return x;
+}
+
 #endif
