@@ -281,6 +281,10 @@ struct lg_lock {
     uint64_t id;               /* L<id> in reports */
     uint8_t type;              /* enum lg_lock_type */
     bool robust;
+    /* Some thread waited for this lock or failed to get it: from then on
+     * its grants are counted, for the liveness monitor. Other locks cost
+     * the lock path nothing. */
+    atomic_bool watched;
     lg_node_id node;           /* graph node, 0 until the lock is in an edge;
                                 * written under graph_lock */
     uintptr_t init_site;       /* return address of init, or of first use */
@@ -288,21 +292,25 @@ struct lg_lock {
     /* The owner of a spinlock (which does not say who holds it). Mutexes
      * and rwlocks carry their owner's tid themselves: lg_lock_owner_tid(). */
     _Atomic(struct lg_thread *) owner;
-    /* Some thread waited for this lock or failed to get it: from then on
-     * its grants are counted, for the liveness monitor. Other locks cost
-     * the lock path nothing. */
-    atomic_bool watched;
+
+    struct lg_lock *_Atomic next; /* hash chain; records are never unmapped */
+    struct lg_lock *free_next;    /* free list of recycled records */
+
     /* Threads now waiting for it or retrying it, and, while there are any,
      * its grants (a relaxed store by the new holder: exclusive grants are
      * serialised by the lock itself; concurrent read grants may be
      * undercounted). A waiter's bypasses are the difference between two
-     * readings. Never reset: a recycled record keeps counting up. */
+     * readings. Never reset: a recycled record keeps counting up. They are
+     * written while threads wait, so they sit 64 bytes or more past what
+     * every acquisition reads (addr to watched): never on the same cache
+     * line, however the record is aligned. */
+    char apart[20];
     atomic_uint waiters;
     atomic_uint_fast64_t grants;
-
-    struct lg_lock *_Atomic next; /* hash chain; records are never unmapped */
-    struct lg_lock *free_next;    /* free list of recycled records */
 };
+_Static_assert(offsetof(struct lg_lock, waiters) >= offsetof(struct lg_lock, watched) + 64,
+               "a lock record's waiters share a cache line with what lookups read");
+_Static_assert(sizeof(struct lg_lock) <= 128, "a lock record outgrew its 128-byte block");
 
 /* The lock-order graph, and the lock that serialises it (locks.c owns
  * them: it maps locks to graph nodes). */
