@@ -492,6 +492,9 @@ lg_add_own(atomic_uint_fast64_t *counter, uint64_t n)
 static inline uint64_t
 lg_want_begin(struct lg_lock *l)
 {
+    if (!lg_opt.liveness)
+        return 0; /* nobody judges starvation: no counting (begin, leave
+                   * and end all skip, for the whole process) */
     atomic_fetch_add_explicit(&l->waiters, 1, memory_order_relaxed);
     return atomic_load_explicit(&l->grants, memory_order_relaxed);
 }
@@ -501,6 +504,8 @@ lg_want_begin(struct lg_lock *l)
 static inline void
 lg_want_leave(struct lg_lock *l)
 {
+    if (!lg_opt.liveness)
+        return;
     unsigned n = atomic_load_explicit(&l->waiters, memory_order_relaxed);
     while (n && !atomic_compare_exchange_weak_explicit(&l->waiters, &n, n - 1,
                                                        memory_order_relaxed,
@@ -516,6 +521,8 @@ static inline void
 lg_want_end(struct lg_thread *t, unsigned slot, struct lg_lock *l, uint64_t since_ns,
             uint64_t grants0)
 {
+    if (!lg_opt.liveness)
+        return;
     uint64_t now = lg_now_ns();
     uint64_t grants = atomic_load_explicit(&l->grants, memory_order_relaxed);
     lg_add_own(&t->lock_grants[slot].want_ns, now > since_ns ? now - since_ns : 0);
