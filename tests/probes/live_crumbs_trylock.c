@@ -2,8 +2,7 @@
  * it with trylock once a millisecond for 3 s. Now and then the polite
  * thread finds it free (a crumb), so no dry spell lasts starvation_ms; but
  * it keeps trying and gets a tiny share of a lock the others get all the
- * time: starvation, under load as on a quiet machine. (live_crumbs_blocking
- * is this program with POLITE_BLOCKS.)
+ * time: starvation, under load as on a quiet machine.
  * EXPECT: starvation */
 #include "probe.h"
 #include <stdatomic.h>
@@ -29,23 +28,14 @@ static void *greedy(void *x) {
 }
 static void *polite(void *x) {
     (void)x;
-#ifdef POLITE_BLOCKS
-    struct timespec pause = { 0, 100000 }; /* after each meal */
-#else
-    struct timespec pause = { 0, 1000000 }; /* after each look */
-#endif
+    struct timespec ms = { 0, 1000000 };
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-#ifdef POLITE_BLOCKS
-        pthread_mutex_lock(&m);
-#else
-        if (pthread_mutex_trylock(&m) == 0)
-#endif
-        {
+        if (pthread_mutex_trylock(&m) == 0) {
             meals[GREEDY]++;
             eat();
             pthread_mutex_unlock(&m);
         }
-        nanosleep(&pause, NULL);
+        nanosleep(&ms, NULL);
     }
     return NULL;
 }
