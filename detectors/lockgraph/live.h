@@ -53,10 +53,13 @@
  *               share (100 times the default threshold); a scheduler can
  *               delay turns but not reorder them. A ticket lock built of a
  *               mutex and a condition variable waits for its turn in
- *               pthread_cond_wait, which is not wanting the mutex; the
- *               mutex is held a few instructions at a time and taken a
- *               bounded number of times per turn, so its waits are short
- *               and its waiters get their share. A thread waiting for a
+ *               pthread_cond_wait, which is not wanting the mutex; if its
+ *               tickets are taken without waiting (an atomic increment),
+ *               nobody is served past a thread whose turn has come, so
+ *               its waits for the mutex are short. (Tickets taken under
+ *               the mutex are not fair to a thread not yet in line: the
+ *               others can go round while it waits for the mutex, and
+ *               that is reported.) A thread waiting for a
  *               holder the OS took off the CPU is passed by nobody.
  *               Workers that do real work between short critical sections
  *               wait briefly; a thread that sleeps most of the time does
