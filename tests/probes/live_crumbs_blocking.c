@@ -45,9 +45,7 @@ int main(void) {
     pthread_t t[R + 1];
     for (long i = 0; i < R; i++) CHECK(pthread_create(&t[i], NULL, reader, (void *)i));
     CHECK(pthread_create(&t[R], NULL, writer, NULL));
-    struct timespec run = { 3, 0 };
-    nanosleep(&run, NULL);
-    atomic_store(&stop, true);
+    probe_run_for(&stop, 3);
     unsigned long total = writes;
     for (int i = 0; i <= R; i++) CHECK(pthread_join(t[i], NULL));
     for (int i = 0; i < R; i++) total += reads[i];

@@ -43,9 +43,7 @@ int main(void) {
     pthread_t t[GREEDY + 1];
     for (long i = 0; i < GREEDY; i++) CHECK(pthread_create(&t[i], NULL, greedy, (void *)i));
     CHECK(pthread_create(&t[GREEDY], NULL, polite, NULL));
-    struct timespec run = { 3, 0 };
-    nanosleep(&run, NULL);
-    atomic_store(&stop, true);
+    probe_run_for(&stop, 3);
     unsigned long total = 0;
     for (int i = 0; i <= GREEDY; i++) {
         CHECK(pthread_join(t[i], NULL));

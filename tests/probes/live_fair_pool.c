@@ -26,9 +26,7 @@ static void *worker(void *x) {
 int main(void) {
     pthread_t t[W];
     for (long i = 0; i < W; i++) CHECK(pthread_create(&t[i], NULL, worker, (void *)i));
-    struct timespec run = { 3, 0 };
-    nanosleep(&run, NULL);
-    atomic_store(&stop, true);
+    probe_run_for(&stop, 3);
     unsigned long total = 0;
     for (int i = 0; i < W; i++) {
         CHECK(pthread_join(t[i], NULL));

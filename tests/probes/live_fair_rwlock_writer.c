@@ -40,9 +40,7 @@ int main(void) {
     pthread_t t[R + 1];
     for (long i = 0; i < R; i++) CHECK(pthread_create(&t[i], NULL, reader, (void *)i));
     CHECK(pthread_create(&t[R], NULL, writer, NULL));
-    struct timespec run = { 3, 0 };
-    nanosleep(&run, NULL);
-    atomic_store(&stop, true);
+    probe_run_for(&stop, 3);
     for (int i = 0; i <= R; i++) CHECK(pthread_join(t[i], NULL));
     fprintf(stderr, "writes: %lu\n", writes);
     return writes == value ? 0 : 1;

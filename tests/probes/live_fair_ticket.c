@@ -41,9 +41,7 @@ static void *diner(void *x) {
 int main(void) {
     pthread_t t[N];
     for (long i = 0; i < N; i++) CHECK(pthread_create(&t[i], NULL, diner, (void *)i));
-    struct timespec run = { 3, 0 };
-    nanosleep(&run, NULL);
-    atomic_store(&stop, true);
+    probe_run_for(&stop, 3);
     /* Every ticket taken belongs to a thread that waits for it: all are
      * served, and every thread comes back to see stop. */
     for (int i = 0; i < N; i++) CHECK(pthread_join(t[i], NULL));

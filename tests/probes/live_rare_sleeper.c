@@ -58,9 +58,7 @@ int main(void) {
     CHECK(pthread_barrier_init(&held, NULL, 2));
     for (long i = 0; i < W; i++) CHECK(pthread_create(&t[i], NULL, worker, (void *)i));
     CHECK(pthread_create(&t[W], NULL, reporter, NULL));
-    struct timespec run = { 3, 0 };
-    nanosleep(&run, NULL);
-    atomic_store(&stop, true);
+    probe_run_for(&stop, 3);
     for (int i = 0; i <= W; i++) CHECK(pthread_join(t[i], NULL));
     fprintf(stderr, "reports: %lu\n", reports);
     return 0;

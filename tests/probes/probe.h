@@ -11,8 +11,11 @@
 #define PROBE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define CHECK(call)                                                           \
     do {                                                                      \
@@ -32,6 +35,15 @@ run_thread(void *(*fn)(void *), void *arg)
     pthread_t t;
     CHECK(pthread_create(&t, NULL, fn, arg));
     CHECK(pthread_join(t, NULL));
+}
+
+/* Let the program's threads run for `seconds`, then tell them to stop. */
+static inline void
+probe_run_for(atomic_bool *stop, time_t seconds)
+{
+    struct timespec run = { seconds, 0 };
+    nanosleep(&run, NULL);
+    atomic_store(stop, true);
 }
 
 /* Work that takes time and no lock: `iters` steps of a generator. */
