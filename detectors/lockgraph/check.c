@@ -455,9 +455,14 @@ lg_after_failed_try(struct lg_thread *t, struct lg_lock *l, uintptr_t site)
     if (!atomic_load_explicit(&l->watched, memory_order_relaxed))
         atomic_store_explicit(&l->watched, true, memory_order_relaxed);
     atomic_store_explicit(&t->trying_blocker_tid, lg_lock_owner_tid(l), memory_order_relaxed);
-    if (atomic_load_explicit(&t->trying, memory_order_relaxed) == l)
+    struct lg_lock *was = atomic_load_explicit(&t->trying, memory_order_relaxed);
+    if (was == l)
         return;
-    /* A new retry episode: when it started, and where (captured once). */
+    /* A new retry episode: when it started, and where (captured once). The
+     * one on another lock, if any, was given up. */
+    if (was)
+        lg_want_leave(was);
+    atomic_store_explicit(&t->trying_grants0, lg_want_begin(l), memory_order_relaxed);
     atomic_store_explicit(&t->trying_uid, atomic_load_explicit(&l->uid, memory_order_relaxed),
                           memory_order_relaxed);
     atomic_store_explicit(&t->trying_since_ns, lg_now_ns(), memory_order_relaxed);
@@ -661,6 +666,9 @@ lg_thread_exit(struct lg_thread *t)
             abandoned = true;
     if (abandoned)
         lg_report_abandoned(t);
+    struct lg_lock *trying = atomic_load_explicit(&t->trying, memory_order_relaxed);
+    if (trying) /* a retry episode it never ended */
+        lg_want_leave(trying);
     lg_thread_exiting(t);
 }
 
@@ -685,12 +693,19 @@ lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *l,
     atomic_store_explicit(&t->wait_stack, 0, memory_order_relaxed);
     atomic_store_explicit(&t->wait_object, object, memory_order_relaxed);
     atomic_store_explicit(&t->wait_since_ns, lg_now_ns(), memory_order_relaxed);
+    bool counted = false;
     if (l) {
         atomic_store_explicit(&t->waiting_uid, atomic_load_explicit(&l->uid, memory_order_relaxed),
                               memory_order_relaxed);
         if (!atomic_load_explicit(&l->watched, memory_order_relaxed))
             atomic_store_explicit(&l->watched, true, memory_order_relaxed);
+        /* The wait is what the thread wants l for, unless a retry episode
+         * on l is under way (its end counts the whole of it). */
+        counted = atomic_load_explicit(&t->trying, memory_order_relaxed) != l;
+        if (counted)
+            atomic_store_explicit(&t->wait_grants0, lg_want_begin(l), memory_order_relaxed);
     }
+    atomic_store_explicit(&t->wait_counted, counted, memory_order_relaxed);
     atomic_store_explicit(&t->waiting_for, l, memory_order_relaxed);
     atomic_store_explicit(&t->wait_kind, kind, memory_order_release);
 }
@@ -704,6 +719,17 @@ lg_wait_set_timed(struct lg_thread *t)
 void
 lg_wait_end(struct lg_thread *t)
 {
+    /* A lock wait of the thread's own (lg_wait_begin) is time it wanted
+     * the lock, and the lock's grants meanwhile passed it: the liveness
+     * monitor's share rule. Waits are the slow path. */
+    struct lg_lock *l = atomic_load_explicit(&t->waiting_for, memory_order_relaxed);
+    if (l && atomic_load_explicit(&t->wait_counted, memory_order_relaxed)) {
+        lg_want_end(t, lg_grant_slot(t, atomic_load_explicit(&t->waiting_uid,
+                                                              memory_order_relaxed)),
+                    l, atomic_load_explicit(&t->wait_since_ns, memory_order_relaxed),
+                    atomic_load_explicit(&t->wait_grants0, memory_order_relaxed));
+        atomic_store_explicit(&t->wait_counted, false, memory_order_relaxed);
+    }
     atomic_store_explicit(&t->wait_kind, LG_WAIT_NONE, memory_order_release);
     atomic_store_explicit(&t->waiting_for, NULL, memory_order_relaxed);
 }

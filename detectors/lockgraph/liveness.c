@@ -55,6 +55,15 @@ block_of(int kind)
     }
 }
 
+/* Grants of lock l (identity uid) since it had been granted grants0 times;
+ * 0 once the record is another lock's. */
+static uint64_t
+bypassed(struct lg_lock *l, uint64_t uid, uint64_t grants0)
+{
+    uint64_t now = atomic_load_explicit(&l->grants, memory_order_relaxed);
+    return lg_lock_uid(l) == uid && now > grants0 ? now - grants0 : 0;
+}
+
 static void
 sample_thread(struct lg_thread *t, void *ctx)
 {
@@ -91,11 +100,18 @@ sample_thread(struct lg_thread *t, void *ctx)
     if (s->block == LG_LIVE_LOCK) {
         target = atomic_load_explicit(&t->waiting_for, memory_order_relaxed);
         s->block_lock = atomic_load_explicit(&t->waiting_uid, memory_order_relaxed);
+        if (target && atomic_load_explicit(&t->wait_counted, memory_order_relaxed))
+            s->block_bypass = bypassed(target, s->block_lock,
+                                       atomic_load_explicit(&t->wait_grants0,
+                                                            memory_order_relaxed));
     }
     struct lg_lock *trying = atomic_load_explicit(&t->trying, memory_order_acquire);
     if (trying) {
         s->trying_lock = atomic_load_explicit(&t->trying_uid, memory_order_relaxed);
         s->trying_since_ns = atomic_load_explicit(&t->trying_since_ns, memory_order_relaxed);
+        s->trying_bypass = bypassed(trying, s->trying_lock,
+                                    atomic_load_explicit(&t->trying_grants0,
+                                                         memory_order_relaxed));
         /* A tid for now; turned into a thread number once all are sampled. */
         s->trying_blocker = (uint32_t)atomic_load_explicit(&t->trying_blocker_tid,
                                                            memory_order_relaxed);
@@ -103,10 +119,15 @@ sample_thread(struct lg_thread *t, void *ctx)
             target = trying;
     }
     s->backoffs = atomic_load_explicit(&t->backoffs, memory_order_relaxed);
+    s->failed_trys = atomic_load_explicit(&t->failed_trys, memory_order_relaxed);
     s->progress = atomic_load_explicit(&t->progress_marks, memory_order_relaxed);
     for (int i = 0; i < LG_LIVE_GRANT_SLOTS && i < 16; i++) {
         s->grants[i].lock = atomic_load_explicit(&t->lock_grants[i].uid, memory_order_relaxed);
         s->grants[i].grants = atomic_load_explicit(&t->lock_grants[i].grants, memory_order_relaxed);
+        s->grants[i].want_ns = atomic_load_explicit(&t->lock_grants[i].want_ns,
+                                                    memory_order_relaxed);
+        s->grants[i].bypass = atomic_load_explicit(&t->lock_grants[i].bypass,
+                                                   memory_order_relaxed);
     }
     sm->locks[sm->n] = target;
     sm->who[sm->n].tid = t->tid;
@@ -119,8 +140,8 @@ sample_thread(struct lg_thread *t, void *ctx)
 
 /* After sampling: joins of threads that are gone as running (the join
  * returns as soon as the joiner is scheduled, or the thread is still
- * running its way out, past lockgraph's view), blockers as thread numbers,
- * and each target lock's grants summed over every thread's table. */
+ * running its way out, past lockgraph's view), and blockers as thread
+ * numbers. */
 static void
 finish_samples(struct sampling *sm)
 {
@@ -138,12 +159,6 @@ finish_samples(struct sampling *sm)
             if ((uint32_t)sm->who[j].tid == s->trying_blocker)
                 num = sm->samples[j].thread;
         s->trying_blocker = num;
-        uint64_t target = s->block == LG_LIVE_LOCK ? s->block_lock : s->trying_lock;
-        s->lock_grants = 0;
-        for (uint32_t j = 0; target && j < sm->n; j++)
-            for (int k = 0; k < LG_LIVE_GRANT_SLOTS; k++)
-                if (sm->samples[j].grants[k].lock == target)
-                    s->lock_grants += sm->samples[j].grants[k].grants;
     }
 }
 
@@ -155,6 +170,21 @@ lock_of(uint64_t uid, void *ctx)
         if (sm->locks[i] && atomic_load_explicit(&sm->locks[i]->uid, memory_order_relaxed) == uid)
             return sm->locks[i];
     return NULL;
+}
+
+/* verbosity=2: every starvation window judged, starving or not (what the
+ * thresholds' margins in docs/lockgraph-liveness.md were measured with). */
+static void
+note_window(const struct lg_live_window *w, void *ctx)
+{
+    (void)ctx;
+    lg_note("T%u: starvation window on lock %llu: %.0f ms, wanted %.0f%% of it, got %llu "
+            "grants (%.3f%% of a fair share among %u), passed %llu times, others got %llu: %s",
+            w->thread, (unsigned long long)w->lock, (double)w->window_ns / 1e6,
+            w->window_ns ? 100.0 * (double)w->wanted_ns / (double)w->window_ns : 0.0,
+            (unsigned long long)w->own_grants, 100.0 * w->share, w->grantees,
+            (unsigned long long)w->bypasses, (unsigned long long)w->other_grants,
+            w->starving ? "starving" : "not starving");
 }
 
 static long
@@ -177,11 +207,14 @@ lg_liveness_run(void)
         .livelock_ns = (uint64_t)lg_opt.livelock_ms * 1000000u,
         .stall_ns = (uint64_t)lg_opt.stall_ms * 1000000u,
         .starvation_grants = (uint64_t)lg_opt.starvation_grants,
+        .starvation_share = (uint32_t)lg_opt.starvation_share,
         .min_backoffs = 3,
     };
     struct lg_live *lv;
     if (lg_live_new(&lv, &lg_mem, &cfg) != 0)
         return;
+    if (lg_opt.verbosity >= 2)
+        lg_live_on_window(lv, note_window, NULL);
     struct sampling sm = { 0 };
     struct timespec nap = { 0, tick_ms() * 1000000L };
     static atomic_bool said_memory;

@@ -65,9 +65,15 @@
     X(BOOL, liveness, 1, 0, 1,                                                \
       "run the liveness monitor: starvation, livelock and stall reports")     \
     X(INT, starvation_ms, 1000, 10, 3600000,                                  \
-      "starvation: a thread tried to get a lock this long ...")               \
+      "starvation: over a window this long, a thread wanted a lock (blocked " \
+      "or retrying it) at least half the time and got under "                 \
+      "starvation_share of its fair share ...")                               \
     X(INT, starvation_grants, 100, 1, 100000000,                              \
       "... while other threads were granted that lock at least this often")   \
+    X(INT, starvation_share, 1, 0, 100,                                       \
+      "starvation: a thread that kept wanting a lock starves when it got "    \
+      "under this percentage of its fair share (the window's grants over "    \
+      "the threads that got it); 0: only when it never got it")               \
     X(INT, livelock_ms, 1000, 10, 3600000,                                    \
       "livelock: threads kept failing trylocks and backing off, with no "     \
       "progress, for this long")                                              \
@@ -76,7 +82,7 @@
       "and exit with exitcode")                                               \
     X(INT, verbosity, 0, 0, 2,                                                \
       "1: say when lockgraph starts and what it checked at exit; "            \
-      "2: also every new lock-order edge")                                    \
+      "2: also every new lock-order edge and every starvation window judged") \
     X(INT, output_timeout_ms, 1000, 0, 600000,                                \
       "how long a write may wait for the reader of an output that is a pipe " \
       "or FIFO; then that output is dropped (said once)")                     \

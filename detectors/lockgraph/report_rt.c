@@ -974,12 +974,26 @@ lg_report_liveness(const struct lg_live_verdict *v,
         for (uint32_t i = 1; i < v->n; i++)
             append(details[0], sizeof details[0], "%sT%u: %llu", i > 1 ? ", " : "",
                    v->members[i].thread, (unsigned long long)v->members[i].grants);
+        double wanted_ms = (double)v->wanted_ns / 1e6;
+        if (starved->grants)
+            snprintf(details[1], sizeof details[1],
+                     "got it %llu time%s and was passed %llu times (%.2g%% of a fair share)",
+                     (unsigned long long)starved->grants, starved->grants == 1 ? "" : "s",
+                     (unsigned long long)v->bypasses, 100.0 * v->share);
+        else
+            snprintf(details[1], sizeof details[1], "never got it and was passed %llu times",
+                     (unsigned long long)v->bypasses);
         snprintf(b.summary, sizeof b.summary,
-                 "starvation: T%u has tried to take %s for %.0f ms while other threads got it "
-                 "%llu times (%s); Jain's fairness index %.2f",
-                 starved->thread, lock_label(&b, li, name, sizeof name), ms,
-                 (unsigned long long)v->lock_grants, details[0], v->jain);
-        add_field(&b, "waited_ms", ms, NULL);
+                 "starvation: T%u kept trying to take %s for %.0f of %.0f ms: it %s; "
+                 "%u other thread%s got it %llu times in all (%s); Jain's fairness index %.2f",
+                 starved->thread, lock_label(&b, li, name, sizeof name), wanted_ms, ms,
+                 details[1], v->n - 1, v->n == 2 ? "" : "s", (unsigned long long)v->lock_grants,
+                 details[0], v->jain);
+        add_field(&b, "waited_ms", wanted_ms, NULL);
+        add_field(&b, "window_ms", ms, NULL);
+        add_field(&b, "own_grants", (double)starved->grants, NULL);
+        add_field(&b, "bypasses", (double)v->bypasses, NULL);
+        add_field(&b, "fair_share_pct", 100.0 * v->share, NULL);
         add_field(&b, "grants", (double)v->lock_grants, NULL);
         add_field(&b, "grants_by_thread", 0, details[0]);
         add_field(&b, "jain_index", v->jain, NULL);

@@ -269,10 +269,18 @@ struct lg_thread {
     atomic_uint_fast64_t trying_since_ns;
     atomic_uint trying_stack;
     atomic_long trying_blocker_tid;     /* who held it at the last failure */
-    /* Grants per lock for the locks used last (direct mapped by uid). */
+    /* Per lock, for the locks used last (direct mapped by uid): grants,
+     * and, over the lock waits and retry episodes that are over, the time
+     * spent wanting it and its grants to other threads meanwhile (the
+     * monitor adds the wait or episode under way). Only for watched locks. */
     struct {
-        atomic_uint_fast64_t uid, grants;
+        atomic_uint_fast64_t uid, grants, want_ns, bypass;
     } lock_grants[16];
+    /* The lock's grant count when the retry episode, and the lock wait,
+     * under way began (wait_counted: the wait is this thread's own, not
+     * part of a retry episode on the same lock). */
+    atomic_uint_fast64_t trying_grants0, wait_grants0;
+    atomic_bool wait_counted;
 
     bool chained;              /* it recorded a lock chain: graph edges may
                                 * carry its number, so reports may name it
@@ -385,6 +393,10 @@ struct lg_lock {
     uint64_t id;               /* L<id> in reports */
     uint8_t type;              /* enum lg_lock_type */
     bool robust;
+    /* Some thread waited for this lock or failed to get it: from then on
+     * its grants are counted, for the liveness monitor. Other locks cost
+     * the lock path nothing. */
+    atomic_bool watched;
     lg_node_id node;           /* graph node, 0 until the lock is in an edge;
                                 * written under graph_lock */
     uintptr_t init_site;       /* return address of init, or of first use */
@@ -393,17 +405,28 @@ struct lg_lock {
      * it). Mutexes and rwlocks carry their owner's tid themselves:
      * lg_lock_owner_tid(). */
     _Atomic(struct lg_thread *) owner;
-    /* Some thread waited for this lock or failed to get it: from then on
-     * its grants are counted, for the liveness monitor. Other locks cost
-     * the lock path nothing. */
-    atomic_bool watched;
     /* rwlocks: acquisitions lockgraph saw minus releases (glibc's reader
      * count can be corrupted by a bad unlock; this one cannot). */
     atomic_int holders;
 
     struct lg_lock *_Atomic next; /* hash chain; records are never unmapped */
     struct lg_lock *free_next;    /* free list of recycled records */
+
+    /* Threads now waiting for it or retrying it, and, while there are any,
+     * its grants (a relaxed store by the new holder: exclusive grants are
+     * serialised by the lock itself; concurrent read grants may be
+     * undercounted). A waiter's bypasses are the difference between two
+     * readings. Never reset: a recycled record keeps counting up. They are
+     * written while threads wait, so they sit 64 bytes or more past what
+     * every acquisition reads (addr to watched): never on the same cache
+     * line, however the record is aligned. */
+    char apart[20];
+    atomic_uint waiters;
+    atomic_uint_fast64_t grants;
 };
+_Static_assert(offsetof(struct lg_lock, waiters) >= offsetof(struct lg_lock, watched) + 64,
+               "a lock record's waiters share a cache line with what lookups read");
+_Static_assert(sizeof(struct lg_lock) <= 128, "a lock record outgrew its 128-byte block");
 
 /* The lock-order graph, and the lock that serialises it (locks.c owns
  * them: it maps locks to graph nodes). */
@@ -621,6 +644,75 @@ lg_chain_seen(struct lg_thread *t, uint64_t chain)
     return lg_chain_known(t, chain) || !lg_chain_insert(t, chain);
 }
 
+/* The thread's grant slot for lock `uid`: a small direct-mapped table
+ * private to the thread (only it writes it: plain relaxed stores). A lock
+ * that takes over a slot starts from zero there. */
+static inline unsigned
+lg_grant_slot(struct lg_thread *t, uint64_t uid)
+{
+    unsigned slot = (unsigned)(uid ^ (uid >> 7)) & 15;
+    if (LG_UNLIKELY(atomic_load_explicit(&t->lock_grants[slot].uid, memory_order_relaxed)
+                    != uid)) {
+        atomic_store_explicit(&t->lock_grants[slot].grants, 0, memory_order_relaxed);
+        atomic_store_explicit(&t->lock_grants[slot].want_ns, 0, memory_order_relaxed);
+        atomic_store_explicit(&t->lock_grants[slot].bypass, 0, memory_order_relaxed);
+        atomic_store_explicit(&t->lock_grants[slot].uid, uid, memory_order_relaxed);
+    }
+    return slot;
+}
+
+/* Add to one of this thread's own counters (only it writes them). */
+static inline void
+lg_add_own(atomic_uint_fast64_t *counter, uint64_t n)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+/* The thread starts wanting l (a lock wait, or a retry episode): it counts
+ * among l's waiters, and l's grants from now on are bypasses of it. Returns
+ * l's grant count now. */
+static inline uint64_t
+lg_want_begin(struct lg_lock *l)
+{
+    if (!lg_opt.liveness)
+        return 0; /* nobody judges starvation: no counting (begin, leave
+                   * and end all skip, for the whole process) */
+    atomic_fetch_add_explicit(&l->waiters, 1, memory_order_relaxed);
+    return atomic_load_explicit(&l->grants, memory_order_relaxed);
+}
+
+/* It no longer counts among l's waiters (never below zero: the record may
+ * have been recycled under a stale pointer). */
+static inline void
+lg_want_leave(struct lg_lock *l)
+{
+    if (!lg_opt.liveness)
+        return;
+    unsigned n = atomic_load_explicit(&l->waiters, memory_order_relaxed);
+    while (n && !atomic_compare_exchange_weak_explicit(&l->waiters, &n, n - 1,
+                                                       memory_order_relaxed,
+                                                       memory_order_relaxed))
+        ;
+}
+
+/* The thread stops wanting the lock of `slot` (l), which it wanted since
+ * since_ns, when l had been granted grants0 times: add the time, and l's
+ * grants to others meanwhile, to the slot (the liveness monitor's share
+ * rule), and leave l's waiters. */
+static inline void
+lg_want_end(struct lg_thread *t, unsigned slot, struct lg_lock *l, uint64_t since_ns,
+            uint64_t grants0)
+{
+    if (!lg_opt.liveness)
+        return;
+    uint64_t now = lg_now_ns();
+    uint64_t grants = atomic_load_explicit(&l->grants, memory_order_relaxed);
+    lg_add_own(&t->lock_grants[slot].want_ns, now > since_ns ? now - since_ns : 0);
+    lg_add_own(&t->lock_grants[slot].bypass, grants > grants0 ? grants - grants0 : 0);
+    lg_want_leave(l);
+}
+
 /* What a successful acquisition records: the held stack, a spinlock's
  * owner, the thread's grant count for the lock (the liveness monitor reads
  * it), and the end of a retry episode on this lock. Inline: it is half of
@@ -634,21 +726,20 @@ lg_acquired(struct lg_thread *t, struct lg_lock *l, uint64_t uid, enum lg_mode m
         atomic_store_explicit(&l->owner, t, memory_order_relaxed);
     if (LG_LIKELY(!atomic_load_explicit(&l->watched, memory_order_relaxed)))
         return; /* nobody ever waited for it: no grants to count */
-    /* A small direct-mapped table private to the thread; a plain (relaxed)
-     * increment: only this thread writes it. */
-    unsigned slot = (unsigned)(uid ^ (uid >> 7)) & 15;
-    if (LG_UNLIKELY(atomic_load_explicit(&t->lock_grants[slot].uid, memory_order_relaxed)
-                    != uid)) {
-        atomic_store_explicit(&t->lock_grants[slot].grants, 0, memory_order_relaxed);
-        atomic_store_explicit(&t->lock_grants[slot].uid, uid, memory_order_relaxed);
+    unsigned slot = lg_grant_slot(t, uid);
+    lg_add_own(&t->lock_grants[slot].grants, 1);
+    /* A watched lock is the only kind a retry episode can be about. Its
+     * end (rare: it followed a failed try) adds the episode to what the
+     * thread wanted the lock, before the episode stops showing. */
+    if (LG_UNLIKELY(atomic_load_explicit(&t->trying, memory_order_relaxed) == l)) {
+        lg_want_end(t, slot, l, atomic_load_explicit(&t->trying_since_ns, memory_order_relaxed),
+                    atomic_load_explicit(&t->trying_grants0, memory_order_relaxed));
+        atomic_store_explicit(&t->trying, NULL, memory_order_release);
     }
-    atomic_store_explicit(&t->lock_grants[slot].grants,
-                          atomic_load_explicit(&t->lock_grants[slot].grants,
-                                               memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-    /* A watched lock is the only kind a retry episode can be about. */
-    if (LG_UNLIKELY(atomic_load_explicit(&t->trying, memory_order_relaxed) == l))
-        atomic_store_explicit(&t->trying, NULL, memory_order_relaxed);
+    /* A grant that passes the threads waiting for l: one relaxed store,
+     * made only while somebody waits. */
+    if (atomic_load_explicit(&l->waiters, memory_order_relaxed))
+        lg_add_own(&l->grants, 1);
 }
 
 /* ---- check.c ------------------------------------------------------------ */

@@ -13,8 +13,11 @@
 #define PROBE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define CHECK(call)                                                           \
     do {                                                                      \
@@ -70,6 +73,25 @@ inversion(void)
     struct lock_pair xy = { x, y }, yx = { y, x };
     run_thread(take_pair, &xy);
     run_thread(take_pair, &yx);
+}
+
+/* Let the program's threads run for `seconds`, then tell them to stop. */
+static inline void
+probe_run_for(atomic_bool *stop, time_t seconds)
+{
+    struct timespec run = { seconds, 0 };
+    nanosleep(&run, NULL);
+    atomic_store(stop, true);
+}
+
+/* Work that takes time and no lock: `iters` steps of a generator. */
+static inline unsigned long
+probe_work(unsigned long seed, int iters)
+{
+    volatile unsigned long x = seed;
+    for (int i = 0; i < iters; i++)
+        x = x * 6364136223846793005ul + 1;
+    return x;
 }
 
 #endif
