@@ -130,7 +130,7 @@ test_hold_kind_per_call(void **state)
         { LG_PT_BROADCAST, 0, LG_PT_YIELD },
         { LG_PT_BROADCAST, LG_PT_F_HOLDING, LG_PT_NONE },
         { LG_PT_SEM_POST, 0, LG_PT_YIELD },
-        { LG_PT_START, 0, LG_PT_START_LATE },
+
         { LG_PT_RDLOCK, 0, LG_PT_NONE },
         { LG_PT_COND_WAIT, 0, LG_PT_NONE },
     };
@@ -148,6 +148,20 @@ test_hold_kind_per_call(void **state)
             assert_int_equal(held, 0);
         else
             assert_true(held >= 260); /* 15 in 16 of 320 is 300 */
+    }
+}
+
+/* Late starts are never skipped: that would only give the native order. */
+static void
+test_starts_never_skipped(void **state)
+{
+    (void)state;
+    for (uint32_t num = 1; num <= 2000; num++) {
+        struct lg_pt_thread pt;
+        lg_pt_thread_init(&pt, &cfg, num, 1);
+        struct lg_pt_decision d = lg_pt_decide(&pt, &cfg, LG_PT_START, 0);
+        assert_int_equal(d.hold, LG_PT_START_LATE);
+        assert_in_range(d.bound_ns, cfg.hold_max_ns / 32, cfg.hold_max_ns);
     }
 }
 
@@ -348,6 +362,7 @@ main(void)
         cmocka_unit_test(test_stream_independent_of_interleaving),
         cmocka_unit_test(test_one_draw_per_call),
         cmocka_unit_test(test_hold_kind_per_call),
+        cmocka_unit_test(test_starts_never_skipped),
         cmocka_unit_test(test_skip_rate),
         cmocka_unit_test(test_bounds_in_range_and_spread_over_octaves),
         cmocka_unit_test(test_log_uniform_edges),

@@ -19,6 +19,7 @@ thread_exit(void *p)
     int was = lg_busy;
     lg_busy = 1;
     lg_thread_exit(p);
+    lg_perturb_exit(p);
     lg_busy = was;
 }
 
@@ -81,6 +82,7 @@ fork_child(void)
     lg_threads_atfork_child();
     lg_mutex_reset(&lg_graph_lock);
     lg_reporting_atfork_child();
+    lg_perturb_atfork_child();
     /* The monitor thread is not copied by fork, and a child should not start
      * threads before it execs: liveness checks end in the child. */
     lg_busy = 0;
@@ -122,6 +124,7 @@ lg_start(void)
     atomic_store_explicit(&lg_active, true, memory_order_release);
     if (lg_opt.verbosity >= 1)
         lg_note("checking pid %ld", (long)getpid());
+    lg_perturb_init();
     start_monitor();
     lg_busy = 0;
 }
@@ -130,6 +133,7 @@ __attribute__((destructor)) static void
 lg_stop(void)
 {
     lg_busy = 1;
+    lg_perturb_finish();
     lg_reporting_finish();
     atomic_store_explicit(&lg_active, false, memory_order_relaxed);
 }

@@ -229,6 +229,7 @@ mutex_acquire(pthread_mutex_t *m, clockid_t clock, const struct timespec *until,
     enum lg_acquire_how how = timed ? LG_TIMED : LG_BLOCKING;
     uint64_t chain = lg_before_acquire(t, l, LG_EXCL, how, site);
     leave();
+    lg_perturb_before(t, LG_PT_LOCK, (uintptr_t)m);
     int err = REAL(pthread_mutex_trylock)(m);
     if (err == EBUSY) {
         if (timed && !valid_ts(until))
@@ -242,6 +243,7 @@ mutex_acquire(pthread_mutex_t *m, clockid_t clock, const struct timespec *until,
     else if (err == ETIMEDOUT)
         lg_after_failed_try(t, l, site);
     leave();
+    lg_perturb_after(t, LG_PT_LOCK, (uintptr_t)m, err == EOWNERDEAD ? 0 : err);
     return err;
 }
 
@@ -257,7 +259,8 @@ LG_EXPORT int
 pthread_mutex_lock(pthread_mutex_t *m)
 {
     struct lg_thread *t = lg_tls_self;
-    if (LG_LIKELY(t != NULL && !lg_busy && atomic_load_explicit(&lg_active, memory_order_relaxed))) {
+    if (LG_LIKELY(t != NULL && !lg_busy && atomic_load_explicit(&lg_active, memory_order_relaxed)
+                  && !lg_perturb_on)) {
         uintptr_t addr = (uintptr_t)m;
         unsigned i = lg_cache_slot(addr);
         struct lg_lock *l = t->cache[i].lock;
@@ -297,6 +300,7 @@ pthread_mutex_trylock(pthread_mutex_t *m)
     uintptr_t site = SITE;
     struct lg_lock *l = mutex_record(t, m, site);
     leave();
+    lg_perturb_before(t, LG_PT_TRYLOCK, (uintptr_t)m);
     int err = REAL(pthread_mutex_trylock)(m);
     if (l) {
         reenter();
@@ -307,6 +311,7 @@ pthread_mutex_trylock(pthread_mutex_t *m)
             lg_after_failed_try(t, l, site);
         leave();
     }
+    lg_perturb_after(t, LG_PT_TRYLOCK, (uintptr_t)m, err == EOWNERDEAD ? 0 : err);
     return err;
 }
 
@@ -317,7 +322,8 @@ pthread_mutex_unlock(pthread_mutex_t *m)
      * account for. Bookkeeping first: once the real unlock is done, the
      * next owner may already be recording itself. */
     struct lg_thread *t = lg_tls_self;
-    if (LG_LIKELY(t != NULL && !lg_busy && t->nheld != 0 && !t->failed_since_release)) {
+    if (LG_LIKELY(t != NULL && !lg_busy && t->nheld != 0 && !t->failed_since_release
+                  && !lg_perturb_on)) {
         struct lg_held *top = &t->held[t->nheld - 1];
         if (LG_LIKELY(top->addr == (uintptr_t)m && !top->spin)) {
             t->nheld--;
@@ -332,7 +338,9 @@ pthread_mutex_unlock(pthread_mutex_t *m)
      * already be recording itself. */
     lg_before_release(t, l, (uintptr_t)m, mutex_owner(m), mutex_locked(m), SITE);
     leave();
-    return REAL(pthread_mutex_unlock)(m);
+    int err = REAL(pthread_mutex_unlock)(m);
+    lg_perturb_after(t, LG_PT_UNLOCK, (uintptr_t)m, err);
+    return err;
 }
 
 /* ---- reader-writer locks ------------------------------------------------- */
@@ -375,6 +383,7 @@ rwlock_acquire(pthread_rwlock_t *rw, enum lock_op op, clockid_t clock,
     enum lg_acquire_how how = timed ? LG_TIMED : LG_BLOCKING;
     uint64_t chain = lg_before_acquire(t, l, mode, how, site);
     leave();
+    lg_perturb_before(t, rd ? LG_PT_RDLOCK : LG_PT_LOCK, (uintptr_t)rw);
     int err = rd ? REAL(pthread_rwlock_tryrdlock)(rw) : REAL(pthread_rwlock_trywrlock)(rw);
     if (err == EBUSY) {
         if (timed && !valid_ts(until))
@@ -388,6 +397,7 @@ rwlock_acquire(pthread_rwlock_t *rw, enum lock_op op, clockid_t clock,
     else if (err == ETIMEDOUT)
         lg_after_failed_try(t, l, site);
     leave();
+    lg_perturb_after(t, rd ? LG_PT_RDLOCK : LG_PT_LOCK, (uintptr_t)rw, err);
     return err;
 }
 
@@ -435,6 +445,7 @@ rwlock_try(pthread_rwlock_t *rw, bool rd, uintptr_t site)
         return rd ? REAL(pthread_rwlock_tryrdlock)(rw) : REAL(pthread_rwlock_trywrlock)(rw);
     struct lg_lock *l = lg_lock_get(t, (uintptr_t)rw, LG_RWLOCK, false, site);
     leave();
+    lg_perturb_before(t, rd ? LG_PT_RDLOCK : LG_PT_TRYLOCK, (uintptr_t)rw);
     int err = rd ? REAL(pthread_rwlock_tryrdlock)(rw) : REAL(pthread_rwlock_trywrlock)(rw);
     if (l) {
         reenter();
@@ -445,6 +456,7 @@ rwlock_try(pthread_rwlock_t *rw, bool rd, uintptr_t site)
             lg_after_failed_try(t, l, site);
         leave();
     }
+    lg_perturb_after(t, rd ? LG_PT_RDLOCK : LG_PT_TRYLOCK, (uintptr_t)rw, err);
     return err;
 }
 
@@ -474,7 +486,9 @@ pthread_rwlock_unlock(pthread_rwlock_t *rw)
     bool locked = rwlock_locked(rw);
     lg_before_release(t, l, (uintptr_t)rw, writer ? writer : (locked ? -1 : 0), locked, SITE);
     leave();
-    return REAL(pthread_rwlock_unlock)(rw);
+    int err = REAL(pthread_rwlock_unlock)(rw);
+    lg_perturb_after(t, LG_PT_UNLOCK, (uintptr_t)rw, err);
+    return err;
 }
 
 /* ---- spinlocks ------------------------------------------------------------- */
@@ -513,6 +527,7 @@ pthread_spin_lock(pthread_spinlock_t *s)
     }
     uint64_t chain = lg_before_acquire(t, l, LG_EXCL, LG_BLOCKING, site);
     leave();
+    lg_perturb_before(t, LG_PT_LOCK, (uintptr_t)s);
     int err = REAL(pthread_spin_trylock)(s);
     if (err == EBUSY) {
         /* Spin as the real lock would, looking at the clock now and then
@@ -545,6 +560,7 @@ pthread_spin_lock(pthread_spinlock_t *s)
         lg_after_acquire(t, l, LG_EXCL, LG_BLOCKING, site, chain);
         leave();
     }
+    lg_perturb_after(t, LG_PT_LOCK, (uintptr_t)s, err);
     return err;
 }
 
@@ -557,6 +573,7 @@ pthread_spin_trylock(pthread_spinlock_t *s)
     uintptr_t site = SITE;
     struct lg_lock *l = lg_lock_get(t, (uintptr_t)s, LG_SPINLOCK, false, site);
     leave();
+    lg_perturb_before(t, LG_PT_TRYLOCK, (uintptr_t)s);
     int err = REAL(pthread_spin_trylock)(s);
     if (l) {
         reenter();
@@ -566,6 +583,7 @@ pthread_spin_trylock(pthread_spinlock_t *s)
             lg_after_failed_try(t, l, site);
         leave();
     }
+    lg_perturb_after(t, LG_PT_TRYLOCK, (uintptr_t)s, err);
     return err;
 }
 
@@ -579,6 +597,8 @@ pthread_spin_unlock(pthread_spinlock_t *s)
     bool locked = atomic_load_explicit((_Atomic int *)s, memory_order_relaxed) != 0;
     lg_before_release(t, l, (uintptr_t)s, -1, locked, SITE);
     leave();
-    return REAL(pthread_spin_unlock)(s);
+    int err = REAL(pthread_spin_unlock)(s);
+    lg_perturb_after(t, LG_PT_UNLOCK, (uintptr_t)s, err);
+    return err;
 }
 

@@ -11,6 +11,8 @@
 
 #include "rt.h"
 
+#include "perturb.h"
+
 #include <pthread.h>
 #include <semaphore.h>
 #include <time.h>
@@ -47,6 +49,8 @@ extern LG_TLS int lg_busy;
     X(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *))                      \
     X(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *, const struct timespec *)) \
     X(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *)) \
+    X(int, pthread_cond_signal, (pthread_cond_t *))                                       \
+    X(int, pthread_cond_broadcast, (pthread_cond_t *))                                    \
     X(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *)) \
     X(int, pthread_join, (pthread_t, void **))                                            \
     X(int, pthread_barrier_wait, (pthread_barrier_t *))                                   \

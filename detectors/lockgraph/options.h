@@ -65,7 +65,23 @@
       "and exit with exitcode")                                               \
     X(INT, verbosity, 0, 0, 2,                                                \
       "1: say when lockgraph starts and what it checked at exit; "            \
-      "2: also every new lock-order edge")
+      "2: also every new lock-order edge")                                    \
+    X(BOOL, perturb, 0, 0, 1,                                                 \
+      "schedule perturbation: hold threads at synchronisation calls and "     \
+      "wake condition-variable waits spuriously, so that rare interleavings " \
+      "become common (see 'Perturbation and hunts' in the README)")           \
+    X(INT, perturb_seed, 0, 0, 4294967295L,                                   \
+      "seed of the perturbation's decisions (0: a fresh one, printed with "   \
+      "verbosity=1, in every report and in the exit summary)")                \
+    X(INT, perturb_budget, 100, 0, 10000,                                     \
+      "holds add at most this percent of the program's own run time (100: "   \
+      "it takes at most about twice as long), beyond 20 ms at the start")     \
+    X(INT, perturb_max_ms, 32, 1, 10000,                                      \
+      "longest single hold, in milliseconds (each is drawn between a 32nd "   \
+      "of it and it)")                                                        \
+    X(INT, perturb_spurious, 25, 0, 100,                                      \
+      "percent of condition-variable waits that may wake spuriously (only "   \
+      "while another thread runs)")
 
 struct lg_options {
 #define LG_OPTION_FIELD_BOOL bool

@@ -64,7 +64,8 @@
  * order each other; what matters among them is overlap), a lock taken by
  * trylock is not yielded after (code that tries does not hand over), and a
  * signal sent with a lock held is not yielded after (the woken thread needs
- * that lock first; the yield comes at the unlock). One hold in 16 is
+ * that lock first; the yield comes at the unlock). One hold in 16 (but
+ * never a late start: skipping one only gives the native order) is
  * skipped, as the seed says, so that two seeds take different schedules.
  *
  * Bounds. A hold lasts at most a log-uniform time in [max/32, max]
@@ -73,9 +74,10 @@
  * within a budget, as TSan's adaptive delays do: perturb_budget percent of
  * the program's own run time, or a fixed allowance at the start (small
  * programs would get nothing otherwise). A hold is never taken inside
- * lockgraph's own locks, and a thread is never held for a lock it holds:
- * the program may run slower, never differently from a schedule it could
- * get anyway.
+ * lockgraph's own locks, waits for nothing but the thread table and its
+ * deadline, and ends at that deadline whatever the other threads do: the
+ * program may run slower, never differently from a schedule it could get
+ * anyway.
  *
  * Determinism. Every decision comes from a stream keyed by the seed and the
  * thread's creation number (struct lg_thread.num), one draw per call, drawn

@@ -139,7 +139,9 @@ lg_pt_decide(struct lg_pt_thread *pt, const struct lg_pt_config *c, enum lg_pt_o
         pt->changed = true;
         d.change_now = true;
     }
-    if ((r & 0xF) % SKIP_ONE_IN == 0)
+    /* Skipping a late start would only give the native order, which a
+     * native run tests anyway: starts are never skipped. */
+    if (op != LG_PT_START && (r & 0xF) % SKIP_ONE_IN == 0)
         return d;
     if (op == LG_PT_COND_WAIT) {
         if ((r >> 56) * 100 < (uint64_t)c->spurious_pct * 256) {

@@ -1,0 +1,565 @@
+/*
+ * perturb.c - schedule perturbation, the runtime side: a table of the
+ * threads it perturbs, the holds (waiting, spinning a little and sleeping
+ * on a futex), the clock and the budget. What to do at each call comes
+ * from perturb_core.c; perturb.h has the strategy and its argument.
+ *
+ * A hold never takes a lock: the table is read with relaxed atomics, held
+ * threads sleep on one futex word (`epoch`) that every completed call
+ * bumps, and re-check at least every POLL_NS for what they cannot be woken
+ * by (a thread that blocked, since lockgraph's wait state is written by
+ * check.c). Every hold has a deadline, so no program can hang on one.
+ */
+#include "rt.h"
+
+#include "perturb.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+bool lg_perturb_on;
+
+/* Threads perturbed at once; the others run unperturbed (said once). */
+#define PT_SLOTS 256
+/* How often a held thread looks again, at most. */
+#define PT_POLL_NS 100000ull
+/* How long a new hold spins before it sleeps: a higher thread's next call
+ * is often that close, and a futex wake-up takes longer. */
+#define PT_SPIN_NS 20000ull
+/* Holds shorter than this are not worth a futex round trip. */
+#define PT_MIN_HOLD_NS 10000ull
+/* After a release, how long a thread that is waking on it counts as "about
+ * to run" while it has not run yet. */
+#define PT_WAKE_NS 2000000ull
+/* Children released together wait this long, at most, for each other. */
+#define PT_BATCH_NS 2000000ull
+
+/* PENDING: created, not started; STARTING: held at its start; LAUNCHING:
+ * released from its start with its siblings, about to run (it counts as
+ * running: it is runnable, and outranks whom it outranks). */
+enum pt_state { PT_FREE, PT_PENDING, PT_STARTING, PT_LAUNCHING, PT_RUNNING, PT_HELD, PT_EXITED };
+
+struct pt_slot {
+    atomic_int state;                   /* enum pt_state */
+    atomic_uint num;                    /* T<num> */
+    atomic_uint_fast64_t rank;          /* lg_pt_rank() */
+    atomic_uint_fast64_t steps;         /* calls completed */
+    _Atomic(struct lg_thread *) thread; /* its record, once started */
+    atomic_int creator;                 /* the creator's slot, -1 unknown */
+    atomic_uint depth;
+    atomic_uint children_waiting;       /* its children held at their start */
+    /* The owner's alone: */
+    struct lg_pt_thread pt;
+    uintptr_t noyield[8];               /* locks it read-locked or trylocked */
+    unsigned nnoyield;
+};
+
+static struct pt_slot pt_slots[PT_SLOTS];
+static atomic_int pt_used;               /* slots ever claimed: the scan's end */
+static LG_TLS int pt_self = -1;
+static LG_TLS bool pt_in_hook;           /* a signal handler inside a hold */
+static struct lg_pt_config pt_cfg;
+static uint64_t pt_start_ns;
+static atomic_uint pt_epoch;             /* bumped by every completed call */
+static atomic_int pt_sleepers;           /* threads asleep on pt_epoch */
+static atomic_uint_fast64_t pt_used_ns, pt_reserved_ns;
+static atomic_uint_fast64_t pt_holds, pt_spurious, pt_change_seq, pt_budget_short;
+static atomic_bool pt_said_full;
+
+/* ---- futex and time ----------------------------------------------------- */
+
+static void
+pt_futex_wait(atomic_uint *word, unsigned expect, uint64_t ns)
+{
+    struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expect, &ts, NULL, 0);
+}
+
+static void
+pt_bump(void)
+{
+    atomic_fetch_add_explicit(&pt_epoch, 1, memory_order_release);
+    if (atomic_load_explicit(&pt_sleepers, memory_order_acquire) > 0)
+        syscall(SYS_futex, &pt_epoch, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+static int
+pt_claim(uint32_t num, int creator, uint32_t depth)
+{
+    for (int i = 0; i < PT_SLOTS; i++) {
+        int st = atomic_load_explicit(&pt_slots[i].state, memory_order_relaxed);
+        if ((st != PT_FREE && st != PT_EXITED)
+            || !atomic_compare_exchange_strong(&pt_slots[i].state, &st, PT_PENDING))
+            continue;
+        struct pt_slot *s = &pt_slots[i];
+        atomic_store_explicit(&s->num, num, memory_order_relaxed);
+        atomic_store_explicit(&s->thread, NULL, memory_order_relaxed);
+        atomic_store_explicit(&s->creator, creator, memory_order_relaxed);
+        atomic_store_explicit(&s->depth, depth, memory_order_relaxed);
+        atomic_store_explicit(&s->children_waiting, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->rank, lg_pt_rank(depth, num, false, 0), memory_order_relaxed);
+        int used = atomic_load_explicit(&pt_used, memory_order_relaxed);
+        while (used < i + 1 && !atomic_compare_exchange_weak(&pt_used, &used, i + 1))
+            ;
+        return i;
+    }
+    lg_warn_once(&pt_said_full, "perturbation: more than %d threads at once; the threads "
+                 "beyond them run unperturbed", PT_SLOTS);
+    return -1;
+}
+
+/* Running: not held by lockgraph, not starting, and not blocked in a lock,
+ * a wait or a join (check.c's wait state). */
+static bool
+pt_active(int i)
+{
+    int st = atomic_load_explicit(&pt_slots[i].state, memory_order_acquire);
+    if (st == PT_LAUNCHING)
+        return true;
+    if (st != PT_RUNNING)
+        return false;
+    struct lg_thread *t = atomic_load_explicit(&pt_slots[i].thread, memory_order_relaxed);
+    return !t || atomic_load_explicit(&t->wait_kind, memory_order_relaxed) == LG_WAIT_NONE;
+}
+
+/* Blocked in a wait for `obj` (a lock, condition variable or semaphore). */
+static bool
+pt_waiting_on(int i, uintptr_t obj)
+{
+    if (atomic_load_explicit(&pt_slots[i].state, memory_order_acquire) != PT_RUNNING)
+        return false;
+    struct lg_thread *t = atomic_load_explicit(&pt_slots[i].thread, memory_order_relaxed);
+    return t && atomic_load_explicit(&t->wait_kind, memory_order_relaxed) != LG_WAIT_NONE
+           && atomic_load_explicit(&t->wait_object, memory_order_relaxed) == obj;
+}
+
+/* Higher-ranked threads that are running (in `set`, if given), and their
+ * steps; how many are waiting on `obj` (if nonzero). */
+struct pt_scan {
+    unsigned running, waking;
+    uint64_t steps;
+};
+
+static struct pt_scan
+pt_scan_higher(int me, const uint64_t *set, uint64_t *fill, uintptr_t obj)
+{
+    struct pt_scan sc = { 0, 0, 0 };
+    uint64_t mine = atomic_load_explicit(&pt_slots[me].rank, memory_order_relaxed);
+    int used = atomic_load_explicit(&pt_used, memory_order_acquire);
+    for (int i = 0; i < used; i++) {
+        if (i == me || atomic_load_explicit(&pt_slots[i].rank, memory_order_relaxed) <= mine)
+            continue;
+        if (set) {
+            if (set[i / 64] & (1ull << (i % 64)))
+                sc.steps += atomic_load_explicit(&pt_slots[i].steps, memory_order_relaxed);
+        }
+        if (pt_active(i)) {
+            sc.running++;
+            if (fill) {
+                fill[i / 64] |= 1ull << (i % 64);
+                sc.steps += atomic_load_explicit(&pt_slots[i].steps, memory_order_relaxed);
+            }
+        } else if (obj && pt_waiting_on(i, obj)) {
+            sc.waking++;
+        }
+    }
+    return sc;
+}
+
+/* The creator runs, or has created another thread that is yet to start:
+ * threads created together start together. */
+static bool
+pt_start_waits(int me, int creator)
+{
+    if (pt_active(creator))
+        return true;
+    int used = atomic_load_explicit(&pt_used, memory_order_acquire);
+    for (int i = 0; i < used; i++)
+        if (i != me && atomic_load_explicit(&pt_slots[i].state, memory_order_acquire) == PT_PENDING
+            && atomic_load_explicit(&pt_slots[i].creator, memory_order_relaxed) == creator)
+            return true;
+    return false;
+}
+
+static bool
+pt_any_other_active(int me)
+{
+    int used = atomic_load_explicit(&pt_used, memory_order_acquire);
+    for (int i = 0; i < used; i++)
+        if (i != me && pt_active(i))
+            return true;
+    return false;
+}
+
+/* ---- holds ------------------------------------------------------------------ */
+
+enum pt_why { PT_WHY_STEP, PT_WHY_YIELD, PT_WHY_START, PT_WHY_BATCH, PT_WHY_SLEEP };
+
+struct pt_hold {
+    enum pt_why why;
+    uintptr_t obj;          /* YIELD: what was released */
+    uint64_t set[PT_SLOTS / 64]; /* STEP: the higher threads running at the start */
+    uint64_t steps;         /* ... and their steps then */
+    unsigned waking;        /* YIELD: threads waiting on obj at the start */
+    int creator;            /* START */
+};
+
+/* Whether the hold's reason still stands. */
+static bool
+pt_still(int me, struct pt_hold *h, uint64_t held_ns)
+{
+    switch (h->why) {
+    case PT_WHY_STEP: {
+        struct pt_scan sc = pt_scan_higher(me, h->set, NULL, 0);
+        return sc.running > 0 && sc.steps == h->steps;
+    }
+    case PT_WHY_YIELD: {
+        struct pt_scan sc = pt_scan_higher(me, NULL, NULL, h->obj);
+        if (sc.running > 0)
+            return true;
+        /* Someone it released is still to run: wait for the first of them,
+         * not for ever (a signal wakes one waiter, an unlock one locker). */
+        return h->waking > 0 && sc.waking >= h->waking && held_ns < PT_WAKE_NS;
+    }
+    case PT_WHY_START:
+        return pt_start_waits(me, h->creator);
+    case PT_WHY_BATCH:
+        return atomic_load_explicit(&pt_slots[h->creator].children_waiting,
+                                    memory_order_acquire) > 0;
+    case PT_WHY_SLEEP:
+        return true;
+    }
+    return false;
+}
+
+/* Hold the calling thread while the reason stands, for at most bound_ns
+ * and what the budget has left. Returns how long it held. */
+static uint64_t
+pt_hold(int me, struct pt_hold *h, uint64_t bound_ns, int held_state)
+{
+    uint64_t now = lg_now_ns();
+    uint64_t used = atomic_load_explicit(&pt_used_ns, memory_order_relaxed)
+                    + atomic_load_explicit(&pt_reserved_ns, memory_order_relaxed);
+    uint64_t left = lg_pt_budget_left(&pt_cfg, now - pt_start_ns, used);
+    bool cut = left < bound_ns;
+    if (cut)
+        bound_ns = left;
+    if (bound_ns < PT_MIN_HOLD_NS)
+        return 0;
+    atomic_fetch_add_explicit(&pt_reserved_ns, bound_ns, memory_order_relaxed);
+    struct pt_slot *s = &pt_slots[me];
+    int was = atomic_exchange_explicit(&s->state, held_state, memory_order_acq_rel);
+    pt_bump(); /* a higher thread held may end a lower one's hold */
+    uint64_t until = now + bound_ns, t = now;
+    while (t < until && pt_still(me, h, t - now)) {
+        unsigned epoch = atomic_load_explicit(&pt_epoch, memory_order_acquire);
+        if (t - now < PT_SPIN_NS) {
+            for (int k = 0; k < 64; k++)
+                __builtin_ia32_pause();
+        } else {
+            uint64_t nap = until - t < PT_POLL_NS ? until - t : PT_POLL_NS;
+            atomic_fetch_add_explicit(&pt_sleepers, 1, memory_order_acq_rel);
+            pt_futex_wait(&pt_epoch, epoch, nap);
+            atomic_fetch_sub_explicit(&pt_sleepers, 1, memory_order_acq_rel);
+        }
+        t = lg_now_ns();
+    }
+    atomic_store_explicit(&s->state, was, memory_order_release);
+    uint64_t took = t - now;
+    if (cut && t >= until)
+        atomic_fetch_add_explicit(&pt_budget_short, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pt_used_ns, took, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&pt_reserved_ns, bound_ns, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pt_holds, 1, memory_order_relaxed);
+    return took;
+}
+
+/* ---- the decisions, applied ------------------------------------------------ */
+
+static struct pt_slot *
+pt_me(void)
+{
+    return pt_self >= 0 && !pt_in_hook ? &pt_slots[pt_self] : NULL;
+}
+
+static struct lg_pt_decision
+pt_decide(struct pt_slot *s, enum lg_pt_op op, unsigned flags)
+{
+    struct lg_pt_decision d = lg_pt_decide(&s->pt, &pt_cfg, op, flags);
+    if (d.change_now) {
+        uint64_t seq = atomic_fetch_add_explicit(&pt_change_seq, 1, memory_order_relaxed) + 1;
+        atomic_store_explicit(&s->rank, lg_pt_rank(s->pt.depth, s->pt.num, true, seq),
+                              memory_order_relaxed);
+        pt_bump();
+    }
+    return d;
+}
+
+static void
+pt_step_hold(int me, uint64_t bound_ns)
+{
+    struct pt_hold h = { .why = PT_WHY_STEP };
+    struct pt_scan sc = pt_scan_higher(me, NULL, h.set, 0);
+    if (sc.running == 0)
+        return;
+    h.steps = sc.steps;
+    pt_hold(me, &h, bound_ns, PT_HELD);
+}
+
+static void
+pt_yield_hold(int me, uintptr_t obj, uint64_t bound_ns)
+{
+    struct pt_hold h = { .why = PT_WHY_YIELD, .obj = obj };
+    struct pt_scan sc = pt_scan_higher(me, NULL, NULL, obj);
+    if (sc.running == 0 && sc.waking == 0)
+        return;
+    h.waking = sc.waking;
+    pt_hold(me, &h, bound_ns, PT_HELD);
+}
+
+static bool
+pt_noyield_take(struct pt_slot *s, uintptr_t obj)
+{
+    for (unsigned i = 0; i < s->nnoyield; i++)
+        if (s->noyield[i] == obj) {
+            s->noyield[i] = s->noyield[--s->nnoyield];
+            return true;
+        }
+    return false;
+}
+
+void
+lg_perturb_before_slow(struct lg_thread *t, enum lg_pt_op op, uintptr_t obj)
+{
+    (void)t;
+    (void)obj;
+    struct pt_slot *s = pt_me();
+    if (!s)
+        return;
+    pt_in_hook = true;
+    struct lg_pt_decision d = pt_decide(s, op, 0);
+    if (d.hold == LG_PT_STEP)
+        pt_step_hold(pt_self, d.bound_ns);
+    pt_in_hook = false;
+}
+
+void
+lg_perturb_after_slow(struct lg_thread *t, enum lg_pt_op op, uintptr_t obj, int err)
+{
+    struct pt_slot *s = pt_me();
+    if (!s)
+        return;
+    pt_in_hook = true;
+    atomic_store_explicit(&s->steps, atomic_load_explicit(&s->steps, memory_order_relaxed) + 1,
+                          memory_order_release);
+    pt_bump();
+    unsigned flags = 0;
+    switch (op) {
+    case LG_PT_RDLOCK:
+    case LG_PT_TRYLOCK:
+        /* Its unlock is not a hand-over: no yield after it. A full list
+         * only means a yield that could have been skipped. */
+        if (err == 0 && s->nnoyield < sizeof s->noyield / sizeof s->noyield[0])
+            s->noyield[s->nnoyield++] = obj;
+        break;
+    case LG_PT_UNLOCK:
+        flags = pt_noyield_take(s, obj) ? LG_PT_F_NOYIELD : 0;
+        goto release;
+    case LG_PT_SIGNAL:
+    case LG_PT_BROADCAST:
+        flags = t->nheld > 0 ? LG_PT_F_HOLDING : 0;
+        goto release;
+    case LG_PT_SEM_POST:
+    release: {
+        struct lg_pt_decision d = pt_decide(s, op, flags);
+        if (d.hold == LG_PT_YIELD && err == 0)
+            pt_yield_hold(pt_self, obj, d.bound_ns);
+        break;
+    }
+    default:
+        break;
+    }
+    pt_in_hook = false;
+}
+
+bool
+lg_perturb_spurious_slow(struct lg_thread *t, uintptr_t cond)
+{
+    (void)t;
+    (void)cond;
+    struct pt_slot *s = pt_me();
+    if (!s)
+        return false;
+    pt_in_hook = true;
+    bool woke = false;
+    struct lg_pt_decision d = pt_decide(s, LG_PT_COND_WAIT, 0);
+    if (d.spurious) {
+        /* The mutex stays held: to the program this is a wait that
+         * returned at once, after a pause. */
+        struct pt_hold h = { .why = PT_WHY_SLEEP };
+        if (pt_hold(pt_self, &h, d.spurious_ns, PT_HELD) > 0 && pt_any_other_active(pt_self)) {
+            woke = true;
+            atomic_fetch_add_explicit(&pt_spurious, 1, memory_order_relaxed);
+        }
+    }
+    pt_in_hook = false;
+    return woke;
+}
+
+void
+lg_perturb_created_slow(struct lg_thread *t, uint32_t child_num)
+{
+    (void)t;
+    int me = pt_self;
+    uint32_t depth = me >= 0 ? atomic_load_explicit(&pt_slots[me].depth, memory_order_relaxed) + 1 : 1;
+    pt_claim(child_num, me, depth);
+}
+
+static int
+pt_find(uint32_t num)
+{
+    int used = atomic_load_explicit(&pt_used, memory_order_acquire);
+    for (int i = 0; i < used; i++)
+        if (atomic_load_explicit(&pt_slots[i].state, memory_order_acquire) == PT_PENDING
+            && atomic_load_explicit(&pt_slots[i].num, memory_order_relaxed) == num)
+            return i;
+    return -1;
+}
+
+void
+lg_perturb_create_failed_slow(uint32_t child_num)
+{
+    int i = pt_find(child_num);
+    if (i >= 0)
+        atomic_store_explicit(&pt_slots[i].state, PT_EXITED, memory_order_release);
+}
+
+void
+lg_perturb_start_slow(struct lg_thread *t)
+{
+    int me = pt_find(t->num);
+    if (me < 0)
+        return;
+    struct pt_slot *s = &pt_slots[me];
+    pt_self = me;
+    lg_pt_thread_init(&s->pt, &pt_cfg, t->num, atomic_load_explicit(&s->depth, memory_order_relaxed));
+    s->nnoyield = 0;
+    atomic_store_explicit(&s->steps, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->thread, t, memory_order_relaxed);
+    atomic_store_explicit(&s->state, PT_STARTING, memory_order_release);
+    pt_in_hook = true;
+    struct lg_pt_decision d = pt_decide(s, LG_PT_START, 0);
+    int creator = atomic_load_explicit(&s->creator, memory_order_relaxed);
+    if (d.hold == LG_PT_START_LATE && creator >= 0) {
+        struct pt_slot *c = &pt_slots[creator];
+        /* Counted as waiting before it looks, so that a sibling starting
+         * meanwhile sees it and waits for it. */
+        bool batch = atomic_fetch_add_explicit(&c->children_waiting, 1, memory_order_acq_rel) > 0;
+        if (pt_start_waits(me, creator)) {
+            struct pt_hold h = { .why = PT_WHY_START, .creator = creator };
+            pt_hold(me, &h, d.bound_ns, PT_STARTING);
+            batch = true;
+        }
+        atomic_fetch_sub_explicit(&c->children_waiting, 1, memory_order_acq_rel);
+        /* Go with the siblings that waited: each leaves when it sees the
+         * creator stop, one poll apart, so the first ones wait a little. */
+        if (batch) {
+            pt_bump();
+            struct pt_hold h = { .why = PT_WHY_BATCH, .creator = creator };
+            atomic_store_explicit(&s->state, PT_LAUNCHING, memory_order_release);
+            /* One that waited for the others was woken by them, and on a
+             * busy machine the kernel lets a woken thread preempt its waker
+             * on the waker's core: give the core back once, so that the
+             * siblings get as far as they would have on a core of their own. */
+            if (pt_hold(me, &h, PT_BATCH_NS, PT_LAUNCHING) > 0)
+                sched_yield();
+        }
+    }
+    atomic_store_explicit(&s->state, PT_RUNNING, memory_order_release);
+    pt_bump();
+    pt_in_hook = false;
+}
+
+void
+lg_perturb_exit_slow(struct lg_thread *t)
+{
+    (void)t;
+    if (pt_self < 0)
+        return;
+    struct pt_slot *s = &pt_slots[pt_self];
+    atomic_store_explicit(&s->steps, atomic_load_explicit(&s->steps, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&s->state, PT_EXITED, memory_order_release);
+    pt_self = -1;
+    pt_bump();
+}
+
+/* ---- start, exit, fork ------------------------------------------------------ */
+
+void
+lg_perturb_init(void)
+{
+    if (!lg_opt.perturb)
+        return;
+    if (lg_opt.perturb_seed == 0) {
+        uint64_t entropy = 0;
+        if (getrandom(&entropy, sizeof entropy, GRND_NONBLOCK) != (ssize_t)sizeof entropy)
+            entropy = lg_now_ns() ^ ((uint64_t)getpid() << 32);
+        lg_opt.perturb_seed = (long)lg_pt_seed_from(entropy);
+    }
+    lg_pt_config_init(&pt_cfg, (uint64_t)lg_opt.perturb_seed, lg_opt.perturb_budget,
+                      lg_opt.perturb_max_ms, lg_opt.perturb_spurious);
+    pt_start_ns = lg_now_ns();
+    struct lg_thread *t = lg_self_peek();
+    int me = pt_claim(t ? t->num : 1, -1, 0);
+    if (me >= 0) {
+        struct pt_slot *s = &pt_slots[me];
+        lg_pt_thread_init(&s->pt, &pt_cfg, t ? t->num : 1, 0);
+        atomic_store_explicit(&s->thread, t, memory_order_relaxed);
+        atomic_store_explicit(&s->state, PT_RUNNING, memory_order_release);
+        pt_self = me;
+    }
+    lg_perturb_on = true;
+    if (lg_opt.verbosity >= 1)
+        lg_note("perturbation on: seed %ld (replay: perturb_seed=%ld), budget %ld%%, holds up "
+                "to %ld ms, %ld%% of condition waits may wake spuriously",
+                lg_opt.perturb_seed, lg_opt.perturb_seed, lg_opt.perturb_budget,
+                lg_opt.perturb_max_ms, lg_opt.perturb_spurious);
+}
+
+void
+lg_perturb_finish(void)
+{
+    if (!lg_perturb_on || lg_opt.verbosity < 1)
+        return;
+    uint64_t run = lg_now_ns() - pt_start_ns;
+    uint64_t used = atomic_load_explicit(&pt_used_ns, memory_order_relaxed);
+    lg_note("perturbation: seed %ld; %llu holds, %.1f ms held in all (%.0f%% of %.1f ms), "
+            "%llu spurious wake-ups, %llu holds cut short by the budget",
+            lg_opt.perturb_seed, (unsigned long long)atomic_load(&pt_holds), (double)used / 1e6,
+            run ? 100.0 * (double)used / (double)run : 0.0, (double)run / 1e6,
+            (unsigned long long)atomic_load(&pt_spurious),
+            (unsigned long long)atomic_load(&pt_budget_short));
+}
+
+void
+lg_perturb_atfork_child(void)
+{
+    if (!lg_perturb_on)
+        return;
+    int used = atomic_load_explicit(&pt_used, memory_order_relaxed);
+    for (int i = 0; i < used; i++)
+        if (i != pt_self) {
+            atomic_store_explicit(&pt_slots[i].state, PT_FREE, memory_order_relaxed);
+            atomic_store_explicit(&pt_slots[i].children_waiting, 0, memory_order_relaxed);
+        }
+    atomic_store_explicit(&pt_sleepers, 0, memory_order_relaxed);
+    atomic_store_explicit(&pt_reserved_ns, 0, memory_order_relaxed);
+}
