@@ -5,10 +5,19 @@
  * from perturb_core.c; perturb.h has the strategy and its argument.
  *
  * A hold never takes a lock: the table is read with relaxed atomics, held
- * threads sleep on one futex word (`epoch`) that every completed call
- * bumps, and re-check at least every POLL_NS for what they cannot be woken
- * by (a thread that blocked, since lockgraph's wait state is written by
+ * threads sleep on one futex word (`pt_epoch`) that every completed call
+ * bumps, and look again at least every PT_POLL_NS for what they cannot be
+ * woken by (a thread that blocked: lockgraph's wait state is written by
  * check.c). Every hold has a deadline, so no program can hang on one.
+ *
+ * The holds are written against the table, not against what the kernel
+ * happens to run: a thread the table says is running counts as running
+ * even while the kernel has it off its core. That is what keeps the order
+ * on a machine with more threads than cores, where a thread woken from a
+ * hold may wait milliseconds for a core, or preempt the thread that woke it.
+ * So a higher thread whose call ends a lower thread's step hold waits
+ * ("hands over") until that thread has run up to its next hold or wait, and
+ * threads released from their start together wait for each other.
  */
 #include "rt.h"
 
@@ -17,7 +26,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
-#include <sched.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -26,6 +34,7 @@ bool lg_perturb_on;
 
 /* Threads perturbed at once; the others run unperturbed (said once). */
 #define PT_SLOTS 256
+#define PT_WORDS (PT_SLOTS / 64)
 /* How often a held thread looks again, at most. */
 #define PT_POLL_NS 100000ull
 /* How long a new hold spins before it sleeps: a higher thread's next call
@@ -36,19 +45,30 @@ bool lg_perturb_on;
 /* After a release, how long a thread that is waking on it counts as "about
  * to run" while it has not run yet. */
 #define PT_WAKE_NS 2000000ull
-/* Children released together wait this long, at most, for each other. */
+/* Children released together wait this long, at most, for each other; a
+ * hand-over waits this long, at most, for the threads it released. */
 #define PT_BATCH_NS 2000000ull
+#define PT_HANDOVER_NS 2000000ull
 
-/* PENDING: created, not started; STARTING: held at its start; LAUNCHING:
- * released from its start with its siblings, about to run (it counts as
- * running: it is runnable, and outranks whom it outranks). */
-enum pt_state { PT_FREE, PT_PENDING, PT_STARTING, PT_LAUNCHING, PT_RUNNING, PT_HELD, PT_EXITED };
+/*
+ * PENDING: created, not started. STARTING: held at its start. LAUNCHING:
+ * released from its start with its siblings, about to run. RUNNING: runs
+ * the program (or is blocked in it, as check.c's wait state says). HELD: in
+ * a hold. HANDING: waiting for the threads its last call released to run.
+ * A LAUNCHING or HANDING thread is runnable, and counts as running for the
+ * threads it outranks.
+ */
+enum pt_state {
+    PT_FREE, PT_PENDING, PT_STARTING, PT_LAUNCHING, PT_RUNNING, PT_HELD, PT_HANDING, PT_EXITED
+};
 
 struct pt_slot {
     atomic_int state;                   /* enum pt_state */
     atomic_uint num;                    /* T<num> */
     atomic_uint_fast64_t rank;          /* lg_pt_rank() */
     atomic_uint_fast64_t steps;         /* calls completed */
+    atomic_uint_fast64_t holds;         /* holds completed */
+    atomic_uint_fast64_t waits_for[PT_WORDS]; /* in a step hold: for these slots */
     _Atomic(struct lg_thread *) thread; /* its record, once started */
     atomic_int creator;                 /* the creator's slot, -1 unknown */
     atomic_uint depth;
@@ -70,6 +90,14 @@ static atomic_int pt_sleepers;           /* threads asleep on pt_epoch */
 static atomic_uint_fast64_t pt_used_ns, pt_reserved_ns;
 static atomic_uint_fast64_t pt_holds, pt_spurious, pt_change_seq, pt_budget_short;
 static atomic_bool pt_said_full;
+/* What was released lately (unlocked, signalled, posted), and when: a
+ * thread blocked on one of them since before is waking, and runnable. */
+#define PT_RELEASED 16
+static struct {
+    atomic_uintptr_t obj;
+    atomic_uint_fast64_t ns;
+} pt_released[PT_RELEASED];
+static atomic_uint pt_released_next;
 
 /* ---- futex and time ----------------------------------------------------- */
 
@@ -104,6 +132,8 @@ pt_claim(uint32_t num, int creator, uint32_t depth)
         atomic_store_explicit(&s->creator, creator, memory_order_relaxed);
         atomic_store_explicit(&s->depth, depth, memory_order_relaxed);
         atomic_store_explicit(&s->children_waiting, 0, memory_order_relaxed);
+        for (int w = 0; w < PT_WORDS; w++)
+            atomic_store_explicit(&s->waits_for[w], 0, memory_order_relaxed);
         atomic_store_explicit(&s->rank, lg_pt_rank(depth, num, false, 0), memory_order_relaxed);
         int used = atomic_load_explicit(&pt_used, memory_order_relaxed);
         while (used < i + 1 && !atomic_compare_exchange_weak(&pt_used, &used, i + 1))
@@ -115,59 +145,100 @@ pt_claim(uint32_t num, int creator, uint32_t depth)
     return -1;
 }
 
-/* Running: not held by lockgraph, not starting, and not blocked in a lock,
- * a wait or a join (check.c's wait state). */
-static bool
-pt_active(int i)
+static int
+pt_find(uint32_t num)
 {
-    int st = atomic_load_explicit(&pt_slots[i].state, memory_order_acquire);
-    if (st == PT_LAUNCHING)
-        return true;
-    if (st != PT_RUNNING)
+    int used = atomic_load_explicit(&pt_used, memory_order_acquire);
+    for (int i = 0; i < used; i++)
+        if (atomic_load_explicit(&pt_slots[i].state, memory_order_acquire) == PT_PENDING
+            && atomic_load_explicit(&pt_slots[i].num, memory_order_relaxed) == num)
+            return i;
+    return -1;
+}
+
+/* Runs the program: not in a hold, not starting, and not blocked in a
+ * lock, a wait or a join (check.c's wait state). */
+static bool
+pt_running(int i)
+{
+    if (atomic_load_explicit(&pt_slots[i].state, memory_order_acquire) != PT_RUNNING)
         return false;
     struct lg_thread *t = atomic_load_explicit(&pt_slots[i].thread, memory_order_relaxed);
     return !t || atomic_load_explicit(&t->wait_kind, memory_order_relaxed) == LG_WAIT_NONE;
 }
 
-/* Blocked in a wait for `obj` (a lock, condition variable or semaphore). */
+static void
+pt_note_release(uintptr_t obj)
+{
+    unsigned k = atomic_fetch_add_explicit(&pt_released_next, 1, memory_order_relaxed)
+                 % PT_RELEASED;
+    atomic_store_explicit(&pt_released[k].obj, 0, memory_order_relaxed);
+    atomic_store_explicit(&pt_released[k].ns, lg_now_ns(), memory_order_relaxed);
+    atomic_store_explicit(&pt_released[k].obj, obj, memory_order_release);
+}
+
+/* Blocked in a wait for something released since it began to wait, less
+ * than PT_WAKE_NS ago: the kernel has made it runnable, or is about to. */
 static bool
-pt_waiting_on(int i, uintptr_t obj)
+pt_waking(int i)
 {
     if (atomic_load_explicit(&pt_slots[i].state, memory_order_acquire) != PT_RUNNING)
         return false;
     struct lg_thread *t = atomic_load_explicit(&pt_slots[i].thread, memory_order_relaxed);
-    return t && atomic_load_explicit(&t->wait_kind, memory_order_relaxed) != LG_WAIT_NONE
-           && atomic_load_explicit(&t->wait_object, memory_order_relaxed) == obj;
+    if (!t || atomic_load_explicit(&t->wait_kind, memory_order_relaxed) == LG_WAIT_NONE)
+        return false;
+    uintptr_t obj = atomic_load_explicit(&t->wait_object, memory_order_relaxed);
+    uint64_t since = atomic_load_explicit(&t->wait_since_ns, memory_order_relaxed), now = 0;
+    for (unsigned k = 0; k < PT_RELEASED; k++) {
+        if (atomic_load_explicit(&pt_released[k].obj, memory_order_acquire) != obj)
+            continue;
+        uint64_t at = atomic_load_explicit(&pt_released[k].ns, memory_order_relaxed);
+        if (!now)
+            now = lg_now_ns();
+        if (at >= since && now - at < PT_WAKE_NS)
+            return true;
+    }
+    return false;
 }
 
-/* Higher-ranked threads that are running (in `set`, if given), and their
- * steps; how many are waiting on `obj` (if nonzero). */
+/* Runs, or is about to: what a lower thread makes way for. */
+static bool
+pt_active(int i)
+{
+    int st = atomic_load_explicit(&pt_slots[i].state, memory_order_acquire);
+    return st == PT_LAUNCHING || st == PT_HANDING || pt_running(i) || pt_waking(i);
+}
+
+static bool
+pt_in(const uint64_t *set, int i)
+{
+    return (set[i / 64] >> (i % 64)) & 1;
+}
+
+/* The higher-ranked threads: how many are active (put into `fill` if
+ * given), and the steps of those in `set` (if given). */
 struct pt_scan {
-    unsigned running, waking;
+    unsigned active;
     uint64_t steps;
 };
 
 static struct pt_scan
-pt_scan_higher(int me, const uint64_t *set, uint64_t *fill, uintptr_t obj)
+pt_scan_higher(int me, const uint64_t *set, uint64_t *fill)
 {
-    struct pt_scan sc = { 0, 0, 0 };
+    struct pt_scan sc = { 0, 0 };
     uint64_t mine = atomic_load_explicit(&pt_slots[me].rank, memory_order_relaxed);
     int used = atomic_load_explicit(&pt_used, memory_order_acquire);
     for (int i = 0; i < used; i++) {
         if (i == me || atomic_load_explicit(&pt_slots[i].rank, memory_order_relaxed) <= mine)
             continue;
-        if (set) {
-            if (set[i / 64] & (1ull << (i % 64)))
-                sc.steps += atomic_load_explicit(&pt_slots[i].steps, memory_order_relaxed);
-        }
+        if (set && pt_in(set, i))
+            sc.steps += atomic_load_explicit(&pt_slots[i].steps, memory_order_relaxed);
         if (pt_active(i)) {
-            sc.running++;
+            sc.active++;
             if (fill) {
                 fill[i / 64] |= 1ull << (i % 64);
                 sc.steps += atomic_load_explicit(&pt_slots[i].steps, memory_order_relaxed);
             }
-        } else if (obj && pt_waiting_on(i, obj)) {
-            sc.waking++;
         }
     }
     return sc;
@@ -188,6 +259,23 @@ pt_start_waits(int me, int creator)
     return false;
 }
 
+/* A sibling that ranks below the caller is still on its way out of the
+ * start: the lowest-ranked go first, so that each gets as far as its first
+ * synchronisation call before those that outrank it (its natural head
+ * start), even when it has to wait for a core. */
+static bool
+pt_lower_sibling_launching(int me, int creator)
+{
+    uint64_t mine = atomic_load_explicit(&pt_slots[me].rank, memory_order_relaxed);
+    int used = atomic_load_explicit(&pt_used, memory_order_acquire);
+    for (int i = 0; i < used; i++)
+        if (i != me && atomic_load_explicit(&pt_slots[i].state, memory_order_acquire) == PT_LAUNCHING
+            && atomic_load_explicit(&pt_slots[i].creator, memory_order_relaxed) == creator
+            && atomic_load_explicit(&pt_slots[i].rank, memory_order_relaxed) < mine)
+            return true;
+    return false;
+}
+
 static bool
 pt_any_other_active(int me)
 {
@@ -200,47 +288,55 @@ pt_any_other_active(int me)
 
 /* ---- holds ------------------------------------------------------------------ */
 
-enum pt_why { PT_WHY_STEP, PT_WHY_YIELD, PT_WHY_START, PT_WHY_BATCH, PT_WHY_SLEEP };
+enum pt_why { PT_WHY_STEP, PT_WHY_YIELD, PT_WHY_START, PT_WHY_BATCH, PT_WHY_LAUNCH,
+              PT_WHY_HANDOVER, PT_WHY_SLEEP };
 
 struct pt_hold {
     enum pt_why why;
-    uintptr_t obj;          /* YIELD: what was released */
-    uint64_t set[PT_SLOTS / 64]; /* STEP: the higher threads running at the start */
-    uint64_t steps;         /* ... and their steps then */
-    unsigned waking;        /* YIELD: threads waiting on obj at the start */
-    int creator;            /* START */
+    uint64_t set[PT_WORDS];    /* STEP: the higher threads active at the start;
+                                * HANDOVER: the threads released */
+    uint64_t steps;            /* STEP: their steps then */
+    uint64_t holds[PT_SLOTS];  /* HANDOVER: the holds of those released, then */
+    int creator;               /* START, BATCH */
 };
 
 /* Whether the hold's reason still stands. */
 static bool
-pt_still(int me, struct pt_hold *h, uint64_t held_ns)
+pt_still(int me, struct pt_hold *h)
 {
     switch (h->why) {
     case PT_WHY_STEP: {
-        struct pt_scan sc = pt_scan_higher(me, h->set, NULL, 0);
-        return sc.running > 0 && sc.steps == h->steps;
+        struct pt_scan sc = pt_scan_higher(me, h->set, NULL);
+        return sc.active > 0 && sc.steps == h->steps;
     }
-    case PT_WHY_YIELD: {
-        struct pt_scan sc = pt_scan_higher(me, NULL, NULL, h->obj);
-        if (sc.running > 0)
-            return true;
-        /* Someone it released is still to run: wait for the first of them,
-         * not for ever (a signal wakes one waiter, an unlock one locker). */
-        return h->waking > 0 && sc.waking >= h->waking && held_ns < PT_WAKE_NS;
-    }
+    case PT_WHY_YIELD:
+        return pt_scan_higher(me, NULL, NULL).active > 0;
     case PT_WHY_START:
         return pt_start_waits(me, h->creator);
     case PT_WHY_BATCH:
         return atomic_load_explicit(&pt_slots[h->creator].children_waiting,
                                     memory_order_acquire) > 0;
+    case PT_WHY_LAUNCH:
+        return pt_lower_sibling_launching(me, h->creator);
+    case PT_WHY_HANDOVER:
+        /* Until each thread it released has left that hold and stopped
+         * running (reached its next hold or wait). */
+        for (int w = 0; w < PT_WORDS; w++)
+            for (uint64_t bits = h->set[w]; bits; bits &= bits - 1) {
+                int i = w * 64 + __builtin_ctzll(bits);
+                if (atomic_load_explicit(&pt_slots[i].holds, memory_order_acquire) == h->holds[i]
+                    || pt_running(i))
+                    return true;
+            }
+        return false;
     case PT_WHY_SLEEP:
         return true;
     }
     return false;
 }
 
-/* Hold the calling thread while the reason stands, for at most bound_ns
- * and what the budget has left. Returns how long it held. */
+/* Hold the calling thread, in `held_state`, while the reason stands, for
+ * at most bound_ns and what the budget has left. Returns how long it held. */
 static uint64_t
 pt_hold(int me, struct pt_hold *h, uint64_t bound_ns, int held_state)
 {
@@ -256,9 +352,9 @@ pt_hold(int me, struct pt_hold *h, uint64_t bound_ns, int held_state)
     atomic_fetch_add_explicit(&pt_reserved_ns, bound_ns, memory_order_relaxed);
     struct pt_slot *s = &pt_slots[me];
     int was = atomic_exchange_explicit(&s->state, held_state, memory_order_acq_rel);
-    pt_bump(); /* a higher thread held may end a lower one's hold */
+    pt_bump(); /* a thread that stopped running may end another's hold */
     uint64_t until = now + bound_ns, t = now;
-    while (t < until && pt_still(me, h, t - now)) {
+    while (t < until && pt_still(me, h)) {
         unsigned epoch = atomic_load_explicit(&pt_epoch, memory_order_acquire);
         if (t - now < PT_SPIN_NS) {
             for (int k = 0; k < 64; k++)
@@ -271,6 +367,7 @@ pt_hold(int me, struct pt_hold *h, uint64_t bound_ns, int held_state)
         }
         t = lg_now_ns();
     }
+    atomic_fetch_add_explicit(&s->holds, 1, memory_order_release);
     atomic_store_explicit(&s->state, was, memory_order_release);
     uint64_t took = t - now;
     if (cut && t >= until)
@@ -302,25 +399,57 @@ pt_decide(struct pt_slot *s, enum lg_pt_op op, unsigned flags)
     return d;
 }
 
+/* Before an acquisition: held for the next step of a higher thread that is
+ * active. The set is published, so that the one that steps hands over. */
 static void
 pt_step_hold(int me, uint64_t bound_ns)
 {
-    struct pt_hold h = { .why = PT_WHY_STEP };
-    struct pt_scan sc = pt_scan_higher(me, NULL, h.set, 0);
-    if (sc.running == 0)
+    static struct pt_hold zero;
+    struct pt_hold h = zero;
+    h.why = PT_WHY_STEP;
+    struct pt_scan sc = pt_scan_higher(me, NULL, h.set);
+    if (sc.active == 0)
         return;
     h.steps = sc.steps;
+    struct pt_slot *s = &pt_slots[me];
+    for (int w = 0; w < PT_WORDS; w++)
+        atomic_store_explicit(&s->waits_for[w], h.set[w], memory_order_release);
     pt_hold(me, &h, bound_ns, PT_HELD);
+    for (int w = 0; w < PT_WORDS; w++)
+        atomic_store_explicit(&s->waits_for[w], 0, memory_order_release);
+}
+
+/* After a call of the calling thread: the lower threads that were held for
+ * its next step are released by it; it waits until they have run as far as
+ * they can (their next hold or wait), so that one step of theirs follows
+ * each of its own whatever cores the kernel gives out. */
+static void
+pt_handover(int me)
+{
+    static struct pt_hold zero;
+    struct pt_hold h = zero;
+    h.why = PT_WHY_HANDOVER;
+    bool any = false;
+    int used = atomic_load_explicit(&pt_used, memory_order_acquire);
+    for (int i = 0; i < used; i++) {
+        if (i == me || atomic_load_explicit(&pt_slots[i].state, memory_order_acquire) != PT_HELD
+            || !((atomic_load_explicit(&pt_slots[i].waits_for[me / 64], memory_order_acquire)
+                  >> (me % 64)) & 1))
+            continue;
+        h.set[i / 64] |= 1ull << (i % 64);
+        h.holds[i] = atomic_load_explicit(&pt_slots[i].holds, memory_order_acquire);
+        any = true;
+    }
+    if (any)
+        pt_hold(me, &h, PT_HANDOVER_NS, PT_HANDING);
 }
 
 static void
-pt_yield_hold(int me, uintptr_t obj, uint64_t bound_ns)
+pt_yield_hold(int me, uint64_t bound_ns)
 {
-    struct pt_hold h = { .why = PT_WHY_YIELD, .obj = obj };
-    struct pt_scan sc = pt_scan_higher(me, NULL, NULL, obj);
-    if (sc.running == 0 && sc.waking == 0)
+    if (pt_scan_higher(me, NULL, NULL).active == 0)
         return;
-    h.waking = sc.waking;
+    struct pt_hold h = { .why = PT_WHY_YIELD };
     pt_hold(me, &h, bound_ns, PT_HELD);
 }
 
@@ -360,6 +489,7 @@ lg_perturb_after_slow(struct lg_thread *t, enum lg_pt_op op, uintptr_t obj, int 
     atomic_store_explicit(&s->steps, atomic_load_explicit(&s->steps, memory_order_relaxed) + 1,
                           memory_order_release);
     pt_bump();
+    pt_handover(pt_self);
     unsigned flags = 0;
     switch (op) {
     case LG_PT_RDLOCK:
@@ -378,9 +508,11 @@ lg_perturb_after_slow(struct lg_thread *t, enum lg_pt_op op, uintptr_t obj, int 
         goto release;
     case LG_PT_SEM_POST:
     release: {
+        if (err == 0)
+            pt_note_release(obj);
         struct lg_pt_decision d = pt_decide(s, op, flags);
         if (d.hold == LG_PT_YIELD && err == 0)
-            pt_yield_hold(pt_self, obj, d.bound_ns);
+            pt_yield_hold(pt_self, d.bound_ns);
         break;
     }
     default:
@@ -422,17 +554,6 @@ lg_perturb_created_slow(struct lg_thread *t, uint32_t child_num)
     pt_claim(child_num, me, depth);
 }
 
-static int
-pt_find(uint32_t num)
-{
-    int used = atomic_load_explicit(&pt_used, memory_order_acquire);
-    for (int i = 0; i < used; i++)
-        if (atomic_load_explicit(&pt_slots[i].state, memory_order_acquire) == PT_PENDING
-            && atomic_load_explicit(&pt_slots[i].num, memory_order_relaxed) == num)
-            return i;
-    return -1;
-}
-
 void
 lg_perturb_create_failed_slow(uint32_t child_num)
 {
@@ -467,19 +588,18 @@ lg_perturb_start_slow(struct lg_thread *t)
             pt_hold(me, &h, d.bound_ns, PT_STARTING);
             batch = true;
         }
-        atomic_fetch_sub_explicit(&c->children_waiting, 1, memory_order_acq_rel);
-        /* Go with the siblings that waited: each leaves when it sees the
-         * creator stop, one poll apart, so the first ones wait a little. */
-        if (batch) {
-            pt_bump();
-            struct pt_hold h = { .why = PT_WHY_BATCH, .creator = creator };
+        /* Go with the siblings that waited: each leaves its start when it
+         * sees the creator stop (one poll apart), waits until all have left
+         * theirs, then sets off right after those it outranks, so that they
+         * set off within microseconds of each other, lowest first. */
+        if (batch)
             atomic_store_explicit(&s->state, PT_LAUNCHING, memory_order_release);
-            /* One that waited for the others was woken by them, and on a
-             * busy machine the kernel lets a woken thread preempt its waker
-             * on the waker's core: give the core back once, so that the
-             * siblings get as far as they would have on a core of their own. */
-            if (pt_hold(me, &h, PT_BATCH_NS, PT_LAUNCHING) > 0)
-                sched_yield();
+        atomic_fetch_sub_explicit(&c->children_waiting, 1, memory_order_acq_rel);
+        if (batch) {
+            struct pt_hold h = { .why = PT_WHY_BATCH, .creator = creator };
+            pt_hold(me, &h, PT_BATCH_NS, PT_LAUNCHING);
+            h.why = PT_WHY_LAUNCH;
+            pt_hold(me, &h, PT_BATCH_NS, PT_LAUNCHING);
         }
     }
     atomic_store_explicit(&s->state, PT_RUNNING, memory_order_release);
