@@ -10,7 +10,8 @@
  *
  * Exit status: that of the program (this process becomes it), 2 for a usage
  * error or a bad option, 1 when the library cannot be found, 127 when the
- * program cannot be run.
+ * program cannot be run. With --hunt=N (hunt.c) the launcher runs the program
+ * many times instead and exits with the hunt's status.
  */
 #include <errno.h>
 #include <limits.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hunt.h"
 #include "options.h"
 
 #ifndef LG_VERSION
@@ -132,7 +134,9 @@ lg_help(bool markdown)
             "Flags are appended to LOCKGRAPH_OPTIONS, so they win over the environment.\n"
             "\n"
             "  --help             this text (--help=markdown: the option table in Markdown)\n"
-            "  --version          print the version\n"
+            "  --version          print the version\n");
+        lg_buf_puts(&b, lg_hunt_usage);
+        lg_buf_puts(&b,
             "\n"
             "The library is $LOCKGRAPH_LIBRARY, or ../lib/liblockgraph.so next to this\n"
             "program.\n"
@@ -298,6 +302,7 @@ lg_preload(const char *lib)
 
 /* Global so that it stays reachable (not a leak) on every exit path. */
 static struct lg_str flags;
+static struct lg_hunt hunt;
 
 int
 main(int argc, char **argv)
@@ -368,6 +373,11 @@ main(int argc, char **argv)
             continue;
         }
 
+        int h = lg_hunt_flag(&hunt, name, value, argc, argv, &i);
+        if (h < 0)
+            return LG_EXIT_USAGE;
+        if (h > 0)
+            continue;
         int f = lg_flag_find(name);
         if (f < 0 && strncmp(name, "no_", 3) == 0 && !value) {
             int g = lg_flag_find(name + 3);
@@ -447,6 +457,8 @@ main(int argc, char **argv)
     free(lib);
     lg_heap_release();
 
+    if (hunt.runs)
+        return lg_hunt_run(&hunt, argc, argv, i);
     execvp(argv[i], argv + i);
     fprintf(stderr, "lockgraph: cannot run '%s': %s\n", argv[i], strerror(errno));
     return LG_EXIT_NOEXEC;
