@@ -47,7 +47,7 @@ main(int argc, char **argv)
     pthread_t c, w;
     rb_spawn(&w, waiter, NULL);
     rb_spawn(&c, cook, NULL);
-    rb_join(w);
     rb_join(c);
+    rb_join(w);
     return rb_ok("the waiter serves the %s", soup);
 }
