@@ -87,8 +87,14 @@ static struct lg_pt_config pt_cfg;
 static uint64_t pt_start_ns;
 static atomic_uint pt_epoch;             /* bumped by every completed call */
 static atomic_int pt_sleepers;           /* threads asleep on pt_epoch */
-static atomic_uint_fast64_t pt_used_ns, pt_reserved_ns;
 static atomic_uint_fast64_t pt_holds, pt_spurious, pt_change_seq, pt_budget_short;
+/* The budget's clock: the time during which at least one thread was held
+ * (its intervals merged, so overlapping holds count once). */
+static lg_mutex pt_clock_lock = LG_MUTEX_INIT;
+static atomic_uint_fast64_t pt_dry_until; /* no budget before then: skip the lock */
+static unsigned pt_nheld;      /* holds under way */
+static uint64_t pt_held_since; /* when the last of them began after none */
+static uint64_t pt_held_ns;    /* closed intervals */
 static atomic_bool pt_said_full;
 /* What was released lately (unlocked, signalled, posted), and when: a
  * thread blocked on one of them since before is waking, and runnable. */
@@ -108,12 +114,72 @@ pt_futex_wait(atomic_uint *word, unsigned expect, uint64_t ns)
     syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expect, &ts, NULL, 0);
 }
 
+/* Something a held thread may be waiting for changed. Only sleepers need
+ * telling, so the shared word is written only while someone sleeps. A
+ * sleeper counts itself before it looks a last time (see pt_hold()); a
+ * change it missed in between (x86 may read the count before its own
+ * store is seen) only lets it sleep until its next look, PT_POLL_NS at
+ * most: a fence on every call of the program would cost more. */
 static void
 pt_bump(void)
 {
-    atomic_fetch_add_explicit(&pt_epoch, 1, memory_order_release);
-    if (atomic_load_explicit(&pt_sleepers, memory_order_acquire) > 0)
+    if (atomic_load_explicit(&pt_sleepers, memory_order_relaxed) > 0) {
+        atomic_fetch_add_explicit(&pt_epoch, 1, memory_order_seq_cst);
         syscall(SYS_futex, &pt_epoch, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+    }
+}
+
+/*
+ * The budget. While any thread is held the program may make no progress at
+ * all (the others may be waiting for it, or handing over to it), and while
+ * none is it runs as it would unperturbed; so if the time with some thread
+ * held stays within perturb_budget percent of the time with none, the run
+ * takes at most (1 + perturb_budget/100) times as long as it would. (The
+ * rest of the perturbation's cost - a wake-up, a scan of the table - is
+ * paid while some thread is held, and so counted too.)
+ */
+static uint64_t
+pt_perturbed_ns(uint64_t now)
+{
+    return pt_held_ns + (pt_nheld ? now - pt_held_since : 0);
+}
+
+/* A hold of at most *bound_ns begins: false when the budget has nothing
+ * left worth holding for (*bound_ns shrinks to what it has, and *cut says
+ * so). */
+static bool
+pt_budget_take(uint64_t now, uint64_t *bound_ns, bool *cut)
+{
+    /* A thread at every lock call of a busy program asks; once the budget
+     * is dry, it would ask under the lock a million times in vain. */
+    if (now < atomic_load_explicit(&pt_dry_until, memory_order_relaxed))
+        return false;
+    lg_mutex_lock(&pt_clock_lock);
+    uint64_t left = lg_pt_budget_left(&pt_cfg, now - pt_start_ns, pt_perturbed_ns(now));
+    *cut = left < *bound_ns;
+    if (*cut)
+        *bound_ns = left;
+    bool go = *bound_ns >= PT_MIN_HOLD_NS;
+    if (go && pt_nheld++ == 0)
+        pt_held_since = now;
+    if (!go && !pt_nheld) {
+        /* The budget grows by budget_pct/(100 + budget_pct) of each
+         * nanosecond with nobody held: this long until a hold is worth it. */
+        uint64_t pct = pt_cfg.budget_pct ? pt_cfg.budget_pct : 1;
+        atomic_store_explicit(&pt_dry_until, now + PT_MIN_HOLD_NS * (100 + pct) / pct,
+                              memory_order_relaxed);
+    }
+    lg_mutex_unlock(&pt_clock_lock);
+    return go;
+}
+
+static void
+pt_budget_give(uint64_t now)
+{
+    lg_mutex_lock(&pt_clock_lock);
+    if (--pt_nheld == 0)
+        pt_held_ns += now - pt_held_since;
+    lg_mutex_unlock(&pt_clock_lock);
 }
 
 /* ---- the table ------------------------------------------------------------ */
@@ -170,6 +236,18 @@ pt_running(int i)
 static void
 pt_note_release(uintptr_t obj)
 {
+    /* Only a release somebody is blocked on can wake anybody; the others
+     * (nearly all, in a program whose locks are not contended) need no
+     * clock. */
+    int used = atomic_load_explicit(&pt_used, memory_order_acquire);
+    bool blocked = false;
+    for (int i = 0; i < used && !blocked; i++) {
+        struct lg_thread *t = atomic_load_explicit(&pt_slots[i].thread, memory_order_relaxed);
+        blocked = t && atomic_load_explicit(&t->wait_kind, memory_order_relaxed) != LG_WAIT_NONE
+                  && atomic_load_explicit(&t->wait_object, memory_order_relaxed) == obj;
+    }
+    if (!blocked)
+        return;
     unsigned k = atomic_fetch_add_explicit(&pt_released_next, 1, memory_order_relaxed)
                  % PT_RELEASED;
     atomic_store_explicit(&pt_released[k].obj, 0, memory_order_relaxed);
@@ -291,12 +369,16 @@ pt_any_other_active(int me)
 enum pt_why { PT_WHY_STEP, PT_WHY_YIELD, PT_WHY_START, PT_WHY_BATCH, PT_WHY_LAUNCH,
               PT_WHY_HANDOVER, PT_WHY_SLEEP };
 
+/* HANDOVER: at most this many released threads are waited for. */
+#define PT_HANDOVER_MAX 16
+
 struct pt_hold {
     enum pt_why why;
-    uint64_t set[PT_WORDS];    /* STEP: the higher threads active at the start;
-                                * HANDOVER: the threads released */
+    uint64_t set[PT_WORDS];    /* STEP: the higher threads active at the start */
     uint64_t steps;            /* STEP: their steps then */
-    uint64_t holds[PT_SLOTS];  /* HANDOVER: the holds of those released, then */
+    unsigned nreleased;        /* HANDOVER: the threads released, */
+    int released[PT_HANDOVER_MAX];
+    uint64_t holds[PT_HANDOVER_MAX]; /* and their holds then */
     int creator;               /* START, BATCH */
 };
 
@@ -321,13 +403,12 @@ pt_still(int me, struct pt_hold *h)
     case PT_WHY_HANDOVER:
         /* Until each thread it released has left that hold and stopped
          * running (reached its next hold or wait). */
-        for (int w = 0; w < PT_WORDS; w++)
-            for (uint64_t bits = h->set[w]; bits; bits &= bits - 1) {
-                int i = w * 64 + __builtin_ctzll(bits);
-                if (atomic_load_explicit(&pt_slots[i].holds, memory_order_acquire) == h->holds[i]
-                    || pt_running(i))
-                    return true;
-            }
+        for (unsigned k = 0; k < h->nreleased; k++) {
+            int i = h->released[k];
+            if (atomic_load_explicit(&pt_slots[i].holds, memory_order_acquire) == h->holds[k]
+                || pt_running(i))
+                return true;
+        }
         return false;
     case PT_WHY_SLEEP:
         return true;
@@ -341,39 +422,35 @@ static uint64_t
 pt_hold(int me, struct pt_hold *h, uint64_t bound_ns, int held_state)
 {
     uint64_t now = lg_now_ns();
-    uint64_t used = atomic_load_explicit(&pt_used_ns, memory_order_relaxed)
-                    + atomic_load_explicit(&pt_reserved_ns, memory_order_relaxed);
-    uint64_t left = lg_pt_budget_left(&pt_cfg, now - pt_start_ns, used);
-    bool cut = left < bound_ns;
-    if (cut)
-        bound_ns = left;
-    if (bound_ns < PT_MIN_HOLD_NS)
+    bool cut;
+    if (!pt_budget_take(now, &bound_ns, &cut))
         return 0;
-    atomic_fetch_add_explicit(&pt_reserved_ns, bound_ns, memory_order_relaxed);
     struct pt_slot *s = &pt_slots[me];
     int was = atomic_exchange_explicit(&s->state, held_state, memory_order_acq_rel);
     pt_bump(); /* a thread that stopped running may end another's hold */
     uint64_t until = now + bound_ns, t = now;
     while (t < until && pt_still(me, h)) {
-        unsigned epoch = atomic_load_explicit(&pt_epoch, memory_order_acquire);
         if (t - now < PT_SPIN_NS) {
             for (int k = 0; k < 64; k++)
                 __builtin_ia32_pause();
         } else {
+            /* Counted as a sleeper before the last look: a change made
+             * after that look bumps the epoch, and the wait returns. */
             uint64_t nap = until - t < PT_POLL_NS ? until - t : PT_POLL_NS;
-            atomic_fetch_add_explicit(&pt_sleepers, 1, memory_order_acq_rel);
-            pt_futex_wait(&pt_epoch, epoch, nap);
-            atomic_fetch_sub_explicit(&pt_sleepers, 1, memory_order_acq_rel);
+            atomic_fetch_add_explicit(&pt_sleepers, 1, memory_order_seq_cst);
+            unsigned epoch = atomic_load_explicit(&pt_epoch, memory_order_seq_cst);
+            if (pt_still(me, h))
+                pt_futex_wait(&pt_epoch, epoch, nap);
+            atomic_fetch_sub_explicit(&pt_sleepers, 1, memory_order_relaxed);
         }
         t = lg_now_ns();
     }
     atomic_fetch_add_explicit(&s->holds, 1, memory_order_release);
     atomic_store_explicit(&s->state, was, memory_order_release);
+    pt_budget_give(t);
     uint64_t took = t - now;
     if (cut && t >= until)
         atomic_fetch_add_explicit(&pt_budget_short, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&pt_used_ns, took, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&pt_reserved_ns, bound_ns, memory_order_relaxed);
     atomic_fetch_add_explicit(&pt_holds, 1, memory_order_relaxed);
     return took;
 }
@@ -404,9 +481,7 @@ pt_decide(struct pt_slot *s, enum lg_pt_op op, unsigned flags)
 static void
 pt_step_hold(int me, uint64_t bound_ns)
 {
-    static struct pt_hold zero;
-    struct pt_hold h = zero;
-    h.why = PT_WHY_STEP;
+    struct pt_hold h = { .why = PT_WHY_STEP };
     struct pt_scan sc = pt_scan_higher(me, NULL, h.set);
     if (sc.active == 0)
         return;
@@ -426,21 +501,19 @@ pt_step_hold(int me, uint64_t bound_ns)
 static void
 pt_handover(int me)
 {
-    static struct pt_hold zero;
-    struct pt_hold h = zero;
+    struct pt_hold h;
     h.why = PT_WHY_HANDOVER;
-    bool any = false;
+    h.nreleased = 0;
     int used = atomic_load_explicit(&pt_used, memory_order_acquire);
-    for (int i = 0; i < used; i++) {
+    for (int i = 0; i < used && h.nreleased < PT_HANDOVER_MAX; i++) {
         if (i == me || atomic_load_explicit(&pt_slots[i].state, memory_order_acquire) != PT_HELD
             || !((atomic_load_explicit(&pt_slots[i].waits_for[me / 64], memory_order_acquire)
                   >> (me % 64)) & 1))
             continue;
-        h.set[i / 64] |= 1ull << (i % 64);
-        h.holds[i] = atomic_load_explicit(&pt_slots[i].holds, memory_order_acquire);
-        any = true;
+        h.released[h.nreleased] = i;
+        h.holds[h.nreleased++] = atomic_load_explicit(&pt_slots[i].holds, memory_order_acquire);
     }
-    if (any)
+    if (h.nreleased)
         pt_hold(me, &h, PT_HANDOVER_NS, PT_HANDING);
 }
 
@@ -659,10 +732,12 @@ lg_perturb_finish(void)
 {
     if (!lg_perturb_on || lg_opt.verbosity < 1)
         return;
-    uint64_t run = lg_now_ns() - pt_start_ns;
-    uint64_t used = atomic_load_explicit(&pt_used_ns, memory_order_relaxed);
-    lg_note("perturbation: seed %ld; %llu holds, %.1f ms held in all (%.0f%% of %.1f ms), "
-            "%llu spurious wake-ups, %llu holds cut short by the budget",
+    uint64_t now = lg_now_ns(), run = now - pt_start_ns;
+    lg_mutex_lock(&pt_clock_lock);
+    uint64_t used = pt_perturbed_ns(now);
+    lg_mutex_unlock(&pt_clock_lock);
+    lg_note("perturbation: seed %ld; %llu holds, some thread held for %.1f ms (%.0f%% of "
+            "%.1f ms), %llu spurious wake-ups, %llu holds cut short by the budget",
             lg_opt.perturb_seed, (unsigned long long)atomic_load(&pt_holds), (double)used / 1e6,
             run ? 100.0 * (double)used / (double)run : 0.0, (double)run / 1e6,
             (unsigned long long)atomic_load(&pt_spurious),
@@ -681,5 +756,8 @@ lg_perturb_atfork_child(void)
             atomic_store_explicit(&pt_slots[i].children_waiting, 0, memory_order_relaxed);
         }
     atomic_store_explicit(&pt_sleepers, 0, memory_order_relaxed);
-    atomic_store_explicit(&pt_reserved_ns, 0, memory_order_relaxed);
+    lg_mutex_reset(&pt_clock_lock);
+    if (pt_nheld) /* the holds under way were the other threads' */
+        pt_held_ns += lg_now_ns() - pt_held_since;
+    pt_nheld = 0;
 }

@@ -70,10 +70,12 @@
  *
  * Bounds. A hold lasts at most a log-uniform time in [max/32, max]
  * (perturb_max_ms) and ends as soon as its reason does (the higher thread
- * stepped, blocked or exited; the creator blocked). All holds together stay
- * within a budget, as TSan's adaptive delays do: perturb_budget percent of
- * the program's own run time, or a fixed allowance at the start (small
- * programs would get nothing otherwise). A hold is never taken inside
+ * stepped, blocked or exited; the creator blocked). The holds stay within a
+ * time budget, as TSan's adaptive delays do: the time in which some thread
+ * is held stays within perturb_budget percent of the time in which none is,
+ * or within a fixed allowance at the start (small programs would get
+ * nothing otherwise). While none is held the program runs as unperturbed,
+ * so with the default 100% it takes at most about twice as long. A hold is never taken inside
  * lockgraph's own locks, waits for nothing but the thread table and its
  * deadline, and ends at that deadline whatever the other threads do: the
  * program may run slower, never differently from a schedule it could get
@@ -183,9 +185,9 @@ struct lg_pt_decision lg_pt_decide(struct lg_pt_thread *pt, const struct lg_pt_c
  * in which change points were reached) puts later changes lower. */
 uint64_t lg_pt_rank(uint32_t depth, uint32_t num, bool changed, uint64_t change_seq);
 
-/* How much more the holds may take: the budget at `elapsed_ns` into the run
- * (the larger of the grace and budget_pct % of the program's own time,
- * elapsed minus what the holds took), minus `used_ns` already taken. */
+/* How much longer threads may be held: the budget at `elapsed_ns` into the
+ * run (the larger of the grace and budget_pct % of the time in which no
+ * thread was held), minus `used_ns`, the time in which some thread was. */
 uint64_t lg_pt_budget_left(const struct lg_pt_config *c, uint64_t elapsed_ns, uint64_t used_ns);
 
 /* A value in [lo, hi] from 32 random bits, log-uniform by octave: each

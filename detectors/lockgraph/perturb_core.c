@@ -171,9 +171,8 @@ uint64_t
 lg_pt_budget_left(const struct lg_pt_config *c, uint64_t elapsed_ns, uint64_t used_ns)
 {
     /* used <= pct% of (elapsed - used)  <=>  used <= elapsed * pct / (100 + pct):
-     * the program's own time grows as it runs, the holds' share of it is
-     * capped. Overlapping holds of several threads all count, so the real
-     * slowdown is at most this and usually less. */
+     * the unperturbed time grows as the program runs, the perturbed time is
+     * capped at a share of it. */
     unsigned __int128 share = (unsigned __int128)elapsed_ns * c->budget_pct / (100 + c->budget_pct);
     uint64_t allowed = (uint64_t)share > c->grace_ns ? (uint64_t)share : c->grace_ns;
     return used_ns >= allowed ? 0 : allowed - used_ns;
