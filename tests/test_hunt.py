@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Tests of `lockgraph --hunt`: what counts as a failure, where it stops, the
-replay command it prints, the directory it keeps, and its usage errors.
+replay command it prints, the directory it keeps, and its usage errors; and
+of the perturbation seed in what lockgraph prints (start, reports, exit).
 
 Every program here decides by itself whether it fails (an exit status, its
 own random number, a lockgraph report), so no result depends on how the
@@ -9,6 +10,7 @@ scheduler ran it.
 usage: test_hunt.py --launcher build/dev/bin/lockgraph --inversion PROBE
 """
 import argparse
+import json
 import os
 import re
 import shlex
@@ -121,6 +123,26 @@ def main():
                     ["--hunt-all=1", "--hunt=2", "--", "true"], ["--hunt-dry", "--", "true"]):
             rc, out = hunt(lg, bad)
             check(rc == 2 and "lockgraph:" in out, "usage error: " + " ".join(bad), out)
+        # The seed: printed at start and at exit with verbosity=1, and in
+        # every report, text and JSON.
+        log = os.path.join(tmp, "seed.json")
+        rc, out = hunt(lg, ["--perturb", "--perturb-seed=424242", "--verbosity=1",
+                            f"--json={log}", "--", a.inversion])
+        check("perturbation on: seed 424242" in out, "verbosity=1 prints the seed at start", out)
+        check(re.search(r"perturbation: seed 424242;", out) is not None,
+              "verbosity=1 prints the seed in the exit summary", out)
+        check("perturb_seed: 424242" in out, "the text report carries the seed", out)
+        if os.path.exists(log):
+            with open(log) as f:
+                rep = json.loads(f.readline())
+            check(rep.get("fields", {}).get("perturb_seed") == 424242,
+                  "the JSON report carries the seed", json.dumps(rep)[:2000])
+        else:
+            check(False, "the JSON report carries the seed (no JSON log)", out)
+        rc, out = hunt(lg, ["--verbosity=1", "--", a.inversion])
+        check("perturbation" not in out and "perturb_seed" not in out,
+              "without --perturb nothing is said of it", out)
+
         rc, out = hunt(lg, ["--help"])
         check(rc == 0 and "--hunt=N" in out and "--hunt-ok-status" in out, "--help lists --hunt", out)
 
