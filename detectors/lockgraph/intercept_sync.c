@@ -49,7 +49,7 @@ cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock, const struct t
     bool had = l && lg_held_find(t, l);
     if (lg_perturb_on && had && deadline_ahead(kind, clock, until)) {
         leave();
-        if (lg_perturb_spurious(t, (uintptr_t)c) && deadline_ahead(kind, clock, until))
+        if (lg_perturb_spurious(t, (uintptr_t)c, (uintptr_t)m) && deadline_ahead(kind, clock, until))
             return 0; /* a spurious wake-up: the mutex was never released */
         reenter();
     }

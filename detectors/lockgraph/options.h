@@ -79,7 +79,7 @@
     X(INT, perturb_max_ms, 32, 1, 10000,                                      \
       "longest single hold, in milliseconds (each is drawn between a 32nd "   \
       "of it and it)")                                                        \
-    X(INT, perturb_spurious, 25, 0, 100,                                      \
+    X(INT, perturb_spurious, 50, 0, 100,                                      \
       "percent of condition-variable waits that may wake spuriously (only "   \
       "while another thread runs)")
 

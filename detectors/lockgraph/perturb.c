@@ -354,13 +354,22 @@ pt_lower_sibling_launching(int me, int creator)
     return false;
 }
 
+/* Another thread runs, or waits for `mutex` (0: none). */
 static bool
-pt_any_other_active(int me)
+pt_any_other_active(int me, uintptr_t mutex)
 {
     int used = atomic_load_explicit(&pt_used, memory_order_acquire);
-    for (int i = 0; i < used; i++)
-        if (i != me && pt_active(i))
+    for (int i = 0; i < used; i++) {
+        if (i == me)
+            continue;
+        if (pt_active(i))
             return true;
+        struct lg_thread *t = atomic_load_explicit(&pt_slots[i].thread, memory_order_relaxed);
+        if (mutex && t && atomic_load_explicit(&pt_slots[i].state, memory_order_acquire) == PT_RUNNING
+            && atomic_load_explicit(&t->wait_kind, memory_order_relaxed) == LG_WAIT_LOCK
+            && atomic_load_explicit(&t->wait_object, memory_order_relaxed) == mutex)
+            return true;
+    }
     return false;
 }
 
@@ -595,7 +604,7 @@ lg_perturb_after_slow(struct lg_thread *t, enum lg_pt_op op, uintptr_t obj, int 
 }
 
 bool
-lg_perturb_spurious_slow(struct lg_thread *t, uintptr_t cond)
+lg_perturb_spurious_slow(struct lg_thread *t, uintptr_t cond, uintptr_t mutex)
 {
     (void)t;
     (void)cond;
@@ -606,10 +615,12 @@ lg_perturb_spurious_slow(struct lg_thread *t, uintptr_t cond)
     bool woke = false;
     struct lg_pt_decision d = pt_decide(s, LG_PT_COND_WAIT, 0);
     if (d.spurious) {
-        /* The mutex stays held: to the program this is a wait that
-         * returned at once, after a pause. */
+        /* A pause first, the mutex still held (a thread slow to reach its
+         * wait): one that was just leaving has gone when it ends. Then a
+         * wake-up only if somebody could still signal: a thread running, or
+         * one waiting for this mutex (it runs once the caller lets it go). */
         struct pt_hold h = { .why = PT_WHY_SLEEP };
-        if (pt_hold(pt_self, &h, d.spurious_ns, PT_HELD) > 0 && pt_any_other_active(pt_self)) {
+        if (pt_hold(pt_self, &h, d.spurious_ns, PT_HELD) > 0 && pt_any_other_active(pt_self, mutex)) {
             woke = true;
             atomic_fetch_add_explicit(&pt_spurious, 1, memory_order_relaxed);
         }
@@ -617,6 +628,7 @@ lg_perturb_spurious_slow(struct lg_thread *t, uintptr_t cond)
     pt_in_hook = false;
     return woke;
 }
+
 
 void
 lg_perturb_created_slow(struct lg_thread *t, uint32_t child_num)

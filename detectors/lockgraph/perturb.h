@@ -56,9 +56,13 @@
  *     low-priority threads for up to two seconds at a time): a consumer
  *     that falls behind, a thread that lets the one it woke go first;
  *   - spurious wake-ups: a condition-variable wait may, after a short hold
- *     with its mutex still held, return 0 without waiting - but only while
- *     another thread is running. A waiter that no running thread can wake is
- *     a lost wake-up, and waking it would hide the bug instead of showing it.
+ *     with its mutex still held, return 0 without having waited - but only
+ *     if another thread is running or waiting for that mutex, so that
+ *     somebody could still signal. A waiter that nobody can wake any more
+ *     is a lost wake-up, and waking it would hide the bug instead of
+ *     showing it. (The mutex is not let go: whoever took it in between
+ *     would often fulfil the wait, and a wake-up that finds its condition
+ *     true shows nothing.)
  *
  * Read locks are neither held before nor yielded after (readers do not
  * order each other; what matters among them is overlap), a lock taken by
@@ -208,7 +212,7 @@ void lg_perturb_atfork_child(void);  /* only the forking thread is left */
 
 void lg_perturb_before_slow(struct lg_thread *t, enum lg_pt_op op, uintptr_t obj);
 void lg_perturb_after_slow(struct lg_thread *t, enum lg_pt_op op, uintptr_t obj, int err);
-bool lg_perturb_spurious_slow(struct lg_thread *t, uintptr_t cond);
+bool lg_perturb_spurious_slow(struct lg_thread *t, uintptr_t cond, uintptr_t mutex);
 void lg_perturb_created_slow(struct lg_thread *t, uint32_t child_num);
 void lg_perturb_create_failed_slow(uint32_t child_num);
 void lg_perturb_start_slow(struct lg_thread *t);
@@ -225,9 +229,9 @@ void lg_perturb_exit_slow(struct lg_thread *t);
  *   lg_perturb_after(t, op, obj, err) after every real call with its result
  *                                     (acquisitions, waits and releases): the
  *                                     thread's step; after a release, may hold
- *   lg_perturb_spurious(t, cond)      before a condition-variable wait: true
- *                                     means return 0 now, without waiting
- *                                     (the mutex was never released)
+ *   lg_perturb_spurious(t, cond, m)   before a condition-variable wait on
+ *                                     mutex m: true means return 0 now,
+ *                                     without waiting (m was never released)
  *   lg_perturb_created(t, num)        in pthread_create, before the real call
  *   lg_perturb_create_failed(num)     when the real pthread_create failed
  *   lg_perturb_start(t)               in the new thread, before its routine
@@ -248,9 +252,9 @@ lg_perturb_after(struct lg_thread *t, enum lg_pt_op op, uintptr_t obj, int err)
 }
 
 static inline bool
-lg_perturb_spurious(struct lg_thread *t, uintptr_t cond)
+lg_perturb_spurious(struct lg_thread *t, uintptr_t cond, uintptr_t mutex)
 {
-    return __builtin_expect(lg_perturb_on, 0) && t && lg_perturb_spurious_slow(t, cond);
+    return __builtin_expect(lg_perturb_on, 0) && t && lg_perturb_spurious_slow(t, cond, mutex);
 }
 
 static inline void
