@@ -73,9 +73,10 @@
     X(INT, perturb_seed, 0, 0, 4294967295L,                                   \
       "seed of the perturbation's decisions (0: a fresh one, printed with "   \
       "verbosity=1, in every report and in the exit summary)")                \
-    X(INT, perturb_budget, 100, 0, 10000,                                     \
-      "holds add at most this percent of the program's own run time (100: "   \
-      "it takes at most about twice as long), beyond 20 ms at the start")     \
+    X(INT, perturb_budget, 70, 0, 10000,                                      \
+      "the time in which some thread is held stays within this percent of "   \
+      "the time in which none is (70: with the perturbation's own cost, a "   \
+      "run takes about twice as long at most), beyond 20 ms at the start")    \
     X(INT, perturb_max_ms, 32, 1, 10000,                                      \
       "longest single hold, in milliseconds (each is drawn between a 32nd "   \
       "of it and it)")                                                        \

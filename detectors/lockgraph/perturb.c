@@ -132,11 +132,10 @@ pt_bump(void)
 /*
  * The budget. While any thread is held the program may make no progress at
  * all (the others may be waiting for it, or handing over to it), and while
- * none is it runs as it would unperturbed; so if the time with some thread
- * held stays within perturb_budget percent of the time with none, the run
- * takes at most (1 + perturb_budget/100) times as long as it would. (The
- * rest of the perturbation's cost - a wake-up, a scan of the table - is
- * paid while some thread is held, and so counted too.)
+ * none is it runs as it would unperturbed, but for the cost of the calls
+ * into this file; so if the time with some thread held stays within
+ * perturb_budget percent of the time with none, the run takes at most
+ * (1 + perturb_budget/100) times as long as it would with that cost.
  */
 static uint64_t
 pt_perturbed_ns(uint64_t now)

@@ -78,8 +78,11 @@
  * time budget, as TSan's adaptive delays do: the time in which some thread
  * is held stays within perturb_budget percent of the time in which none is,
  * or within a fixed allowance at the start (small programs would get
- * nothing otherwise). While none is held the program runs as unperturbed,
- * so with the default 100% it takes at most about twice as long. A hold is never taken inside
+ * nothing otherwise). While none is held the program runs as unperturbed
+ * but for the cost of the perturbation's own calls, so a budget of B%
+ * makes a run at most (1 + B/100) times that long; the default, 70%,
+ * leaves room for that cost (16% on bench_real) within about twice the
+ * unperturbed time. A hold is never taken inside
  * lockgraph's own locks, waits for nothing but the thread table and its
  * deadline, and ends at that deadline whatever the other threads do: the
  * program may run slower, never differently from a schedule it could get
