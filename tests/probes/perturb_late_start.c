@@ -1,11 +1,14 @@
 /* Perturbation starts a new thread late while its creator runs: for the
- * first half millisecond after pthread_create() (the shortest hold is a
- * millisecond) the child must not have started, however the kernel
- * schedules them. Then the creator blocks in pthread_join() and the child
- * runs. Natively a quiet machine starts the child within tens of
- * microseconds (a loaded one may be as late by itself).
+ * first half millisecond after pthread_create() the child must not have
+ * started, however the kernel schedules them. Then the creator blocks in
+ * pthread_join() and the child runs. A hold is at least a 32nd of
+ * perturb_max_ms (20 ms here, which is also what the budget allows at the
+ * start of a run), so only a creator that loses its core for 20 ms right
+ * as pthread_create() returns could see the child start. Natively a quiet
+ * machine starts the child within tens of microseconds (a loaded one may
+ * be as late by itself).
  * EXPECT: none
- * OPTIONS: perturb=1 */
+ * OPTIONS: perturb=1:perturb_max_ms=640 */
 #include "probe.h"
 #include <stdatomic.h>
 #include <stdbool.h>
