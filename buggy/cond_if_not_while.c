@@ -17,7 +17,7 @@ static unsigned head, tail;
 static int on_pass;
 
 /* Scaffolding: the cook rings only once both waiters are waiting, and puts
- * out the second plate only once both have woken up. */
+ * out the second plate only once both have woken up (not with --latent). */
 static pthread_cond_t cook_cv = PTHREAD_COND_INITIALIZER;
 static unsigned waits, wakeups;
 
@@ -58,26 +58,25 @@ static void *
 cook(void *arg)
 {
     (void)arg;
-    pthread_mutex_lock(&pass_mu);
-    while (waits < WAITERS)
-        pthread_cond_wait(&cook_cv, &pass_mu);
-    put_plate(1);
-    while (wakeups < WAITERS)
-        pthread_cond_wait(&cook_cv, &pass_mu);
-    put_plate(2);
-    pthread_mutex_unlock(&pass_mu);
+    for (int plate = 1; plate <= WAITERS; plate++) {
+        pthread_mutex_lock(&pass_mu);
+        while (rb_forcing() && (plate == 1 ? waits : wakeups) < WAITERS)
+            pthread_cond_wait(&cook_cv, &pass_mu);
+        put_plate(plate);
+        pthread_mutex_unlock(&pass_mu);
+    }
     return NULL;
 }
 
 int
 main(int argc, char **argv)
 {
-    rb_start(argc, argv, 0, "Two waiters wait at the pass for the cook's bell.");
+    rb_start(argc, argv, RB_LATENT, "Two waiters wait at the pass for the cook's bell.");
     int carried[WAITERS] = { 0 };
     pthread_t w[WAITERS], c;
+    rb_spawn(&c, cook, NULL);
     for (int i = 0; i < WAITERS; i++)
         rb_spawn(&w[i], waiter, &carried[i]);
-    rb_spawn(&c, cook, NULL);
     rb_join(c);
     for (int i = 0; i < WAITERS; i++)
         rb_join(w[i]);

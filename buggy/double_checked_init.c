@@ -21,6 +21,30 @@ static const char *const todays[DISHES] = { "soup", "salad", "stew", "tart" };
 static struct menu *menu;
 static pthread_mutex_t menu_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct rb_cue published = RB_CUE_INITIALIZER, looked = RB_CUE_INITIALIZER;
+static pthread_mutex_t pantry_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t cloak_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned coats;
+
+/* Each dish comes out of the pantry, under its lock. */
+static const char *
+fetch(int i)
+{
+    pthread_mutex_lock(&pantry_mu);
+    const char *dish = todays[i];
+    pthread_mutex_unlock(&pantry_mu);
+    return dish;
+}
+
+/* The second diner hangs up his coat before he asks for the menu. */
+static void
+hang_up_coat(void)
+{
+    pthread_mutex_lock(&cloak_mu);
+    for (volatile unsigned hook = 0; hook < 20000; hook++)
+        ;
+    coats++;
+    pthread_mutex_unlock(&cloak_mu);
+}
 
 static void
 build_menu(void)
@@ -32,7 +56,7 @@ build_menu(void)
     rb_cue_give(&published); /* a diner looks now, */
     rb_cue_wait(&looked);    /* and the menu is filled in after */
     for (int i = 0; i < DISHES; i++)
-        m->dish[m->count++] = todays[i];
+        m->dish[m->count++] = fetch(i);
 }
 
 static const struct menu *
@@ -58,6 +82,7 @@ static void *
 second_diner(void *arg)
 {
     (void)arg;
+    hang_up_coat();
     rb_cue_wait(&published);
     int dishes = get_menu()->count;
     rb_cue_give(&looked);
@@ -67,7 +92,7 @@ second_diner(void *arg)
 int
 main(int argc, char **argv)
 {
-    rb_start(argc, argv, 0, "Two diners ask for the menu, which is built on first use.");
+    rb_start(argc, argv, RB_LATENT, "Two diners ask for the menu, which is built on first use.");
     pthread_t a, b;
     void *seen[2];
     rb_spawn(&a, first_diner, NULL);

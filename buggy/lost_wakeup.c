@@ -39,14 +39,14 @@ waiter(void *arg)
 int
 main(int argc, char **argv)
 {
-    struct rb_args args = rb_start(argc, argv, RB_ALLOW_HANG,
+    struct rb_args args = rb_start(argc, argv, RB_ALLOW_HANG | RB_LATENT,
         "The cook rings the bell when the soup is ready; the waiter comes late.");
     if (!args.hang)
         rb_watchdog(HANG_MS, "the bell rang before the waiter listened: %d ms later he is "
                     "still waiting for it while the soup goes cold", HANG_MS);
     pthread_t c, w;
-    rb_spawn(&c, cook, NULL);
     rb_spawn(&w, waiter, NULL);
+    rb_spawn(&c, cook, NULL);
     rb_join(c);
     rb_join(w);
     return rb_ok("the waiter serves the %s", soup);

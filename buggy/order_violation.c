@@ -37,7 +37,7 @@ voucher(void *arg)
 int
 main(int argc, char **argv)
 {
-    rb_start(argc, argv, 0, "A purchase (+3) and a voucher (x2) on one loyalty card.");
+    rb_start(argc, argv, RB_LATENT, "A purchase (+3) and a voucher (x2) on one loyalty card.");
     pthread_t b, v;
     rb_spawn(&b, buyer, NULL);
     rb_spawn(&v, voucher, NULL);

@@ -63,7 +63,7 @@ assistant(void *arg)
 int
 main(int argc, char **argv)
 {
-    struct rb_args args = rb_start(argc, argv, RB_ALLOW_HANG,
+    struct rb_args args = rb_start(argc, argv, RB_ALLOW_HANG | RB_LATENT,
         "A baker fills a shelf of loaves and an assistant sells them.");
     if (!args.hang)
         rb_watchdog(HANG_MS, "%d ms on, the assistant still waits for a loaf holding the "
@@ -74,9 +74,9 @@ main(int argc, char **argv)
 
     RB_CHECK(sem_init(&free_slots, 0, SLOTS) ? errno : 0);
     RB_CHECK(sem_init(&loaves, 0, 0) ? errno : 0);
-    rb_spawn(&a, assistant, &sold);
     rb_spawn(&b, baker, NULL);
-    rb_join(a);
+    rb_spawn(&a, assistant, &sold);
     rb_join(b);
+    rb_join(a);
     return rb_ok("%d of %d loaves baked and sold", sold, SLOTS);
 }

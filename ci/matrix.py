@@ -19,6 +19,12 @@ differs from its recorded expectation or did not run, 0 otherwise.
 
 With --runs N the scenario tests run N times and the matrix must come out the
 same every time (the stability check); every run's cells are compared.
+
+Then the latent section (ci/latent.py) runs once, after any --stress hogs
+have stopped: each scenario's latent mode natively and under lockgraph's
+schedule perturbation, and its fixed twins under perturbation, against the
+floors in scenarios/latent.json; a rate off its expectation fails the run
+as a changed cell does. --no-latent skips it.
 """
 import argparse
 import collections
@@ -588,6 +594,8 @@ def main():
                     help="tests run in parallel (default: the number of cores)")
     ap.add_argument("--no-build", action="store_true",
                     help="use the build trees as they are")
+    ap.add_argument("--no-latent", action="store_true",
+                    help="skip the latent section (ci/latent.py) that follows the matrix")
     ap.add_argument("--report-only", action="store_true",
                     help="print the matrix from the last run's results, run nothing")
     ap.add_argument("--expected", action="store_true",
@@ -751,7 +759,34 @@ def main():
     print("\n".join(wrap(f"written: {os.path.relpath(outdir, ROOT)}/matrix.md, matrix.json, "
                          f"junit-matrix.xml, lockgraph.sarif ({len(cells)} cells, "
                          f"{fmt_secs(time.monotonic() - start)})", "")))
-    return 1 if bad or unstable or bad_runs or not cells else 0
+    latent_bad = []
+    if not args.report_only and not args.no_latent:
+        latent_bad = latent_section(args.jobs, wrap)
+    return 1 if bad or unstable or bad_runs or not cells or latent_bad else 0
+
+
+def latent_section(jobs, wrap):
+    """The latent section after the matrix (ci/latent.py): its problems.
+    Run once, after any stress hogs have stopped, one run at a time: its
+    rates are about scheduling, and its floors were measured that way."""
+    import latent
+    print()
+    print("\n".join(wrap("latent section: each scenario with --latent natively and under "
+                         "lockgraph --perturb, and its fixed twins under --perturb "
+                         "(scenarios/latent.json; ./racebed latent runs it alone)", "")))
+    t0 = time.monotonic()
+    rows, problems = latent.section(progress=True)
+    latent.write(rows, problems, os.path.join(ROOT, "build", "latent"),
+                 latent.load_data().get("runs", 20))
+    print()
+    print(latent.render(rows))
+    if problems:
+        print("LATENT NOT AS EXPECTED:")
+        for p in problems:
+            print("\n".join(wrap(p)))
+    print("\n".join(wrap(f"written: build/latent/latent.md, latent.json "
+                         f"({fmt_secs(time.monotonic() - t0)})", "")))
+    return problems
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ diner(void *arg)
 int
 main(int argc, char **argv)
 {
-    rb_start(argc, argv, 0, "Two diners reach for the last piece of sushi.");
+    rb_start(argc, argv, RB_LATENT, "Two diners reach for the last piece of sushi.");
     pthread_t t[DINERS];
     void *ate;
     int eaten = 0;

@@ -30,7 +30,7 @@ shopper(void *arg)
 int
 main(int argc, char **argv)
 {
-    rb_start(argc, argv, 0, "Two shoppers add items to one shared notepad total.");
+    rb_start(argc, argv, RB_LATENT, "Two shoppers add items to one shared notepad total.");
     pthread_t a, b;
     rb_spawn(&a, shopper, NULL);
     rb_spawn(&b, shopper, NULL);

@@ -20,11 +20,19 @@ struct slip {
 static struct rb_cue order_taken = RB_CUE_INITIALIZER;
 static sem_t back; /* a detached courier cannot be joined: it reports back */
 static struct slip carried;
+/* The courier says when he has set off, slip in hand. */
+static pthread_mutex_t desk_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t desk_cv = PTHREAD_COND_INITIALIZER;
+static bool set_off;
 
 static void *
 courier(void *arg)
 {
     struct slip *slip = arg;
+    pthread_mutex_lock(&desk_mu);
+    set_off = true;
+    pthread_cond_signal(&desk_cv);
+    pthread_mutex_unlock(&desk_mu);
     rb_cue_wait(&order_taken); /* take_order() has returned */
     carried = *slip;
     memset(slip, 0, sizeof *slip); /* done with the order: tear up the slip */
@@ -48,12 +56,16 @@ take_order(int table, const char *dish)
     RB_CHECK(pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED));
     RB_CHECK(pthread_create(&t, &detached, courier, slip));
     RB_CHECK(pthread_attr_destroy(&detached));
+    pthread_mutex_lock(&desk_mu); /* wait until he has set off */
+    while (!set_off)
+        pthread_cond_wait(&desk_cv, &desk_mu);
+    pthread_mutex_unlock(&desk_mu);
 }
 
 int
 main(int argc, char **argv)
 {
-    rb_start(argc, argv, 0, "The till hands an order slip to a detached courier.");
+    rb_start(argc, argv, RB_LATENT, "The till hands an order slip to a detached courier.");
     RB_CHECK(sem_init(&back, 0, 0) ? errno : 0);
     take_order(7, "ramen");
     rb_cue_give(&order_taken);

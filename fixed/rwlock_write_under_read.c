@@ -38,7 +38,7 @@ waiter(void *arg)
 int
 main(int argc, char **argv)
 {
-    rb_start(argc, argv, 0, "Two waiters look up prices and count their lookups.");
+    rb_start(argc, argv, RB_LATENT, "Two waiters look up prices and count their lookups.");
     long billed[2] = { 0, 0 };
     pthread_t t[2];
     for (int i = 0; i < 2; i++)

@@ -44,7 +44,7 @@ stacker(void *arg)
 int
 main(int argc, char **argv)
 {
-    rb_start(argc, argv, 0, "Two stackers put cans on one shelf, trying its lock.");
+    rb_start(argc, argv, RB_LATENT, "Two stackers put cans on one shelf, trying its lock.");
     struct stacker s[2] = { { 0 }, { 0 } };
     pthread_t t[2];
     for (int i = 0; i < 2; i++)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 static const char *rb_name = "scenario";
+static bool rb_latent; /* --latent: the scaffolding is off (set before any thread) */
 
 /* RB_MEET_STATS (see rb.h): read-modify-writes only, which Helgrind and DRD
  * take for reads, so the bookkeeping is never a race of its own. */
@@ -60,25 +61,36 @@ base_name(const char *path)
 struct rb_args
 rb_start(int argc, char **argv, unsigned flags, const char *about)
 {
-    struct rb_args args = { .name = rb_name, .hang = false };
+    struct rb_args args = { .name = rb_name, .hang = false, .latent = false };
 
     if (argc > 0 && argv[0] && argv[0][0])
         rb_name = args.name = base_name(argv[0]);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: %s%s\n\n%s\n", rb_name,
-                   (flags & RB_ALLOW_HANG) ? " [--hang]" : "", about);
+            printf("usage: %s%s%s\n\n%s\n", rb_name,
+                   (flags & RB_ALLOW_HANG) ? " [--hang]" : "",
+                   (flags & RB_LATENT) ? " [--latent]" : "", about);
             if (flags & RB_ALLOW_HANG)
                 printf("\n  --hang   reproduce the real hang (the default run is "
                        "bounded and never hangs)\n");
+            if (flags & RB_LATENT)
+                printf("%s  --latent do not force the interleaving: the bug shows only "
+                       "when the schedule\n           happens to expose it (lockgraph "
+                       "--perturb makes that common)\n",
+                       (flags & RB_ALLOW_HANG) ? "" : "\n");
             exit(0);
         }
         if ((flags & RB_ALLOW_HANG) && strcmp(argv[i], "--hang") == 0) {
             args.hang = true;
             continue;
         }
-        fprintf(stderr, "%s: unknown argument '%s' (accepted: %s--help)\n",
-                rb_name, argv[i], (flags & RB_ALLOW_HANG) ? "--hang, " : "");
+        if ((flags & RB_LATENT) && strcmp(argv[i], "--latent") == 0) {
+            args.latent = rb_latent = true;
+            continue;
+        }
+        fprintf(stderr, "%s: unknown argument '%s' (accepted: %s%s--help)\n",
+                rb_name, argv[i], (flags & RB_ALLOW_HANG) ? "--hang, " : "",
+                (flags & RB_LATENT) ? "--latent, " : "");
         exit(2);
     }
     /* The outcome line must reach the harness even when a detector later
@@ -119,8 +131,16 @@ rb_ok(const char *fmt, ...)
 }
 
 bool
+rb_forcing(void)
+{
+    return !rb_latent;
+}
+
+bool
 rb_meet(struct rb_meet *m)
 {
+    if (rb_latent)
+        return false;
     /* `off` is read under the mutex only: Helgrind and DRD do not model C11
      * atomics, and would take an unlocked check for a race of racebed's own. */
     RB_CHECK(pthread_mutex_lock(&m->mu));
@@ -165,6 +185,8 @@ rb_meet(struct rb_meet *m)
 void
 rb_cue_give(struct rb_cue *c)
 {
+    if (rb_latent)
+        return;
     /* A read-modify-write, never a plain store: Helgrind and DRD model it as
      * a read, so it cannot conflict with the waiter's loads. Relaxed, so
      * ThreadSanitizer sees no release either. */
@@ -174,6 +196,8 @@ rb_cue_give(struct rb_cue *c)
 bool
 rb_cue_wait(struct rb_cue *c)
 {
+    if (rb_latent)
+        return false;
     uint64_t start = rb_now_ns(), until = start + RB_MEET_TIMEOUT_MS * 1000000ull;
     const struct timespec poll = { 0, RB_CUE_POLL_NS };
     while (atomic_load_explicit(&c->given, memory_order_relaxed) == 0) {

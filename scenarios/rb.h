@@ -36,19 +36,32 @@ _Noreturn void rb_die(const char *file, int line, const char *what, int err);
 
 enum rb_flags {
     RB_ALLOW_HANG = 1u << 0, /* the program has a real-hang demonstration */
+    RB_LATENT = 1u << 1,     /* the program has a latent mode (--latent) */
 };
 
 struct rb_args {
     const char *name; /* program name, used as the prefix of every line */
     bool hang;        /* --hang: reproduce the real hang instead of a bounded run */
+    bool latent;      /* --latent: nothing forces the interleaving */
 };
 
 /*
  * Parse the arguments every scenario accepts: --hang (only when `flags` has
- * RB_ALLOW_HANG) and --help. `about` is printed by --help. An unknown
- * argument prints a clear error and exits with status 2; --help exits 0.
+ * RB_ALLOW_HANG), --latent (only with RB_LATENT) and --help. `about` is
+ * printed by --help. An unknown argument prints a clear error and exits
+ * with status 2; --help exits 0.
+ *
+ * --latent switches the scaffolding off: meeting points and cues become
+ * no-ops (rb_meet() and rb_cue_wait() return false at once, rb_cue_give()
+ * does nothing), so the program runs as it would without them and its bug
+ * shows only when the schedule happens to expose it - a latent bug, as real
+ * ones are. Call it before any thread starts.
  */
 struct rb_args rb_start(int argc, char **argv, unsigned flags, const char *about);
+
+/* False in a --latent run: for scaffolding that is neither a meeting point
+ * nor a cue (a wait whose only purpose is to force the order). */
+bool rb_forcing(void);
 
 /* ---- outcome ------------------------------------------------------------ */
 

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-SUMMARY = re.compile(r"^==\d+== lockgraph: (\d+) reports?; \d+ locks?, \d+ threads? checked$")
+SUMMARY = re.compile(r"^==\d+== lockgraph: (\d+) reports?; \d+ locks?, \d+ threads? checked(?:; perturbed with perturb_seed=\d+)?$")
 
 FAILURES = []
 
@@ -83,6 +83,11 @@ def main():
           and err.rstrip().endswith(lines[-1]),
           "clean program: exit 0, and one closing line 'lockgraph: 0 reports; N locks, "
           "M threads checked'")
+    rc, out, err = run([lg, "--perturb", "--perturb-seed=12345", "--", a.clean])
+    lines = [l for l in err.splitlines() if "lockgraph" in l]
+    check(rc == 0 and len(lines) == 1 and SUMMARY.match(lines[0])
+          and lines[0].endswith("; perturbed with perturb_seed=12345"),
+          "--perturb: the closing line names the seed that replays the run")
     rc, out, err = run([lg, "--quiet", "--", a.clean])
     check(rc == 0 and "lockgraph" not in err, "--quiet: a clean run says nothing")
     rc, out, err = run([lg, "--summary=0", "--", a.clean])

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -281,6 +282,58 @@ test_watchdog_prints_the_symptom_and_exits_1(void **state)
     assert_non_null(strstr(buf, ": SYMPTOM: still waiting after 50 ms\n"));
 }
 
+/* --latent switches the scaffolding off, and only where the program says it
+ * has a latent mode. Run in a child: the switch is for the whole process. */
+static int
+latent_child(void)
+{
+    static struct rb_meet m = RB_MEET_INITIALIZER(2);
+    static struct rb_cue c = RB_CUE_INITIALIZER;
+    char *argv[] = { "latent_test", "--latent", NULL };
+    struct rb_args a = rb_start(2, argv, RB_LATENT, "test");
+    if (!a.latent || rb_forcing())
+        return 10;
+    uint64_t t0 = rb_now_ns();
+    if (rb_meet(&m) || rb_cue_wait(&c)) /* nobody else comes: both at once */
+        return 11;
+    rb_cue_give(&c);
+    if (rb_cue_wait(&c) || atomic_load(&c.given) != 0)
+        return 12;
+    return (rb_now_ns() - t0) / 1000000u < RB_MEET_TIMEOUT_MS / 2 ? 0 : 13;
+}
+
+static int
+run_child(int (*fn)(void))
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(fn());
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static int
+latent_refused_child(void)
+{
+    char *argv[] = { "latent_test", "--latent", NULL };
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, STDERR_FILENO);
+    rb_start(2, argv, RB_ALLOW_HANG, "test"); /* exits 2: no latent mode */
+    return 0;
+}
+
+static void
+test_latent_switches_the_scaffolding_off(void **state)
+{
+    (void)state;
+    assert_int_equal(run_child(latent_child), 0);
+    assert_int_equal(run_child(latent_refused_child), 2);
+    assert_true(rb_forcing()); /* this process never asked */
+}
+
 int
 main(void)
 {
@@ -303,6 +356,7 @@ main(void)
         cmocka_unit_test(test_meet_off_releases_a_waiter_at_once),
         cmocka_unit_test(test_deadline_is_in_the_future),
         cmocka_unit_test(test_watchdog_prints_the_symptom_and_exits_1),
+        cmocka_unit_test(test_latent_switches_the_scaffolding_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,7 @@ thread_exit(void *p)
 {
     int was = lg_busy;
     lg_busy = 1;
+    lg_perturb_exit(p); /* before its record can serve another thread */
     lg_thread_exit(p);
     if (was)
         lg_busy = was;
@@ -95,6 +96,7 @@ fork_child(void)
     lg_threads_atfork_child();
     lg_mutex_reset(&lg_graph_lock);
     lg_reporting_atfork_child();
+    lg_perturb_atfork_child();
     if (monitor_started) {
         monitor_started = false;
         lg_threads_at_next_wait(start_monitor);
@@ -232,8 +234,11 @@ say_summary(void)
     pthread_setcancelstate(cancel, NULL);
     unsigned long long reports = lg_reports_count(), locks = lg_locks_seen();
     unsigned threads = lg_threads_seen();
-    lg_note("%llu report%s; %llu lock%s, %u thread%s checked", reports, reports == 1 ? "" : "s",
-            locks, locks == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
+    char seed[64] = "";
+    if (lg_opt.perturb) /* the seed that replays this run's schedule */
+        snprintf(seed, sizeof seed, "; perturbed with perturb_seed=%ld", lg_opt.perturb_seed);
+    lg_note("%llu report%s; %llu lock%s, %u thread%s checked%s", reports, reports == 1 ? "" : "s",
+            locks, locks == 1 ? "" : "s", threads, threads == 1 ? "" : "s", seed);
 }
 
 __attribute__((constructor)) static void
@@ -289,6 +294,7 @@ lg_start(void)
     atomic_store_explicit(&lg_active, true, memory_order_release);
     if (lg_opt.verbosity >= 1)
         lg_note("checking pid %ld", (long)getpid());
+    lg_perturb_init();
     start_monitor();
     leave();
 }
@@ -297,6 +303,7 @@ __attribute__((destructor)) static void
 lg_stop(void)
 {
     lg_busy = 1;
+    lg_perturb_finish();
     if (lg_opt.summary && atomic_load_explicit(&lg_active, memory_order_relaxed))
         say_summary();
     lg_reporting_finish();

@@ -304,6 +304,7 @@ mutex_acquire(pthread_mutex_t *m, clockid_t clock, const struct timespec *until,
     enum lg_acquire_how how = timed ? LG_TIMED : LG_BLOCKING;
     uint64_t chain = lg_before_acquire(t, l, LG_EXCL, how, site);
     leave();
+    lg_perturb_before(t, LG_PT_LOCK, (uintptr_t)m);
     bool busy;
     int err = first_attempt(m, &busy);
     if (busy) {
@@ -318,6 +319,7 @@ mutex_acquire(pthread_mutex_t *m, clockid_t clock, const struct timespec *until,
     else if (err == ETIMEDOUT)
         lg_after_failed_try(t, l, site);
     leave();
+    lg_perturb_after(t, LG_PT_LOCK, (uintptr_t)m, err == EOWNERDEAD ? 0 : err);
     return err;
 }
 
@@ -344,7 +346,8 @@ static inline __attribute__((always_inline)) bool
 mutex_lock_fast(pthread_mutex_t *m, struct fast_take *ft)
 {
     struct lg_thread *t = lg_tls_self;
-    if (LG_LIKELY(t != NULL && !lg_busy && atomic_load_explicit(&lg_active, memory_order_relaxed))) {
+    if (LG_LIKELY(t != NULL && !lg_busy && atomic_load_explicit(&lg_active, memory_order_relaxed)
+                  && !lg_perturb_on)) {
         uintptr_t addr = (uintptr_t)m;
         unsigned i = lg_cache_slot(addr);
         struct lg_lock *l = t->cache[i].lock;
@@ -415,6 +418,7 @@ lg_intercept_mutex_trylock(pthread_mutex_t *m, uintptr_t site)
         return REAL(pthread_mutex_trylock)(m);
     struct lg_lock *l = mutex_record(t, m, "pthread_mutex_trylock", site);
     leave();
+    lg_perturb_before(t, LG_PT_TRYLOCK, (uintptr_t)m);
     int err = REAL(pthread_mutex_trylock)(m);
     if (l) {
         reenter();
@@ -425,6 +429,7 @@ lg_intercept_mutex_trylock(pthread_mutex_t *m, uintptr_t site)
             lg_after_failed_try(t, l, site);
         leave();
     }
+    lg_perturb_after(t, LG_PT_TRYLOCK, (uintptr_t)m, err == EOWNERDEAD ? 0 : err);
     return err;
 }
 
@@ -445,7 +450,8 @@ mutex_unlock_fast(pthread_mutex_t *m, int *err)
     /* Bookkeeping first: once the real unlock is done, the next owner may
      * already be recording itself. */
     struct lg_thread *t = lg_tls_self;
-    if (LG_LIKELY(t != NULL && !lg_busy && t->nheld != 0 && !t->failed_since_release)) {
+    if (LG_LIKELY(t != NULL && !lg_busy && t->nheld != 0 && !t->failed_since_release
+                  && !lg_perturb_on)) {
         struct lg_held *top = &t->held[t->nheld - 1];
         if (LG_LIKELY(top->addr == (uintptr_t)m && !top->spin)) {
             t->nheld--;
@@ -467,7 +473,9 @@ mutex_release(pthread_mutex_t *m, uintptr_t site)
     if (l || lg_check_mutex(t, (uintptr_t)m, "pthread_mutex_unlock", site))
         lg_before_release(t, l, (uintptr_t)m, mutex_owner(m), mutex_locked(m), site);
     leave();
-    return REAL(pthread_mutex_unlock)(m);
+    int err = REAL(pthread_mutex_unlock)(m);
+    lg_perturb_after(t, LG_PT_UNLOCK, (uintptr_t)m, err);
+    return err;
 }
 
 LG_EXPORT int
@@ -529,6 +537,7 @@ rwlock_acquire(pthread_rwlock_t *rw, enum lock_op op, clockid_t clock,
     enum lg_acquire_how how = timed ? LG_TIMED : LG_BLOCKING;
     uint64_t chain = lg_before_acquire(t, l, mode, how, site);
     leave();
+    lg_perturb_before(t, rd ? LG_PT_RDLOCK : LG_PT_LOCK, (uintptr_t)rw);
     int err = rd ? REAL(pthread_rwlock_tryrdlock)(rw) : REAL(pthread_rwlock_trywrlock)(rw);
     if (err == EBUSY) {
         if (timed && !valid_ts(until))
@@ -542,6 +551,7 @@ rwlock_acquire(pthread_rwlock_t *rw, enum lock_op op, clockid_t clock,
     else if (err == ETIMEDOUT)
         lg_after_failed_try(t, l, site);
     leave();
+    lg_perturb_after(t, rd ? LG_PT_RDLOCK : LG_PT_LOCK, (uintptr_t)rw, err);
     return err;
 }
 
@@ -589,6 +599,7 @@ rwlock_try(pthread_rwlock_t *rw, bool rd, uintptr_t site)
         return rd ? REAL(pthread_rwlock_tryrdlock)(rw) : REAL(pthread_rwlock_trywrlock)(rw);
     struct lg_lock *l = lg_lock_get(t, (uintptr_t)rw, LG_RWLOCK, false, site);
     leave();
+    lg_perturb_before(t, rd ? LG_PT_RDLOCK : LG_PT_TRYLOCK, (uintptr_t)rw);
     int err = rd ? REAL(pthread_rwlock_tryrdlock)(rw) : REAL(pthread_rwlock_trywrlock)(rw);
     if (l) {
         reenter();
@@ -599,6 +610,7 @@ rwlock_try(pthread_rwlock_t *rw, bool rd, uintptr_t site)
             lg_after_failed_try(t, l, site);
         leave();
     }
+    lg_perturb_after(t, rd ? LG_PT_RDLOCK : LG_PT_TRYLOCK, (uintptr_t)rw, err);
     return err;
 }
 
@@ -628,7 +640,9 @@ pthread_rwlock_unlock(pthread_rwlock_t *rw)
     bool locked = rwlock_locked(rw);
     lg_before_release(t, l, (uintptr_t)rw, writer ? writer : (locked ? -1 : 0), locked, SITE);
     leave();
-    return REAL(pthread_rwlock_unlock)(rw);
+    int err = REAL(pthread_rwlock_unlock)(rw);
+    lg_perturb_after(t, LG_PT_UNLOCK, (uintptr_t)rw, err);
+    return err;
 }
 
 /* ---- spinlocks ------------------------------------------------------------- */
@@ -667,6 +681,7 @@ pthread_spin_lock(pthread_spinlock_t *s)
     }
     uint64_t chain = lg_before_acquire(t, l, LG_EXCL, LG_BLOCKING, site);
     leave();
+    lg_perturb_before(t, LG_PT_LOCK, (uintptr_t)s);
     int err = REAL(pthread_spin_trylock)(s);
     if (err == EBUSY) {
         /* Spin as the real lock would, looking at the clock now and then
@@ -699,6 +714,7 @@ pthread_spin_lock(pthread_spinlock_t *s)
         lg_after_acquire(t, l, LG_EXCL, LG_BLOCKING, site, chain);
         leave();
     }
+    lg_perturb_after(t, LG_PT_LOCK, (uintptr_t)s, err);
     return err;
 }
 
@@ -711,6 +727,7 @@ pthread_spin_trylock(pthread_spinlock_t *s)
     uintptr_t site = SITE;
     struct lg_lock *l = lg_lock_get(t, (uintptr_t)s, LG_SPINLOCK, false, site);
     leave();
+    lg_perturb_before(t, LG_PT_TRYLOCK, (uintptr_t)s);
     int err = REAL(pthread_spin_trylock)(s);
     if (l) {
         reenter();
@@ -720,6 +737,7 @@ pthread_spin_trylock(pthread_spinlock_t *s)
             lg_after_failed_try(t, l, site);
         leave();
     }
+    lg_perturb_after(t, LG_PT_TRYLOCK, (uintptr_t)s, err);
     return err;
 }
 
@@ -732,7 +750,9 @@ pthread_spin_unlock(pthread_spinlock_t *s)
     struct lg_lock *l = lg_lock_find(t, (uintptr_t)s);
     lg_before_release(t, l, (uintptr_t)s, -1, lg_abi_spin_locked((uintptr_t)s), SITE);
     leave();
-    return REAL(pthread_spin_unlock)(s);
+    int err = REAL(pthread_spin_unlock)(s);
+    lg_perturb_after(t, LG_PT_UNLOCK, (uintptr_t)s, err);
+    return err;
 }
 
 

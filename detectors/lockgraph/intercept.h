@@ -11,6 +11,8 @@
 
 #include "rt.h"
 
+#include "perturb.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -46,6 +48,8 @@
     X(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *))                      \
     X(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *, const struct timespec *)) \
     X(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *)) \
+    X(int, pthread_cond_signal, (pthread_cond_t *))                                       \
+    X(int, pthread_cond_broadcast, (pthread_cond_t *))                                    \
     X(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *)) \
     X(int, pthread_join, (pthread_t, void **))                                            \
     X(int, pthread_barrier_init, (pthread_barrier_t *, const pthread_barrierattr_t *, unsigned)) \
@@ -61,7 +65,9 @@
     X(int, sem_post, (sem_t *))                                                           \
     X(int, mtx_init, (mtx_t *, int))                                                      \
     X(int, thrd_create, (thrd_t *, thrd_start_t, void *))                                 \
-    X(int, thrd_join, (thrd_t, int *))
+    X(int, thrd_join, (thrd_t, int *))                                                    \
+    X(int, cnd_signal, (cnd_t *))                                                         \
+    X(int, cnd_broadcast, (cnd_t *))
 
 #define REAL_FIELD(ret, name, args) ret(*name) args;
 struct lg_real {
@@ -115,19 +121,25 @@ reenter(void)
 }
 
 /* A call that blocks until another thread acts, bracketed for the stall
- * monitor (in a function returning the call's result). */
-#define BLOCKING_CALL(kind, object, call)                                    \
+ * monitor (in a function returning the call's result), and for
+ * perturbation as `pt_op`: a step hold before, a step after. */
+#define BLOCKING_CALL(kind, pt_op, object, call)                                    \
     do {                                                                     \
         struct lg_thread *t_ = enter();                                      \
         if (!t_)                                                             \
             return call;                                                     \
-        lg_wait_begin(t_, (kind), NULL, (uintptr_t)(object), LG_EXCL, SITE); \
+        uintptr_t site_ = SITE;                                              \
+        leave();                                                             \
+        lg_perturb_before(t_, (pt_op), (uintptr_t)(object));                 \
+        reenter();                                                           \
+        lg_wait_begin(t_, (kind), NULL, (uintptr_t)(object), LG_EXCL, site_); \
         leave();                                                             \
         int err_ = call;                                                     \
         int errno_ = errno;                                                  \
         reenter();                                                           \
         lg_wait_end(t_);                                                     \
         leave();                                                             \
+        lg_perturb_after(t_, (pt_op), (uintptr_t)(object), err_);            \
         errno = errno_;                                                      \
         return err_;                                                         \
     } while (0)

@@ -1,6 +1,6 @@
 /*
  * intercept_c11.c - C11 <threads.h>: mtx_*, cnd_wait, cnd_timedwait,
- * thrd_create, thrd_join.
+ * cnd_signal, cnd_broadcast, thrd_create, thrd_join.
  *
  * In glibc an mtx_t is a pthread_mutex_t, a cnd_t a pthread_cond_t and a
  * thrd_t a pthread_t (thrd_priv.h asserts the sizes), but the C11 functions
@@ -89,6 +89,28 @@ cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m, const struct timespec *restr
                                              true, SITE));
 }
 
+/* Signal and broadcast are glibc's own, bracketed for perturbation only,
+ * as their pthread twins are (intercept_sync.c). */
+LG_EXPORT int
+cnd_signal(cnd_t *c)
+{
+    int err = REAL(cnd_signal)(c);
+    if (LG_UNLIKELY(lg_perturb_on) && !lg_busy)
+        lg_perturb_after(lg_self_peek(), LG_PT_SIGNAL, (uintptr_t)c,
+                         err == thrd_success ? 0 : EINVAL);
+    return err;
+}
+
+LG_EXPORT int
+cnd_broadcast(cnd_t *c)
+{
+    int err = REAL(cnd_broadcast)(c);
+    if (LG_UNLIKELY(lg_perturb_on) && !lg_busy)
+        lg_perturb_after(lg_self_peek(), LG_PT_BROADCAST, (uintptr_t)c,
+                         err == thrd_success ? 0 : EINVAL);
+    return err;
+}
+
 LG_EXPORT int
 thrd_create(thrd_t *th, thrd_start_t fn, void *arg)
 {
@@ -99,5 +121,5 @@ thrd_create(thrd_t *th, thrd_start_t fn, void *arg)
 LG_EXPORT int
 thrd_join(thrd_t th, int *res)
 {
-    BLOCKING_CALL(LG_WAIT_JOIN, th, REAL(thrd_join)(th, res));
+    BLOCKING_CALL(LG_WAIT_JOIN, LG_PT_JOIN, th, REAL(thrd_join)(th, res));
 }

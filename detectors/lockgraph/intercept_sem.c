@@ -199,14 +199,37 @@ sem_destroy(sem_t *s)
 
 /* ---- waits ------------------------------------------------------------------ */
 
-LG_EXPORT int
-sem_wait(sem_t *s)
+/* Perturbation around a semaphore call, outside lockgraph and with errno
+ * kept: a step hold before a wait (of any kind), a step after it; after a
+ * post, a yield. */
+static void
+pt_sem_before(sem_t *s)
+{
+    if (LG_UNLIKELY(lg_perturb_on) && !lg_busy) {
+        int e = errno;
+        lg_perturb_before(lg_self_peek(), LG_PT_SEM_WAIT, (uintptr_t)s);
+        errno = e;
+    }
+}
+
+static int
+pt_sem_after(sem_t *s, enum lg_pt_op op, int r)
+{
+    if (LG_UNLIKELY(lg_perturb_on) && !lg_busy) {
+        int e = errno;
+        lg_perturb_after(lg_self_peek(), op, (uintptr_t)s, r == 0 ? 0 : e);
+        errno = e;
+    }
+    return r;
+}
+
+static int
+sem_wait_checked(sem_t *s, uintptr_t site)
 {
     pthread_testcancel(); /* outside lockgraph: a cancellation unwinds from here */
     struct lg_thread *t = enter();
     if (!t)
         return REAL(sem_wait)(s);
-    uintptr_t site = SITE;
     uint64_t uid;
     struct lg_lock *l = sem_lock_of(t, s, &uid);
     bool mine = l && lg_held_find(t, l);
@@ -239,6 +262,13 @@ sem_wait(sem_t *s)
     leave();
     errno = e;
     return r;
+}
+
+LG_EXPORT int
+sem_wait(sem_t *s)
+{
+    pt_sem_before(s);
+    return pt_sem_after(s, LG_PT_SEM_WAIT, sem_wait_checked(s, SITE));
 }
 
 /* glibc refuses these with EINVAL before it looks at the semaphore. */
@@ -274,22 +304,23 @@ sem_timed_wait(sem_t *s, clockid_t clock, const struct timespec *abstime, bool c
 LG_EXPORT int
 sem_timedwait(sem_t *s, const struct timespec *abstime)
 {
-    return sem_timed_wait(s, CLOCK_REALTIME, abstime, false, SITE);
+    pt_sem_before(s);
+    return pt_sem_after(s, LG_PT_SEM_WAIT, sem_timed_wait(s, CLOCK_REALTIME, abstime, false, SITE));
 }
 
 LG_EXPORT int
 sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *abstime)
 {
-    return sem_timed_wait(s, clock, abstime, true, SITE);
+    pt_sem_before(s);
+    return pt_sem_after(s, LG_PT_SEM_WAIT, sem_timed_wait(s, clock, abstime, true, SITE));
 }
 
-LG_EXPORT int
-sem_trywait(sem_t *s)
+static int
+sem_trywait_checked(sem_t *s, uintptr_t site)
 {
     struct lg_thread *t = enter();
     if (!t)
         return REAL(sem_trywait)(s);
-    uintptr_t site = SITE;
     uint64_t uid;
     struct lg_lock *l = sem_lock_of(t, s, &uid);
     bool mine = l && lg_held_find(t, l);
@@ -312,6 +343,13 @@ sem_trywait(sem_t *s)
     leave();
     errno = e;
     return r;
+}
+
+LG_EXPORT int
+sem_trywait(sem_t *s)
+{
+    pt_sem_before(s);
+    return pt_sem_after(s, LG_PT_SEM_WAIT, sem_trywait_checked(s, SITE));
 }
 
 /* ---- post ------------------------------------------------------------------- */
@@ -338,5 +376,5 @@ sem_post(sem_t *s)
         errno = e;
     }
     leave();
-    return REAL(sem_post)(s);
+    return pt_sem_after(s, LG_PT_SEM_POST, REAL(sem_post)(s));
 }

@@ -11,6 +11,22 @@
 
 /* ---- condition variables ------------------------------------------------- */
 
+/* Whether a wait could still return 0 now: untimed, or its deadline valid
+ * and ahead (a deadline already passed must give ETIMEDOUT). A spurious
+ * wake-up is only made where the real call could have woken. */
+static bool
+deadline_ahead(int kind, clockid_t clock, const struct timespec *until)
+{
+    if (kind == 0)
+        return true;
+    struct timespec now;
+    if (!until || until->tv_nsec < 0 || until->tv_nsec >= 1000000000L
+        || clock_gettime(kind == 1 ? CLOCK_REALTIME : clock, &now) != 0)
+        return false;
+    return now.tv_sec < until->tv_sec
+           || (now.tv_sec == until->tv_sec && now.tv_nsec < until->tv_nsec);
+}
+
 /*
  * pthread_cond_*wait releases the mutex and takes it again before it
  * returns. The release is booked before the call; the re-take after it, as
@@ -33,6 +49,17 @@ cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock, const struct t
     lg_before_cond_wait(t, (uintptr_t)c, (uintptr_t)m, l, site);
     struct lg_held saved;
     bool had = l && lg_held_find(t, l);
+    if (lg_perturb_on && had && deadline_ahead(kind, clock, until)) {
+        leave();
+        bool spurious = lg_perturb_spurious(t, (uintptr_t)c, (uintptr_t)m)
+                        && deadline_ahead(kind, clock, until);
+        reenter();
+        if (spurious) { /* a spurious wake-up: the mutex was never released */
+            lg_after_cond_wait(t, (uintptr_t)c, (uintptr_t)m);
+            leave();
+            return 0;
+        }
+    }
     if (had) {
         saved = *lg_held_find(t, l);
         lg_before_release(t, l, (uintptr_t)m, t->tid, true, site);
@@ -56,6 +83,7 @@ cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock, const struct t
         lg_after_acquire(t, l, LG_EXCL, LG_BLOCKING, saved.site, chain);
     }
     leave();
+    lg_perturb_after(t, LG_PT_COND_WAIT, (uintptr_t)c, err);
     return err;
 }
 
@@ -85,6 +113,26 @@ pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
     return cond_wait(c, m, clock, abstime, 2, SITE);
 }
 
+/* Signal and broadcast are interposed for perturbation only: the signaller
+ * may yield to the threads it woke. */
+LG_EXPORT int
+pthread_cond_signal(pthread_cond_t *c)
+{
+    int err = REAL(pthread_cond_signal)(c);
+    if (LG_UNLIKELY(lg_perturb_on) && !lg_busy)
+        lg_perturb_after(lg_self_peek(), LG_PT_SIGNAL, (uintptr_t)c, err);
+    return err;
+}
+
+LG_EXPORT int
+pthread_cond_broadcast(pthread_cond_t *c)
+{
+    int err = REAL(pthread_cond_broadcast)(c);
+    if (LG_UNLIKELY(lg_perturb_on) && !lg_busy)
+        lg_perturb_after(lg_self_peek(), LG_PT_BROADCAST, (uintptr_t)c, err);
+    return err;
+}
+
 /* ---- threads and barriers -------------------------------------------------- */
 
 struct start {
@@ -108,6 +156,7 @@ thread_start(void *p)
         t->create_epoch = s.epoch;
         lg_thread_link_child(t);
         leave();
+        lg_perturb_start(t);
     }
     /* As glibc's start_thread does for a C11 thread: thrd_join() gets the
      * int back from the pointer. */
@@ -128,14 +177,17 @@ lg_intercept_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn
         s->num = lg_thread_number_next();
         s->created_at = lg_stack_capture(1);
         s->epoch = lg_thread_creating(t);
+        lg_perturb_created(t, s->num);
     }
     if (t)
         leave();
     if (!s)
         return -1;
     int err = REAL(pthread_create)(th, attr, thread_start, s);
-    if (err != 0)
+    if (err != 0) {
+        lg_perturb_create_failed(s->num);
         lg_mem_free(s, sizeof *s);
+    }
     return err;
 }
 
@@ -153,6 +205,9 @@ pthread_join(pthread_t th, void **ret)
     if (!t)
         return REAL(pthread_join)(th, ret);
     uintptr_t site = SITE;
+    leave();
+    lg_perturb_before(t, LG_PT_JOIN, (uintptr_t)th);
+    reenter();
     lg_wait_begin(t, LG_WAIT_JOIN, NULL, (uintptr_t)th, LG_EXCL, site);
     leave();
     int err = REAL(pthread_join)(th, ret);
@@ -161,6 +216,7 @@ pthread_join(pthread_t th, void **ret)
     if (err == 0)
         lg_thread_joined(t, (uintptr_t)th, site);
     leave();
+    lg_perturb_after(t, LG_PT_JOIN, (uintptr_t)th, err);
     return err;
 }
 
@@ -200,14 +256,19 @@ pthread_barrier_wait(pthread_barrier_t *b)
     struct lg_thread *t = enter();
     if (!t)
         return REAL(pthread_barrier_wait)(b);
+    uintptr_t site = SITE;
+    leave();
+    lg_perturb_before(t, LG_PT_BARRIER, (uintptr_t)b);
+    reenter();
     lg_barrier_enter((uintptr_t)b, lg_abi_barrier_count((uintptr_t)b));
-    lg_wait_begin(t, LG_WAIT_BARRIER, NULL, (uintptr_t)b, LG_EXCL, SITE);
+    lg_wait_begin(t, LG_WAIT_BARRIER, NULL, (uintptr_t)b, LG_EXCL, site);
     leave();
     int err = REAL(pthread_barrier_wait)(b);
     reenter();
     lg_wait_end(t);
     lg_barrier_leave((uintptr_t)b);
     leave();
+    lg_perturb_after(t, LG_PT_BARRIER, (uintptr_t)b, err == PTHREAD_BARRIER_SERIAL_THREAD ? 0 : err);
     return err;
 }
 

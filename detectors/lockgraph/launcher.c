@@ -17,7 +17,8 @@
  *
  * Exit status: that of the program (this process becomes it), 2 for a usage
  * error or a bad option, 1 when the library cannot be found, 127 when the
- * program cannot be run.
+ * program cannot be run. With --hunt=N (hunt.c) the launcher runs the program
+ * many times instead and exits with the hunt's status.
  */
 #include <elf.h>
 #include <errno.h>
@@ -32,6 +33,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "hunt.h"
 #include "options.h"
 
 #ifndef LG_VERSION
@@ -145,7 +147,9 @@ lg_help(bool markdown)
             "\n"
             "  --help             this text (--help=markdown: the option table in Markdown)\n"
             "  --version          print the version\n"
-            "  --quiet            no closing line (\"lockgraph: 0 reports; ...\"): summary=0\n"
+            "  --quiet            no closing line (\"lockgraph: 0 reports; ...\"): summary=0\n");
+        lg_buf_puts(&b, lg_hunt_usage);
+        lg_buf_puts(&b,
             "\n"
             "The library is $LOCKGRAPH_LIBRARY, or ../lib/liblockgraph.so next to this\n"
             "program.\n"
@@ -528,6 +532,7 @@ lg_warn_target(const char *prog)
 
 /* Global so that it stays reachable (not a leak) on every exit path. */
 static struct lg_str flags;
+static struct lg_hunt hunt;
 
 int
 main(int argc, char **argv)
@@ -603,6 +608,11 @@ main(int argc, char **argv)
             continue;
         }
 
+        int h = lg_hunt_flag(&hunt, name, value, argc, argv, &i);
+        if (h < 0)
+            return LG_EXIT_USAGE;
+        if (h > 0)
+            continue;
         int f = lg_flag_find(name);
         if (f < 0 && strncmp(name, "no_", 3) == 0 && !value) {
             int g = lg_flag_find(name + 3);
@@ -691,6 +701,8 @@ main(int argc, char **argv)
     lg_heap_release();
     lg_warn_target(argv[i]);
 
+    if (hunt.runs)
+        return lg_hunt_run(&hunt, argc, argv, i);
     execvp(argv[i], argv + i);
     fprintf(stderr, "lockgraph: cannot run '%s': %s\n", argv[i], strerror(errno));
     return LG_EXIT_NOEXEC;

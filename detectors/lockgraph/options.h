@@ -94,7 +94,24 @@
       "process had (the launcher sets it unless --quiet)")                    \
     X(BOOL, follow_children, 1, 0, 1,                                         \
       "0: check only this process: its children inherit LD_PRELOAD without " \
-      "lockgraph, and no LOCKGRAPH_OPTIONS")
+      "lockgraph, and no LOCKGRAPH_OPTIONS")                                  \
+    X(BOOL, perturb, 0, 0, 1,                                                 \
+      "schedule perturbation: hold threads at synchronisation calls and "     \
+      "wake condition-variable waits spuriously, so that rare interleavings " \
+      "become common (see 'Perturbation and hunts' in the README)")           \
+    X(INT, perturb_seed, 0, 0, 4294967295L,                                   \
+      "seed of the perturbation's decisions (0: a fresh one, printed with "   \
+      "verbosity=1, in every report and in the exit summary)")                \
+    X(INT, perturb_budget, 70, 0, 10000,                                      \
+      "the time in which some thread is held stays within this percent of "   \
+      "the time in which none is (70: with the perturbation's own cost, a "   \
+      "run takes about twice as long at most), beyond 20 ms at the start")    \
+    X(INT, perturb_max_ms, 32, 1, 10000,                                      \
+      "longest single hold, in milliseconds (each is drawn between a 32nd "   \
+      "of it and it)")                                                        \
+    X(INT, perturb_spurious, 50, 0, 100,                                      \
+      "percent of condition-variable waits that may wake spuriously (only "   \
+      "while another thread runs)")
 
 struct lg_options {
 #define LG_OPTION_FIELD_BOOL bool

@@ -511,6 +511,8 @@ finish_report(struct builder *b, struct lg_thread *t, bool here, bool *written)
         if (here)
             b->r.current = stack_of(b, lg_stack_capture(3));
     }
+    if (lg_opt.perturb) /* the seed that replays this schedule */
+        add_field(b, "perturb_seed", (double)lg_opt.perturb_seed, NULL);
     *written = emit(&b->r);
     if (*written && lg_opt.halt_on_error)
         lg_exit_now();

@@ -9,6 +9,7 @@
  *   intercept.c, intercept_sync.c, init.c   the interposed functions, start,
  *                exit and fork (intercept.h: what they share)
  *   resolve.c    the real functions behind the interposers
+ *   perturb.c    schedule perturbation: holds and spurious wake-ups (perturb.h)
  *   check.c      what an acquisition/release means: self-deadlock, edges,
  *                wait-for cycles, misuse, abandoned locks
  *   liveness.c   the monitor thread: starvation, livelock, stall
