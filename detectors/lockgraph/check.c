@@ -408,13 +408,9 @@ lg_before_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
             return lg_chain_for(t, lg_lock_uid(l), mode); /* a re-take orders nothing */
         if (really_held(t, l, h)) {
             /* A timed attempt ends by itself (ETIMEDOUT): report it, but
-             * let the program have its answer. */
-            if (lg_report_self_deadlock(t, l, h, site)) {
-                if (how == LG_BLOCKING)
-                    lg_exit_now();
-                lg_note("T%u's call has a deadline: lockgraph lets it fail with ETIMEDOUT, "
-                        "as it would without lockgraph, and the program goes on", t->num);
-            }
+             * let the program have its answer (the report says which). */
+            if (lg_report_self_deadlock(t, l, h, how != LG_BLOCKING, site) && how == LG_BLOCKING)
+                lg_exit_now();
             return lg_chain_for(t, lg_lock_uid(l), mode);
         }
         drop_stale_belief(t, l);

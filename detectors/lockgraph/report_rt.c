@@ -683,7 +683,7 @@ out:
 
 bool
 lg_report_self_deadlock(struct lg_thread *t, struct lg_lock *l, const struct lg_held *held,
-                        uintptr_t site)
+                        bool timed, uintptr_t site)
 {
     (void)site;
     bool written = false;
@@ -698,8 +698,11 @@ lg_report_self_deadlock(struct lg_thread *t, struct lg_lock *l, const struct lg_
         row->wanted_at = stack_of(&b, lg_stack_capture(2));
         char name[160];
         snprintf(b.summary, sizeof b.summary,
-                 "self-deadlock: T%u takes %s, which it already holds; it would wait "
-                 "forever, so lockgraph stops the program",
+                 timed ? "self-deadlock: T%u takes %s, which it already holds; the call has "
+                         "a deadline, so lockgraph lets it fail with ETIMEDOUT, as it would "
+                         "without lockgraph, and the program goes on"
+                       : "self-deadlock: T%u takes %s, which it already holds; it would wait "
+                         "forever, so lockgraph stops the program",
                  t->num, lock_label(&b, row->held, name, sizeof name));
         finish_report(&b, t, true, &written);
     }

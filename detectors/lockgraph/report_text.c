@@ -318,6 +318,7 @@ lg_text_threads(struct lg_buf *b, const struct lg_report *r)
                          "place", th->num, th->tid, name);
         }
     }
+    lg_text_separate(b, r); /* the locks' paragraphs follow */
 }
 
 static void

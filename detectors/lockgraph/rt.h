@@ -804,8 +804,9 @@ long lg_wait_slice_ms(void);
 /* Build and emit a report from the runtime's state. Each returns true when
  * the report was written (false: suppressed or a duplicate). */
 bool lg_report_inversion(struct lg_thread *t, const struct lg_cycle *cycle);
+/* `timed`: the call has a deadline, and the program is let go on. */
 bool lg_report_self_deadlock(struct lg_thread *t, struct lg_lock *l,
-                             const struct lg_held *held, uintptr_t site);
+                             const struct lg_held *held, bool timed, uintptr_t site);
 bool lg_report_deadlock(struct lg_thread *const *threads, uint32_t n);
 bool lg_report_abandoned(struct lg_thread *t);
 bool lg_report_misuse(struct lg_thread *t, const char *kind, struct lg_lock *l,
