@@ -173,7 +173,7 @@ def section(runs=None, jobs=1, only=None, progress=True):
         if only and name not in only:
             continue
         if progress:
-            print(f"latent: {name} ({runs} runs natively, {runs} perturbed, {runs} per fixed "
+            print(f"latent: {name} ({runs} native, {runs} perturbed, {runs} per fixed "
                   "twin)", flush=True)
         row = measure(name, runs, data, jobs)
         rows.append(row)

@@ -50,7 +50,7 @@ lg_cancel_restore(void)
 /* ---- lg_mutex: 0 free, 1 locked, 2 locked and somebody may sleep ----- */
 
 /* Spins before a contended lock sleeps (each a pause, tens of ns). */
-#define LG_MUTEX_SPIN 200
+int lg_mutex_spin = 200;
 
 void
 lg_mutex_lock(lg_mutex *m)
@@ -74,7 +74,7 @@ lg_mutex_lock(lg_mutex *m)
      * measured at 40% of the time of two threads that add new lock orders
      * all the time): spin a little first, as glibc's adaptive mutexes do,
      * while nobody sleeps on the word. */
-    for (int spin = 0; spin < LG_MUTEX_SPIN && c == 1; spin++) {
+    for (int spin = 0; spin < lg_mutex_spin && c == 1; spin++) {
         __builtin_ia32_pause();
         c = atomic_load_explicit(&m->word, memory_order_relaxed);
         if (c == 0) {

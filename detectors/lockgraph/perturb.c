@@ -712,6 +712,7 @@ lg_perturb_init(void)
 {
     if (!lg_opt.perturb)
         return;
+    lg_mutex_spin = 0; /* see rt.h */
     if (lg_opt.perturb_seed == 0) {
         uint64_t entropy = 0;
         if (getrandom(&entropy, sizeof entropy, GRND_NONBLOCK) != (ssize_t)sizeof entropy)
