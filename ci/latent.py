@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -190,7 +191,9 @@ def render(rows, markdown=False):
     body = []
     for r in rows:
         ok = not problems_of(r)
-        fixed = ", ".join(f"{v} {frac(c)}" for v, c in r["fixed"].items())
+        # In the terminal, fixed.atomic is "atomic": the table fits 80 columns.
+        fixed = ", ".join(f"{v if markdown or v == 'fixed' else v.split('.', 1)[-1]} "
+                          f"{frac(c)}" for v, c in r["fixed"].items())
         body.append([r["scenario"], frac(r["native"]), frac(r["perturbed"]),
                      f">= {r['floor']}%", fixed + ("" if ok else " *")])
     if markdown:
@@ -403,7 +406,9 @@ def main():
     print()
     if problems:
         print("NOT AS EXPECTED:")
-        print("\n".join("  " + p for p in problems))
+        for p in problems:
+            print("\n".join(textwrap.wrap(p, 79, initial_indent="  ",
+                                           subsequent_indent="      ")))
     print(f"\nwritten: build/latent/latent.md, latent.json ({time.monotonic() - start:.0f} s)")
     return 1 if problems else 0
 
