@@ -32,6 +32,10 @@ static atomic_long report_owner; /* tid of report_lock's holder, 0 none */
 static atomic_uint_fast64_t nreports;
 static struct lg_buf sarif_results; /* result objects joined with "," */
 static atomic_bool exiting;
+/* lg_reporting_finish() found nothing reported and let the program's own
+ * exit status stand; a report made after that must still end the process
+ * with exitcode (see emit()). */
+static atomic_bool exit_decided_clean;
 
 /* Signatures of what was already reported (open addressing, 0 = empty). */
 static uint64_t *seen;
@@ -474,6 +478,9 @@ write_sarif(bool ended, int status, const char *why)
     lg_buf_free(&b);
 }
 
+static void flush_stdio(void);
+static void write_final_outputs(bool may_wait, bool sarif, int status, const char *why);
+
 /* Write a built report, unless suppressed. Called under report_lock. */
 static bool
 emit(struct lg_report *r)
@@ -496,6 +503,16 @@ emit(struct lg_report *r)
             lg_buf_puts(&sarif_results, ",");
         lg_sarif_result(&sarif_results, r, sarif_run.root);
         write_sarif(false, 0, NULL);
+    }
+    if (atomic_load_explicit(&exit_decided_clean, memory_order_acquire) && lg_opt.exitcode) {
+        /* Made while the process exits, after lg_reporting_finish() saw no
+         * report (the liveness monitor judging its last window late, on a
+         * loaded machine): the exit status must still say so. */
+        write_final_outputs(false, true, (int)lg_opt.exitcode,
+                            "lockgraph reported a problem while the program exited: the exit "
+                            "status is its exitcode");
+        flush_stdio();
+        _exit((int)lg_opt.exitcode);
     }
     return true;
 }
@@ -1106,8 +1123,6 @@ flush_stdio(void)
         }
 }
 
-static void write_final_outputs(bool may_wait, bool sarif, int status, const char *why);
-
 _Noreturn void
 lg_exit_now(void)
 {
@@ -1379,8 +1394,16 @@ lg_reporting_finish(void)
 {
     if (atomic_exchange_explicit(&exiting, true, memory_order_relaxed))
         return;
+    /* A report under way (emit() counts it under report_lock) is counted
+     * before the decision; one that starts after it ends the process from
+     * emit(). Nobody is waited for longer than EXIT_LOCK_WAIT_MS. */
+    bool locked = lock_within(&report_lock, EXIT_LOCK_WAIT_MS);
     uint64_t n = lg_reports_count();
     bool stop = n > 0 && lg_opt.exitcode;
+    if (!stop)
+        atomic_store_explicit(&exit_decided_clean, true, memory_order_release);
+    if (locked)
+        lg_mutex_unlock(&report_lock);
     /* The program's own status is known only later (at_exit_status). */
     write_final_outputs(true, stop, (int)lg_opt.exitcode,
                         "lockgraph reported a problem: the exit status is its exitcode");
