@@ -183,10 +183,12 @@ lg_mem_alloc(size_t size)
     int c = size_class(size);
     size_t block = (size_t)1 << (c + CLASS_MIN_SHIFT);
     void *p = NULL;
+    bool used = false; /* a block given back before: it needs clearing */
     lg_mutex_lock(&mem_lock);
     if (free_list[c]) {
         p = free_list[c];
         free_list[c] = free_list[c]->next;
+        used = true;
     } else {
         if ((size_t)(chunk_end - chunk_pos) < block) {
             char *fresh = map_chunk();
@@ -201,7 +203,9 @@ lg_mem_alloc(size_t size)
         }
     }
     lg_mutex_unlock(&mem_lock);
-    if (p)
+    /* A chunk's fresh part is zero from mmap: clearing it would only touch
+     * (and fault in) pages before their time. */
+    if (p && used)
         memset(p, 0, block);
     return p;
 }
