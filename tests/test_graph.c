@@ -809,6 +809,75 @@ test_thread_variants_are_bounded(void **state)
     assert_int_equal(stats(f).labels, 4);
 }
 
+/* One edge taken under hundreds of held sets (a thread that locks objects
+ * chosen at run time): its labels are found by class through the edge's
+ * index, across every growth of the block, thread variants included, and
+ * the cycle search still sees every one of them. */
+static void
+test_many_held_sets_on_one_edge(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 300 };
+    lg_node_id a = node(f), b = node(f), lone = node(f), g[N];
+    for (uint32_t i = 0; i < N; i++)
+        g[i] = node(f);
+    struct lg_edge_label gated[N];
+    for (uint32_t i = 0; i < N; i++) {
+        lg_node_id set[] = { g[i], a };
+        gated[i] = lab_gate(f, 1, set, 2);
+        assert_int_equal(lg_graph_label_status(f->g, a, b, &gated[i], NULL), LG_LABEL_NEW);
+        assert_int_equal(lg_graph_add_edge(f->g, a, b, &gated[i], NULL), LG_EDGE_ADDED);
+        /* Every class stored so far is still found (the index was rebuilt
+         * at 24, 48, 96, 192 labels). */
+        for (uint32_t j = 0; j <= i; j += 1 + i / 16)
+            assert_int_equal(lg_graph_label_status(f->g, a, b, &gated[j], NULL),
+                             LG_LABEL_KNOWN);
+    }
+    assert_int_equal(stats(f).labels, N);
+    /* Thread variants of one class, on the indexed edge: four are kept, a
+     * newer thread replaces the oldest in its slot, an older one is known. */
+    for (uint32_t t = 2; t <= 5; t++) {
+        struct lg_edge_label v = gated[7];
+        v.thread = t;
+        assert_int_equal(lg_graph_add_edge(f->g, a, b, &v, NULL), LG_EDGE_ADDED);
+    }
+    assert_int_equal(stats(f).labels, N + 3);
+    assert_int_equal(stats(f).labels_replaced, 1);
+    assert_int_equal(lg_graph_label_status(f->g, a, b, &gated[7], NULL), LG_LABEL_KNOWN);
+    assert_int_equal(lg_graph_label_status(f->g, a, b, &gated[8], NULL), LG_LABEL_KNOWN);
+    struct lg_edge_label other = gated[8];
+    other.to_shared = true; /* another mode is another class */
+    assert_int_equal(lg_graph_label_status(f->g, a, b, &other, NULL), LG_LABEL_NEW);
+
+    /* b -> a by a thread holding every gate: each a -> b label shares one
+     * with it, so there is no cycle. */
+    lg_node_id all[N + 1];
+    memcpy(all, g, sizeof g);
+    all[N] = b;
+    struct lg_edge_label back = lab_gate(f, 2, all, N + 1);
+    assert_int_equal(lg_graph_add_edge(f->g, b, a, &back, NULL), LG_EDGE_ADDED);
+    /* One a -> b label that no gate protects closes the cycle ... */
+    lg_node_id set[] = { lone, a };
+    struct lg_edge_label open = lab_gate(f, 1, set, 2);
+    struct lg_cycle *c = NULL;
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &open, &c), LG_EDGE_CYCLE);
+    assert_non_null(c);
+    assert_int_equal(c->n, 2);
+    assert_true(c->steps[0].label.held == open.held);
+    lg_cycle_free(f->g, c);
+    /* ... and is found among the N + 4 labels of a -> b when another
+     * thread takes b -> a the same way. */
+    struct lg_edge_label back3 = back;
+    back3.thread = 3;
+    c = NULL;
+    assert_int_equal(lg_graph_add_edge(f->g, b, a, &back3, &c), LG_EDGE_CYCLE);
+    assert_non_null(c);
+    assert_int_equal(c->n, 2);
+    assert_true(c->steps[0].label.held == back.held);
+    assert_true(c->steps[1].label.held == open.held);
+    lg_cycle_free(f->g, c);
+}
+
 static void
 test_thread_variants_default_is_four(void **state)
 {
@@ -2295,6 +2364,7 @@ main(int argc, char **argv)
         T(test_equal_label_is_known),
         T(test_label_dedupe_is_known),
         T(test_thread_variants_are_bounded),
+        T(test_many_held_sets_on_one_edge),
         T(test_thread_variants_default_is_four),
         T(test_replacing_label_is_checked),
         T(test_dense_graph_finds_its_edges),

@@ -338,7 +338,7 @@ lg_edge_drop(struct lg_graph *g, uint32_t ei)
     for (uint32_t i = 0; i < e->nlabels; i++)
         lg_label_release(g, &l[i]);
     if (e->cap > 1)
-        lg_free(&g->a, e->l.many.p, e->cap * sizeof *e->l.many.p);
+        lg_free(&g->a, e->l.many.p, lg_label_block(e->cap));
     g->st.edges--;
     g->st.labels -= e->nlabels;
     lg_edge_give(g, ei);
@@ -851,6 +851,27 @@ lg_order_apply(struct lg_graph *g, const struct lg_plan *p, uint32_t new_comp)
         }                                                                     \
     } while (0)
 
+/* Every label of an indexed edge is found from its class's hash, and the
+ * index holds as many entries as the edge has labels. */
+static bool
+lg_label_index_ok(const struct lg_edge *e)
+{
+    const uint32_t *idx = lg_label_index(e);
+    uint32_t mask = lg_label_index_len(e->cap) - 1, used = 0;
+    for (uint32_t i = 0; i <= mask; i++)
+        used += idx[i] != 0;
+    if (used != e->nlabels)
+        return false;
+    for (uint32_t k = 0; k < e->nlabels; k++) {
+        uint32_t i = lg_label_class_hash(&e->l.many.p[k]) & mask;
+        while (idx[i] && idx[i] != k + 1)
+            i = (i + 1) & mask;
+        if (!idx[i])
+            return false;
+    }
+    return true;
+}
+
 /*
  * Prove the structure whole, in O(nodes + edges): the order list is sorted
  * by label and holds every vertex once; every edge goes forward in it or
@@ -915,10 +936,10 @@ lg_selfcheck(struct lg_graph *g)
             LG_CHECK(e->hashed || n->nout <= LG_SCAN_MAX
                      || lg_node_at(g, e->to)->nin <= LG_SCAN_MAX);
             hashed += e->hashed;
+            LG_CHECK(!lg_label_indexed(e->cap) || lg_label_index_ok(e));
             const struct lg_edge_label *l = lg_labels_c(e);
             for (uint32_t k = 0; k < e->nlabels; k++) {
                 LG_CHECK(lg_label_valid(g, &l[k]) && l[k].epoch_last >= l[k].epoch);
-                LG_CHECK(k == 0 || lg_label_class_cmp(&l[k - 1], &l[k]) <= 0);
                 for (uint32_t j = 0; j < k; j++)
                     LG_CHECK(l[j].thread != l[k].thread || l[j].held != l[k].held
                              || l[j].from_shared != l[k].from_shared
@@ -1009,7 +1030,7 @@ lg_graph_free(struct lg_graph *g)
     for (uint32_t i = 0; i < g->edges.used; i++) {
         struct lg_edge *e = lg_edge_at(g, i);
         if (e->cap > 1)
-            lg_free(&g->a, e->l.many.p, e->cap * sizeof *e->l.many.p);
+            lg_free(&g->a, e->l.many.p, lg_label_block(e->cap));
     }
     lg_held_free_all(g);
     lg_pool_release(g, &g->nodes);
@@ -1087,7 +1108,8 @@ lg_graph_node_live(const struct lg_graph *g, lg_node_id id)
 
 /* Reserve what adding the label (and maybe the edge) needs, then commit;
  * only the reservation can fail, and it undoes itself. A label that
- * replaces another (threads_per_class) takes its slot. */
+ * replaces another (threads_per_class) takes its slot; any other is
+ * appended (and indexed, graph_int.h). */
 static int
 lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei, uint32_t slot,
                bool replace, const struct lg_edge_label *label, const struct lg_plan *p)
@@ -1097,8 +1119,8 @@ lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei, uint32_t
     struct lg_edge *e = ei != LG_NIL ? lg_edge_at(g, ei) : NULL;
 
     if (e && !replace && e->nlabels == e->cap) {
-        ncap = e->cap * 2;
-        if (ncap > (1u << 30) || !(arr = lg_alloc(&g->a, ncap * sizeof *arr)))
+        ncap = lg_label_grow(e->cap);
+        if (ncap > (1u << 28) || !(arr = lg_alloc(&g->a, lg_label_block(ncap))))
             goto nomem;
     }
     if (!e && (lg_hash_reserve(g, lg_index_need(g, u, v)) || lg_edge_take(g, &new_edge)))
@@ -1134,7 +1156,7 @@ lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei, uint32_t
     } else if (arr) {
         memcpy(arr, lg_labels(e), e->nlabels * sizeof *arr);
         if (e->cap > 1) {
-            lg_free(&g->a, e->l.many.p, e->cap * sizeof *e->l.many.p);
+            lg_free(&g->a, e->l.many.p, lg_label_block(e->cap));
         } else {
             /* The inline label was the one stored last. */
             e->l.many.hint_thread[0] = arr[0].thread;
@@ -1144,6 +1166,9 @@ lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei, uint32_t
         }
         e->l.many.p = arr;
         e->cap = ncap;
+        if (lg_label_indexed(ncap)) /* the new block's index is zero (alloc.h) */
+            for (uint32_t k = 0; k < e->nlabels; k++)
+                lg_label_index_put(e, k);
     }
     struct lg_edge_label *l;
     if (replace) {
@@ -1151,15 +1176,16 @@ lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei, uint32_t
         lg_label_release(g, l);
         g->st.labels_replaced++;
     } else {
-        struct lg_edge_label *all = lg_labels(e);
-        memmove(&all[slot + 1], &all[slot], (e->nlabels - slot) * sizeof *all);
-        l = &all[slot];
+        slot = e->nlabels;
+        l = &lg_labels(e)[slot];
         e->nlabels++;
         g->st.labels++;
     }
     *l = *label;
     l->epoch_last = label->epoch;
     lg_label_hold(g, l);
+    if (!replace && lg_label_indexed(e->cap))
+        lg_label_index_put(e, slot);
     if (e->cap > 1 && label->payload) {
         if (e->l.many.hint_thread[0] != label->thread) {
             e->l.many.hint_thread[1] = e->l.many.hint_thread[0];
@@ -1190,7 +1216,7 @@ lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei, uint32_t
 nomem:
     if (new_edge != LG_NIL)
         lg_edge_give(g, new_edge);
-    lg_free(&g->a, arr, ncap * sizeof *arr);
+    lg_free(&g->a, arr, ncap ? lg_label_block(ncap) : 0);
     return -ENOMEM;
 }
 

@@ -270,22 +270,29 @@ lg_label_release(struct lg_graph *g, struct lg_edge_label *l)
     lg_hs_collect(g, i);
 }
 
-int
-lg_label_class_cmp(const struct lg_edge_label *a, const struct lg_edge_label *b)
+/* One label of the class being looked up (lg_label_lookup()): true when it
+ * is the thread's own (known: its epoch is noted), else the oldest thread
+ * of the class is kept track of. */
+static bool
+lg_label_meet(struct lg_edge_label *l, uint32_t k, const struct lg_edge_label *label,
+              uint32_t *count, uint32_t *oldest)
 {
-    if (a->held != b->held)
-        return a->held < b->held ? -1 : 1;
-    if (a->from_shared != b->from_shared)
-        return a->from_shared < b->from_shared ? -1 : 1;
-    if (a->to_shared != b->to_shared)
-        return a->to_shared < b->to_shared ? -1 : 1;
-    return 0;
+    if (l[k].thread == label->thread) {
+        if (label->epoch > l[k].epoch_last)
+            l[k].epoch_last = label->epoch;
+        return true;
+    }
+    if (*oldest == LG_NIL || l[k].thread < l[*oldest].thread)
+        *oldest = k;
+    (*count)++;
+    return false;
 }
 
 /*
- * An edge's labels are sorted by class (held set, then modes), so that a
- * label is found by binary search however many held sets the edge was
- * taken under; the few of one class differ only in thread.
+ * Where a label goes on an edge: among the labels of its class (held set,
+ * then modes; at most threads_per_class of them, which differ only in
+ * thread), found through the edge's index (graph_int.h) or, on a small
+ * edge, by a scan. A new class is appended.
  */
 int
 lg_label_lookup(struct lg_graph *g, lg_node_id from, lg_node_id to,
@@ -318,27 +325,28 @@ lg_label_lookup(struct lg_graph *g, lg_node_id from, lg_node_id to,
                     *same_thread_payload = e->l.many.hint_payload[k];
         }
     }
-    uint32_t lo = 0, hi = e->nlabels;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (lg_label_class_cmp(&l[mid], label) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    uint32_t end = lo, oldest = LG_NIL;
-    for (; end < e->nlabels && lg_label_class_cmp(&l[end], label) == 0; end++) {
-        if (l[end].thread == label->thread) {
-            *status = LG_LABEL_KNOWN;
-            if (label->epoch > l[end].epoch_last)
-                l[end].epoch_last = label->epoch;
-            return 0;
+    uint32_t count = 0, oldest = LG_NIL;
+    if (lg_label_indexed(e->cap)) {
+        const uint32_t *idx = lg_label_index(e);
+        uint32_t mask = lg_label_index_len(e->cap) - 1;
+        for (uint32_t i = lg_label_class_hash(label) & mask; idx[i]; i = (i + 1) & mask) {
+            uint32_t k = idx[i] - 1;
+            if (lg_label_class_cmp(&l[k], label) == 0
+                && lg_label_meet(l, k, label, &count, &oldest)) {
+                *status = LG_LABEL_KNOWN;
+                return 0;
+            }
         }
-        if (oldest == LG_NIL || l[end].thread < l[oldest].thread)
-            oldest = end;
+    } else {
+        for (uint32_t k = 0; k < e->nlabels; k++)
+            if (lg_label_class_cmp(&l[k], label) == 0
+                && lg_label_meet(l, k, label, &count, &oldest)) {
+                *status = LG_LABEL_KNOWN;
+                return 0;
+            }
     }
-    *slot = end;
-    if (end - lo >= g->cfg.threads_per_class) {
+    *slot = e->nlabels;
+    if (count >= g->cfg.threads_per_class) {
         /* The newest threads are the ones a new thread may run beside. */
         if (label->thread < l[oldest].thread)
             *status = LG_LABEL_KNOWN;

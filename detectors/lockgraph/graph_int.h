@@ -55,7 +55,10 @@ struct lg_edge {
     union {
         struct lg_edge_label one;
         struct {
-            struct lg_edge_label *p; /* sorted by (held, from_shared, to_shared) */
+            /* In the order they were stored; from LG_LABEL_INDEX_MIN slots
+             * on, the block goes on with the edge's label index (see
+             * lg_label_index()). */
+            struct lg_edge_label *p;
             /* The last two threads that stored a label here, and their
              * evidence, for their next labels on this edge. */
             uint32_t hint_thread[2];
@@ -86,6 +89,7 @@ struct lg_comp {
 /* A node and an edge are one cache line each: the hot path touches few. */
 _Static_assert(sizeof(struct lg_node) <= 64, "struct lg_node outgrew a cache line");
 _Static_assert(sizeof(struct lg_edge) <= 64, "struct lg_edge outgrew a cache line");
+_Static_assert(sizeof(struct lg_edge_label) == 32, "lg_label_block() assumes 32-byte labels");
 
 struct lg_pool {
     void **chunks;
@@ -286,6 +290,91 @@ lg_labels_c(const struct lg_edge *e)
     return e->cap <= 1 ? &e->l.one : e->l.many.p;
 }
 
+/* A label's class: its held set, then its modes (not its thread). */
+static inline int
+lg_label_class_cmp(const struct lg_edge_label *a, const struct lg_edge_label *b)
+{
+    if (a->held != b->held)
+        return a->held < b->held ? -1 : 1;
+    if (a->from_shared != b->from_shared)
+        return a->from_shared < b->from_shared ? -1 : 1;
+    if (a->to_shared != b->to_shared)
+        return a->to_shared < b->to_shared ? -1 : 1;
+    return 0;
+}
+
+/*
+ * An edge taken under many held sets (a thread that locks objects chosen at
+ * run time) has thousands of labels; finding one by class (held set and
+ * modes) must not cost a scan or a sorted insert. From LG_LABEL_INDEX_MIN
+ * slots on, the edge's label block ends with an open-addressed index:
+ * label position + 1, 0 empty, probed linearly from the class's hash.
+ * Labels are never taken out of an edge one by one (a replaced label keeps
+ * its class and its slot), so the index never has a hole: the labels of a
+ * class are exactly those met before the first empty entry. Below that
+ * size a scan is cheaper than a hash.
+ *
+ * The allocator hands out powers of two, so an indexed block of B bytes is
+ * cut in a quarter for the index (B / 16 entries) and three quarters for
+ * labels (3B / 128 of them): capacities 24, 48, 96 ..., an index at most
+ * 3/8 full, and a third more memory than the labels alone.
+ */
+#define LG_LABEL_INDEX_MIN 24u
+
+static inline bool
+lg_label_indexed(uint32_t cap)
+{
+    return cap >= LG_LABEL_INDEX_MIN;
+}
+
+/* The capacity after cap: 1, 2, 4, 8, 16, then 24, 48, 96 ... */
+static inline uint32_t
+lg_label_grow(uint32_t cap)
+{
+    return cap == 16 ? LG_LABEL_INDEX_MIN : 2 * cap;
+}
+
+/* Index entries of an indexed block (a power of two). */
+static inline uint32_t
+lg_label_index_len(uint32_t cap)
+{
+    return cap / 3 * 8;
+}
+
+/* Bytes of an edge's label block of cap slots (cap > 1). */
+static inline size_t
+lg_label_block(uint32_t cap)
+{
+    return (size_t)cap * sizeof(struct lg_edge_label)
+           + (lg_label_indexed(cap) ? (size_t)lg_label_index_len(cap) * sizeof(uint32_t) : 0);
+}
+
+static inline uint32_t *
+lg_label_index(const struct lg_edge *e)
+{
+    return (uint32_t *)(void *)(e->l.many.p + e->cap);
+}
+
+static inline uint32_t
+lg_label_class_hash(const struct lg_edge_label *l)
+{
+    uint64_t x = (l->held << 2) ^ ((uint64_t)l->from_shared << 1) ^ (uint64_t)l->to_shared;
+    x ^= x >> 31;
+    x *= 0x9e3779b97f4a7c15ull;
+    return (uint32_t)(x >> 32);
+}
+
+/* Put label position pos into the index of an edge whose block is indexed. */
+static inline void
+lg_label_index_put(struct lg_edge *e, uint32_t pos)
+{
+    uint32_t *idx = lg_label_index(e), mask = lg_label_index_len(e->cap) - 1;
+    uint32_t i = lg_label_class_hash(&e->l.many.p[pos]) & mask;
+    while (idx[i])
+        i = (i + 1) & mask;
+    idx[i] = pos + 1;
+}
+
 
 /* ---- graph.c ----------------------------------------------------------- */
 
@@ -298,8 +387,6 @@ bool lg_in_merge(const struct lg_graph *g, const struct lg_plan *p, uint32_t x);
 /* ---- graph_cycle.c ------------------------------------------------------ */
 
 bool lg_label_valid(const struct lg_graph *g, const struct lg_edge_label *l);
-/* The order of an edge's labels: by held set, then modes (not thread). */
-int lg_label_class_cmp(const struct lg_edge_label *a, const struct lg_edge_label *b);
 /* The label is being stored / dropped: its held set gains / loses a user. */
 void lg_label_hold(struct lg_graph *g, const struct lg_edge_label *l);
 void lg_label_release(struct lg_graph *g, struct lg_edge_label *l);
