@@ -348,15 +348,12 @@ mutex_lock_fast(pthread_mutex_t *m, struct fast_take *ft)
     struct lg_thread *t = lg_tls_self;
     if (LG_LIKELY(t != NULL && !lg_busy && atomic_load_explicit(&lg_active, memory_order_relaxed)
                   && !lg_perturb_on)) {
-        uintptr_t addr = (uintptr_t)m;
-        unsigned i = lg_cache_slot(addr);
-        struct lg_lock *l = t->cache[i].lock;
-        uint64_t uid = t->cache[i].uid;
+        uint64_t uid;
+        struct lg_lock *l = lg_cache_get(t, (uintptr_t)m, &uid);
         /* A mutex this thread holds fails the trylock below (or, recursive,
          * is taken again, which orders nothing and is booked like any
          * acquisition), so the held stack need not be scanned here. */
-        if (LG_LIKELY(l && t->cache[i].addr == addr
-                      && atomic_load_explicit(&l->uid, memory_order_relaxed) == uid
+        if (LG_LIKELY(l
                       /* A robust mutex's trylock is no lock (first_attempt()),
                        * and its EOWNERDEAD would be lost here. */
                       && !l->robust && t->nheld < t->held_cap)) {

@@ -110,10 +110,12 @@ cache_put(struct lg_thread *t, uintptr_t addr, struct lg_lock *l)
 {
     if (!t)
         return;
-    unsigned i = lg_cache_slot(addr);
-    t->cache[i].addr = addr;
-    t->cache[i].lock = l;
-    t->cache[i].uid = atomic_load_explicit(&l->uid, memory_order_relaxed);
+    /* The newest in way 0; the one it displaces in way 1, unless it was
+     * this address's own stale entry. An address is in one way at most. */
+    struct lg_cache_entry *set = t->cache[lg_cache_slot(addr)];
+    if (set[0].addr != addr)
+        set[1] = set[0];
+    set[0] = (struct lg_cache_entry){ addr, l, atomic_load_explicit(&l->uid, memory_order_relaxed) };
 }
 
 struct lg_lock *
