@@ -12,6 +12,8 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +189,8 @@ take_in_order(void *p)
     lg_after_acquire(t, a->second, LG_EXCL, LG_BLOCKING, 0, chain);
     lg_before_release(t, a->second, a->second->addr, t->tid, true, 0);
     lg_before_release(t, a->first, a->first->addr, t->tid, true, 0);
+    /* What the interposer does once the thread holds nothing. */
+    lg_pend_flush(t, false);
     return NULL;
 }
 
@@ -251,6 +255,171 @@ test_inversion_by_one_thread_is_reported_as_such(void **state)
     assert_true(last_report_has("\"cycle_class\":\"single-thread\""));
     lg_lock_forget(a, lg_lock_uid(a));
     lg_lock_forget(b, lg_lock_uid(b));
+}
+
+/* ---- new chains noted, and stored later ------------------------------- */
+
+static void
+lock_it(struct lg_thread *t, struct lg_lock *l)
+{
+    uint64_t chain = lg_before_acquire(t, l, LG_EXCL, LG_BLOCKING, 0);
+    lg_after_acquire(t, l, LG_EXCL, LG_BLOCKING, 0, chain);
+}
+
+static void
+unlock_it(struct lg_thread *t, struct lg_lock *l)
+{
+    lg_before_release(t, l, l->addr, t->tid, true, 0);
+}
+
+/* Two locks the graph has nodes for (taken a then b once): a chain into
+ * one of them is noted from then on, not stored at once. */
+static void
+known_pair(pthread_mutex_t *oa, pthread_mutex_t *ob, struct lg_lock **a, struct lg_lock **b)
+{
+    *a = lg_lock_get(NULL, (uintptr_t)oa, LG_MUTEX_NORMAL, false, 0);
+    *b = lg_lock_get(NULL, (uintptr_t)ob, LG_MUTEX_NORMAL, false, 0);
+    struct order_arg ab = { *a, *b };
+    run(&ab);
+    assert_int_not_equal(lg_lock_node_peek(*a), LG_NODE_NONE);
+    assert_int_not_equal(lg_lock_node_peek(*b), LG_NODE_NONE);
+}
+
+/* The inversion a noted chain closes is reported before the thread waits
+ * for anything: a real deadlock then finds the chain in the graph. */
+static void
+test_noted_chain_is_stored_before_a_wait(void **state)
+{
+    (void)state;
+    static pthread_mutex_t oa, ob;
+    struct lg_lock *a, *b;
+    known_pair(&oa, &ob, &a, &b);
+    int before = reports_of("lock-order-inversion");
+    struct lg_thread *t = lg_self();
+    lock_it(t, b);
+    lock_it(t, a);
+    assert_int_equal(t->npend, 1);
+    assert_int_equal(reports_of("lock-order-inversion"), before);
+    lg_wait_begin(t, LG_WAIT_COND, NULL, (uintptr_t)&oa, LG_EXCL, 0);
+    assert_int_equal(t->npend, 0);
+    assert_int_equal(reports_of("lock-order-inversion"), before + 1);
+    lg_wait_end(t);
+    unlock_it(t, a);
+    unlock_it(t, b);
+    lg_lock_forget(a, lg_lock_uid(a));
+    lg_lock_forget(b, lg_lock_uid(b));
+}
+
+/* A thread still holding the locks of a chain it noted when the program
+ * exits: the exit stores it for the thread, and reports what it closes. */
+static atomic_int holder_step;
+
+static void *
+hold_noted(void *p)
+{
+    struct order_arg *o = p;
+    struct lg_thread *t = lg_self();
+    lock_it(t, o->first);
+    lock_it(t, o->second);
+    atomic_store(&holder_step, 1);
+    while (atomic_load(&holder_step) != 2)
+        sched_yield();
+    unlock_it(t, o->second);
+    unlock_it(t, o->first);
+    return NULL;
+}
+
+static void
+test_noted_chains_are_stored_at_exit(void **state)
+{
+    (void)state;
+    static pthread_mutex_t oa, ob;
+    struct lg_lock *a, *b;
+    known_pair(&oa, &ob, &a, &b);
+    int before = reports_of("lock-order-inversion");
+    struct order_arg ba = { b, a };
+    pthread_t th;
+    atomic_store(&holder_step, 0);
+    assert_int_equal(pthread_create(&th, NULL, hold_noted, &ba), 0);
+    while (atomic_load(&holder_step) != 1)
+        sched_yield();
+    assert_int_equal(reports_of("lock-order-inversion"), before);
+    lg_pend_flush_all();
+    assert_int_equal(reports_of("lock-order-inversion"), before + 1);
+    atomic_store(&holder_step, 2);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    lg_lock_forget(a, lg_lock_uid(a));
+    lg_lock_forget(b, lg_lock_uid(b));
+}
+
+/* A lock destroyed between the acquisition and the store: its node is
+ * gone, the graph refuses the edge, and nothing is reported. */
+static void
+test_noted_chain_of_a_destroyed_lock_is_dropped(void **state)
+{
+    (void)state;
+    static pthread_mutex_t oa, ob;
+    struct lg_lock *a, *b;
+    known_pair(&oa, &ob, &a, &b);
+    int before = reports_of("lock-order-inversion");
+    struct lg_thread *t = lg_self();
+    lock_it(t, b);
+    lock_it(t, a);
+    unlock_it(t, a);
+    unlock_it(t, b);
+    assert_int_equal(t->npend, 1);
+    lg_after_destroy(t, a, lg_lock_uid(a));
+    lg_pend_flush(t, true);
+    assert_int_equal(t->npend, 0);
+    assert_int_equal(reports_of("lock-order-inversion"), before);
+    lg_lock_forget(b, lg_lock_uid(b));
+}
+
+/* A thread that never lets go of its outermost lock still has its chains
+ * stored: the buffer empties itself when full. The last chain closes an
+ * inversion with an order taken first, so it is reported while the outer
+ * lock is still held. */
+static void
+test_noted_chains_are_stored_when_the_buffer_fills(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    static pthread_mutex_t objs[N + 1];
+    struct lg_lock *l[N + 1];
+    for (int i = 0; i <= N; i++)
+        l[i] = lg_lock_get(NULL, (uintptr_t)&objs[i], LG_MUTEX_NORMAL, false, 0);
+    /* Nodes for all, and the order l[N] -> l[0] by another thread. */
+    for (int i = 1; i < N; i++) {
+        struct order_arg o = { l[0], l[i] };
+        run(&o);
+    }
+    struct order_arg last = { l[N], l[0] };
+    run(&last);
+    int before = reports_of("lock-order-inversion");
+    struct lg_thread *t = lg_self();
+    lock_it(t, l[0]);
+    uint32_t most = 0, was = 0, emptied = 0;
+    for (int i = 1; i <= N; i++) {
+        /* Under l[0] and l[i - 1]: chains this thread never took. */
+        if (i > 1)
+            lock_it(t, l[i - 1]);
+        lock_it(t, l[i]);
+        unlock_it(t, l[i]);
+        if (i > 1)
+            unlock_it(t, l[i - 1]);
+        most = t->npend > most ? t->npend : most;
+        emptied += t->npend < was;
+        was = t->npend;
+    }
+    /* 79 chains noted, at most 16 at a time (check.c's PEND_MAX). */
+    assert_true(most <= 16);
+    assert_true(emptied >= 4);
+    lg_pend_flush(t, true);
+    /* l[0] -> l[N] (this thread) against l[N] -> l[0] (the other). */
+    assert_int_equal(reports_of("lock-order-inversion"), before + 1);
+    unlock_it(t, l[0]);
+    for (int i = 0; i <= N; i++)
+        lg_lock_forget(l[i], lg_lock_uid(l[i]));
 }
 
 static void
@@ -482,6 +651,10 @@ main(void)
         cmocka_unit_test(test_chain_set_remembers_and_grows),
         cmocka_unit_test(test_inversion_across_threads_is_reported_once),
         cmocka_unit_test(test_inversion_by_one_thread_is_reported_as_such),
+        cmocka_unit_test(test_noted_chain_is_stored_before_a_wait),
+        cmocka_unit_test(test_noted_chains_are_stored_at_exit),
+        cmocka_unit_test(test_noted_chain_of_a_destroyed_lock_is_dropped),
+        cmocka_unit_test(test_noted_chains_are_stored_when_the_buffer_fills),
         cmocka_unit_test(test_misuse_reports),
         cmocka_unit_test(test_concurrent_use_of_the_runtime),
         cmocka_unit_test(test_owner_is_belief_checked_against_the_value),

@@ -121,22 +121,6 @@ held_set(struct lg_thread *t, uint32_t k)
  * takes its edges with it). */
 #define LG_DIRECT_EDGES 8
 
-static bool
-edge_for(struct lg_thread *t, uint32_t i, enum lg_mode mode, lg_held_id held, uint32_t epoch,
-         lg_node_id *from, struct lg_edge_label *label)
-{
-    struct lg_held *h = &t->held[i];
-    *from = lg_lock_node(h->lock);
-    *label = (struct lg_edge_label){
-        .thread = t->num,
-        .epoch = epoch,
-        .from_shared = h->mode == LG_SHARED,
-        .to_shared = mode == LG_SHARED,
-        .held = held,
-    };
-    return *from != LG_NODE_NONE;
-}
-
 /* The lowest held entry that gets an edge into l: below the first
  * LG_DIRECT_EDGES that order something, the walk goes on while entries were
  * taken by trylock (no edge led into them) and ends at the first one taken
@@ -173,19 +157,6 @@ graph_limits_said(void)
 }
 
 /*
- * Add the edges into l for a chain this thread has not used before, and
- * report the deadlock-capable cycles they close. Each label carries this
- * thread, the epoch, the modes, the held set (every lock held, `from`
- * included) and, as payload, where `from` was taken (high 32 bits) and the
- * stack taking `l` now (low 32 bits).
- *
- * A new chain often brings nothing new to the graph (the same edges under
- * the same held set), and capturing a stack costs thousands of
- * instructions: so the graph is asked first, and a stack is captured only
- * for an edge this thread never took before; a new label on an edge it did
- * take shares the evidence of its earlier label.
- */
-/*
  * The stack for the edges of a new chain. A thread that takes many new
  * chains from one call site in one activation of its caller (a loop that
  * nests locks, or takes random sets of them) would pay a full unwind for
@@ -212,106 +183,469 @@ chain_stack(struct lg_thread *t, uintptr_t site)
     return stack;
 }
 
+/* ---- the edges of a new chain ------------------------------------------- */
+
+/* A held lock that gets an edge into the new one, as the graph needs it. */
+struct chain_src {
+    lg_node_id node;
+    uintptr_t site;     /* where it was taken ... */
+    lg_stack_id stack;  /* ... and its whole stack, with held_stacks=1 */
+    bool shared;
+};
+
+/* What a new chain is, whenever it is stored: its thread, the lock it
+ * takes, and what the acquisition knew. */
+struct chain {
+    uint32_t thread, epoch;
+    lg_node_id to;
+    bool to_shared;
+    lg_held_id held;
+    uintptr_t site;     /* the acquiring call */
+    lg_stack_id stack;  /* its stack, 0 if not captured */
+    bool noted;         /* stored after the acquisition (note_chain) */
+};
+
+static struct lg_edge_label
+chain_label(const struct chain *c, const struct chain_src *s)
+{
+    return (struct lg_edge_label){ .thread = c->thread, .epoch = c->epoch,
+                                   .from_shared = s->shared, .to_shared = c->to_shared,
+                                   .held = c->held };
+}
+
+/* The cycles new edges closed, each with the stack of the acquisition that
+ * closed it, reported once the graph lock is released (reports symbolise,
+ * which takes a while; the cycles are the caller's own copies). */
+struct closed {
+    struct lg_cycle *cycle;
+    lg_stack_id at;     /* 0: the reporting thread's stack now */
+    uint32_t thread;
+};
+struct closed_list {
+    struct closed small[4], *v;
+    uint32_t n, cap;
+};
+
+static void
+closed_init(struct closed_list *c)
+{
+    c->v = c->small;
+    c->n = 0;
+    c->cap = 4;
+}
+
+static void
+closed_push(struct closed_list *c, struct lg_cycle *cycle, lg_stack_id at, uint32_t thread)
+{
+    if (c->n == c->cap) {
+        struct closed *grown = lg_mem_alloc(2 * c->cap * sizeof *grown);
+        if (!grown) {
+            lg_cycle_free(lg_graph, cycle);
+            return;
+        }
+        memcpy(grown, c->v, c->n * sizeof *grown);
+        if (c->v != c->small)
+            lg_mem_free(c->v, c->cap * sizeof *c->v);
+        c->v = grown;
+        c->cap *= 2;
+    }
+    c->v[c->n++] = (struct closed){ cycle, at, thread };
+}
+
+/* Report them (as `self`, or as the thread that closed them when another
+ * one stores its chains), and let them go. */
+static void
+closed_report(struct lg_thread *self, struct closed_list *c)
+{
+    for (uint32_t i = 0; i < c->n; i++) {
+        struct closed *k = &c->v[i];
+        lg_report_inversion(self && self->num == k->thread ? self : lg_thread_by_num(k->thread),
+                            k->cycle, k->at);
+        lg_cycle_free(lg_graph, k->cycle);
+    }
+    if (c->v != c->small)
+        lg_mem_free(c->v, c->cap * sizeof *c->v);
+    closed_init(c);
+}
+
+/* ---- evidence: the edges the graph has this thread's stacks for -------- */
+
+#define EVID_MAX (1u << 16)
+
+static uint64_t
+evid_key(lg_node_id from, lg_node_id to)
+{
+    uint64_t x = from * 0x9e3779b97f4a7c15ull ^ (to + 0x632be59bd9b4e019ull);
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 32;
+    return x ? x : 1;
+}
+
+/* Does the graph hold a label of this thread's on from -> to, whose stacks
+ * a new label there shares (so none need be captured)? A hash collision
+ * only costs a label its full stack (it gets the call site's). */
+static bool
+evid_has(const struct lg_thread *t, lg_node_id from, lg_node_id to)
+{
+    if (!t->evid_cap)
+        return false;
+    uint64_t k = evid_key(from, to);
+    for (uint32_t mask = t->evid_cap - 1, j = (uint32_t)k & mask;; j = (j + 1) & mask) {
+        if (t->evid[j] == k)
+            return true;
+        if (!t->evid[j])
+            return false;
+    }
+}
+
+static void
+evid_put(struct lg_thread *t, lg_node_id from, lg_node_id to)
+{
+    if (evid_has(t, from, to))
+        return;
+    if ((t->nevid + 1) * 2 > t->evid_cap) {
+        uint32_t cap = t->evid_cap ? 2 * t->evid_cap : 64;
+        uint64_t *fresh = cap <= EVID_MAX ? lg_mem_alloc(cap * sizeof *fresh) : NULL;
+        if (!fresh)
+            return; /* full: new chains capture their stacks */
+        for (uint32_t i = 0; i < t->evid_cap; i++) {
+            uint64_t k = t->evid[i];
+            if (!k)
+                continue;
+            uint32_t j = (uint32_t)k & (cap - 1);
+            while (fresh[j])
+                j = (j + 1) & (cap - 1);
+            fresh[j] = k;
+        }
+        if (t->evid)
+            lg_mem_free(t->evid, t->evid_cap * sizeof *t->evid);
+        t->evid = fresh;
+        t->evid_cap = cap;
+    }
+    uint64_t k = evid_key(from, to);
+    uint32_t j = (uint32_t)k & (t->evid_cap - 1);
+    while (t->evid[j])
+        j = (j + 1) & (t->evid_cap - 1);
+    t->evid[j] = k;
+    t->nevid++;
+}
+
+/*
+ * Under lg_graph_lock: store the labels of chain c on the edges from
+ * src[0 .. n) (topmost held lock first), and collect the deadlock-capable
+ * cycles they close. Each label carries the thread, the epoch, the modes,
+ * the held set (every lock held, `from` included) and, as payload, where
+ * `from` was taken (high 32 bits) and the stack taking `to` (low 32 bits).
+ *
+ * A new chain often brings nothing new to the graph (the same edges under
+ * the same held set), and capturing a stack costs thousands of
+ * instructions: so the graph is asked first, and a stack is needed only
+ * for an edge this thread never took before; a new label on an edge it did
+ * take shares the evidence of its earlier label. When one is needed, c has
+ * none and `may_capture`, nothing is stored and false is returned: the
+ * caller captures it outside the lock and calls again. Otherwise a missing
+ * stack is the call site's. `owner`: the chain's thread, when it is the
+ * one storing it (its evidence set learns the edges); said[]: n scratch
+ * entries.
+ */
+static bool
+store_chain(struct lg_thread *owner, const struct chain *c, const struct chain_src *src,
+            uint32_t n, bool may_capture, uint64_t *said, struct closed_list *closed)
+{
+    struct lg_edge_label label;
+    bool insert = false, keep = false;
+    for (uint32_t i = 0; c->to && i < n; i++) {
+        label = chain_label(c, &src[i]);
+        uint64_t evidence;
+        said[i] = 0;
+        if (lg_graph_label_status(lg_graph, src[i].node, c->to, &label, &evidence) != LG_LABEL_NEW)
+            continue;
+        said[i] = evidence ? evidence : 1;
+        insert = true;
+        keep |= !evidence;
+    }
+    if (!insert)
+        goto learned;
+    if (keep && !c->stack && may_capture)
+        return false;
+    lg_stack_id stack = c->stack ? c->stack : keep ? lg_stack_from_pc(c->site) : 0;
+    /* Under the same hold of the graph lock as the answers above: the edges
+     * they called known stay known, the rest are added. */
+    for (uint32_t i = 0; i < n; i++) {
+        if (!said[i])
+            continue;
+        label = chain_label(c, &src[i]);
+        if (said[i] != 1)
+            label.payload = said[i];
+        else if (stack)
+            label.payload = ((uint64_t)(src[i].stack ? src[i].stack
+                                                     : lg_stack_from_pc(src[i].site)) << 32)
+                            | stack;
+        struct lg_cycle *cy = NULL;
+        int r = lg_graph_add_edge(lg_graph, src[i].node, c->to, &label, &cy);
+        if (r == LG_EDGE_CYCLE && cy) {
+            /* A noted chain's report is not where the thread is now: the
+             * acquisition's stack is the label's (or its call site). */
+            lg_stack_id at = 0;
+            if (c->noted && !(at = (lg_stack_id)(label.payload & 0xFFFFFFFFu)))
+                at = lg_stack_from_pc(c->site);
+            closed_push(closed, cy, at, c->thread);
+        }
+        else if (r == -ENOMEM)
+            lg_warn_once(&said_graph_memory, "out of memory for the lock-order graph: "
+                         "new lock orders are not checked");
+        if (r >= 0 && lg_opt.verbosity >= 2) {
+            struct lg_lock *a = lg_lock_by_node(src[i].node), *b = lg_lock_by_node(c->to);
+            lg_note("T%u: new edge L%llu -> L%llu%s", c->thread,
+                    a ? (unsigned long long)a->id : 0ull, b ? (unsigned long long)b->id : 0ull,
+                    r == LG_EDGE_KNOWN ? " (known)" : "");
+        }
+    }
+    graph_limits_said();
+learned:
+    if (owner)
+        for (uint32_t i = 0; i < n; i++)
+            evid_put(owner, src[i].node, c->to);
+    return true;
+}
+
+/*
+ * Add the edges into l for a chain this thread has not used before, now:
+ * the held stack has more locks than a noted chain carries, or some lock
+ * has no graph node yet (lockgraph's first sight of it in an order).
+ */
 static void
 add_edges(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode, uintptr_t site)
 {
-    uint32_t n = t->nheld;
-    struct lg_cycle *cycles_small[4], **cycles = cycles_small;
-    uint32_t ncycles = 0, max_cycles = 4;
-    lg_stack_id stack = 0;
-    bool captured = false;
-    uint32_t epoch = lg_epoch_now(), lo = sources_floor(t, l);
-    struct lg_edge_label label;
-    lg_node_id from;
-    /* What the graph said of each source's edge (index i - lo): 0 known,
-     * else new, with this thread's earlier evidence for it (1: none). */
+    uint32_t n = t->nheld, lo = sources_floor(t, l);
+    struct chain c = { .thread = t->num, .epoch = lg_epoch_now(), .to_shared = mode == LG_SHARED,
+                       .site = site };
     uint64_t said_small[16], *said = n - lo <= 16 ? said_small : lg_mem_alloc((n - lo) * sizeof *said);
-    if (!said) {
+    struct chain_src src_small[16], *src = n - lo <= 16 ? src_small
+                                                        : lg_mem_alloc((n - lo) * sizeof *src);
+    struct closed_list closed;
+    closed_init(&closed);
+    if (!said || !src) {
         lg_warn_once(&said_graph_memory, "out of memory for the lock-order graph: "
                      "new lock orders are not checked");
+        goto out;
+    }
+    for (bool captured = false;;) {
+        lg_mutex_lock(&lg_graph_lock);
+        c.to = lg_lock_node(l);
+        c.held = c.to ? held_set(t, n - 1) : LG_HELD_NONE;
+        uint32_t ns = 0;
+        for (uint32_t i = n; c.to && i-- > lo;) {
+            const struct lg_held *h = &t->held[i];
+            lg_node_id from;
+            if (orders_nothing(t, i, l) || (from = lg_lock_node(h->lock)) == LG_NODE_NONE)
+                continue;
+            src[ns++] = (struct chain_src){ from, h->site, h->stack, h->mode == LG_SHARED };
+        }
+        bool done = store_chain(t, &c, src, ns, !captured, said, &closed);
+        lg_graph_held_release(lg_graph, c.held);
+        lg_mutex_unlock(&lg_graph_lock);
+        if (done)
+            break;
+        /* The graph may change while the stack is taken: ask again. */
+        c.stack = chain_stack(t, site);
+        captured = true;
+    }
+    closed_report(t, &closed);
+out:
+    if (said && said != said_small)
+        lg_mem_free(said, (n - lo) * sizeof *said);
+    if (src && src != src_small)
+        lg_mem_free(src, (n - lo) * sizeof *src);
+}
+
+/* ---- new chains, noted for later ---------------------------------------- */
+
+/*
+ * Storing a new chain is most of what a new lock order costs, and the
+ * thread pays it holding the program's locks: a thread that takes random
+ * sets of locks made the others wait for lockgraph, not for itself. When
+ * every lock of the chain already has its graph node, the chain is noted
+ * instead (what the graph needs of the held stack, which is gone by then)
+ * and stored once the thread holds nothing, many under one hold of the
+ * graph lock; if another thread has the graph, a later release tries
+ * again. A noted chain is stored before the thread waits for anything (a
+ * lock, a condition, a join: lg_wait_begin), so a real deadlock finds its
+ * edges in the graph; before fork; when the thread exits; at the program's
+ * exit; and when the buffer is full. An inversion it closes is reported
+ * then, with the stack of the acquisition that closed it. Node ids are
+ * never reused: a lock destroyed in between has lost its node, and the
+ * graph refuses its edges, as it would have removed them.
+ */
+#define PEND_MEMBERS 16 /* held locks a noted chain carries, at most */
+#define PEND_MAX 16     /* noted chains per thread */
+
+struct pend_member {
+    struct chain_src s;
+    bool source;        /* gets an edge into the new lock */
+};
+
+struct lg_pend {
+    struct chain c;     /* its held set is computed when stored */
+    lg_held_id base;    /* the held set of the first nbase members, as the
+                         * thread had it cached (it may be gone since) */
+    uint8_t nmembers, nbase;
+    struct pend_member m[PEND_MEMBERS];
+};
+
+/* Note the chain into l, if it can be: true when noted. */
+static bool
+note_chain(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode, uintptr_t site)
+{
+    uint32_t n = t->nheld;
+    lg_node_id to = lg_lock_node_peek(l);
+    if (n > PEND_MEMBERS || !to || lg_opt.verbosity >= 2)
+        return false;
+    if (!t->pend) {
+        t->pend = lg_mem_alloc(PEND_MAX * sizeof *t->pend);
+        if (!t->pend)
+            return false;
+        t->pend_bytes = PEND_MAX * sizeof *t->pend;
+    }
+    struct lg_pend e = { .c = { .thread = t->num, .epoch = lg_epoch_now(), .to = to,
+                                .to_shared = mode == LG_SHARED, .site = site, .noted = true } };
+    uint32_t lo = sources_floor(t, l);
+    bool need_stack = false;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct lg_held *h = &t->held[i];
+        if (!orders_nothing(t, i, NULL)) {
+            lg_node_id node = lg_lock_node_peek(h->lock);
+            if (!node)
+                return false;
+            bool source = i >= lo && h->lock != l;
+            e.m[e.nmembers++] = (struct pend_member){
+                { node, h->site, h->stack, h->mode == LG_SHARED }, source };
+            need_stack |= source && !evid_has(t, node, to);
+        }
+        if (h->hid) {
+            e.base = h->hid;
+            e.nbase = e.nmembers;
+        }
+    }
+    if (need_stack)
+        e.c.stack = chain_stack(t, site);
+    lg_mutex_lock(&t->pend_lock);
+    memcpy(&t->pend[t->npend++], &e, offsetof(struct lg_pend, m) + e.nmembers * sizeof e.m[0]);
+    bool full = t->npend == PEND_MAX;
+    lg_mutex_unlock(&t->pend_lock);
+    if (full)
+        lg_pend_flush(t, true);
+    return true;
+}
+
+/* Under lg_graph_lock: store a noted chain. */
+static void
+store_pend(struct lg_thread *owner, struct lg_pend *e, struct closed_list *closed)
+{
+    /* Its held set: from the one cached then, if the graph still has it. */
+    uint32_t k = 0;
+    lg_held_id below = LG_HELD_NONE;
+    if (e->base && lg_graph_held_live(lg_graph, e->base)) {
+        below = e->base;
+        k = e->nbase;
+    }
+    for (; k < e->nmembers; k++) {
+        lg_held_id id;
+        if (lg_graph_held_add(lg_graph, below, e->m[k].s.node, e->m[k].s.shared, &id) != 0) {
+            /* A lock destroyed since (the graph refuses its node), or no
+             * memory: the chain's other labels would claim a held set the
+             * thread did not have. */
+            lg_graph_held_release(lg_graph, below);
+            return;
+        }
+        below = id;
+    }
+    e->c.held = below;
+    struct chain_src src[PEND_MEMBERS];
+    uint64_t said[PEND_MEMBERS];
+    uint32_t ns = 0;
+    for (uint32_t i = e->nmembers; i-- > 0;)
+        if (e->m[i].source)
+            src[ns++] = e->m[i].s;
+    store_chain(owner, &e->c, src, ns, false, said, closed);
+    lg_graph_held_release(lg_graph, below);
+}
+
+void
+lg_pend_flush(struct lg_thread *t, bool wait)
+{
+    lg_mutex_lock(&t->pend_lock);
+    if (t->npend == 0 || !(wait ? (lg_mutex_lock(&lg_graph_lock), true)
+                                : lg_mutex_trylock(&lg_graph_lock))) {
+        lg_mutex_unlock(&t->pend_lock);
         return;
     }
+    struct closed_list closed;
+    closed_init(&closed);
+    for (uint32_t i = 0; i < t->npend; i++)
+        store_pend(t, &t->pend[i], &closed);
+    t->npend = 0;
+    lg_mutex_unlock(&lg_graph_lock);
+    lg_mutex_unlock(&t->pend_lock);
+    closed_report(t, &closed);
+}
 
-    for (;;) {
-        lg_mutex_lock(&lg_graph_lock);
-        lg_node_id to = lg_lock_node(l);
-        lg_held_id held = to ? held_set(t, n - 1) : LG_HELD_NONE;
-        bool insert = false, keep = false;
-        for (uint32_t i = n; to && i-- > lo;) {
-            said[i - lo] = 0;
-            if (orders_nothing(t, i, l) || !edge_for(t, i, mode, held, epoch, &from, &label))
-                continue;
-            uint64_t evidence;
-            int status = lg_graph_label_status(lg_graph, from, to, &label, &evidence);
-            if (status != LG_LABEL_NEW)
-                continue;
-            said[i - lo] = evidence ? evidence : 1;
-            insert = true;
-            keep |= !evidence;
-        }
-        if (!insert) {
-            lg_graph_held_release(lg_graph, held);
-            lg_mutex_unlock(&lg_graph_lock);
-            goto out;
-        }
-        if (keep && !captured) {
-            /* The graph may change while the stack is taken: ask again. */
-            lg_mutex_unlock(&lg_graph_lock);
-            stack = chain_stack(t, site);
-            captured = true;
-            continue;
-        }
-        /* Under the same hold of the graph lock as the answers above: the
-         * edges they called known stay known, the rest are added. */
-        for (uint32_t i = n; to && i-- > lo;) {
-            if (!said[i - lo] || !edge_for(t, i, mode, held, epoch, &from, &label))
-                continue;
-            if (said[i - lo] != 1)
-                label.payload = said[i - lo];
-            else if (stack)
-                label.payload = ((uint64_t)lg_held_stack(&t->held[i]) << 32) | stack;
-            struct lg_cycle *c = NULL;
-            int r = lg_graph_add_edge(lg_graph, from, to, &label, &c);
-            if (r == LG_EDGE_CYCLE && c) {
-                if (ncycles == max_cycles) {
-                    struct lg_cycle **grown = lg_mem_alloc(2 * max_cycles * sizeof *grown);
-                    if (!grown) {
-                        lg_cycle_free(lg_graph, c);
-                        continue;
-                    }
-                    memcpy(grown, cycles, ncycles * sizeof *grown);
-                    if (cycles != cycles_small)
-                        lg_mem_free(cycles, max_cycles * sizeof *cycles);
-                    cycles = grown;
-                    max_cycles *= 2;
-                }
-                cycles[ncycles++] = c;
-            } else if (r == -ENOMEM) {
-                lg_warn_once(&said_graph_memory, "out of memory for the lock-order graph: "
-                             "new lock orders are not checked");
-            }
-            if (r >= 0 && lg_opt.verbosity >= 2)
-                lg_note("T%u: new edge L%llu -> L%llu%s", t->num,
-                        (unsigned long long)t->held[i].lock->id, (unsigned long long)l->id,
-                        r == LG_EDGE_KNOWN ? " (known)" : "");
-        }
-        lg_graph_held_release(lg_graph, held);
-        graph_limits_said();
-        lg_mutex_unlock(&lg_graph_lock);
-        break;
-    }
+/* At the program's exit: every thread's noted chains, taken from threads
+ * that are not storing them themselves right now. */
+struct pend_take {
+    struct lg_pend *v;
+    uint32_t n, cap;
+};
 
-    /* Reports are written outside the graph lock (they symbolise, which
-     * takes a while); the cycles are the caller's own copies. */
-    for (uint32_t i = 0; i < ncycles; i++) {
-        lg_report_inversion(t, cycles[i]);
-        lg_cycle_free(lg_graph, cycles[i]);
+static void
+pend_take(struct lg_thread *t, void *ctx)
+{
+    struct pend_take *pt = ctx;
+    /* Only tried: the lock order is pend_lock -> graph_lock -> thread_lock,
+     * and this runs under thread_lock (a thread that has it is storing). */
+    if (t->npend == 0 || !lg_mutex_trylock(&t->pend_lock))
+        return;
+    if (pt->n + t->npend > pt->cap) {
+        uint32_t cap = pt->cap ? pt->cap * 2 : 64;
+        while (cap < pt->n + t->npend)
+            cap *= 2;
+        struct lg_pend *grown = lg_mem_alloc(cap * sizeof *grown);
+        if (!grown) {
+            lg_mutex_unlock(&t->pend_lock);
+            return;
+        }
+        if (pt->v) {
+            memcpy(grown, pt->v, pt->n * sizeof *grown);
+            lg_mem_free(pt->v, pt->cap * sizeof *pt->v);
+        }
+        pt->v = grown;
+        pt->cap = cap;
     }
-out:
-    if (cycles != cycles_small)
-        lg_mem_free(cycles, max_cycles * sizeof *cycles);
-    if (said != said_small)
-        lg_mem_free(said, (n - lo) * sizeof *said);
+    memcpy(pt->v + pt->n, t->pend, t->npend * sizeof *pt->v);
+    pt->n += t->npend;
+    t->npend = 0;
+    lg_mutex_unlock(&t->pend_lock);
+}
+
+void
+lg_pend_flush_all(void)
+{
+    struct lg_thread *self = lg_self_peek();
+    if (self)
+        lg_pend_flush(self, true);
+    struct pend_take pt = { 0 };
+    lg_threads_each(pend_take, &pt);
+    if (!pt.n)
+        return;
+    struct closed_list closed;
+    closed_init(&closed);
+    lg_mutex_lock(&lg_graph_lock);
+    for (uint32_t i = 0; i < pt.n; i++)
+        store_pend(NULL, &pt.v[i], &closed);
+    lg_mutex_unlock(&lg_graph_lock);
+    lg_mem_free(pt.v, pt.cap * sizeof *pt.v);
+    closed_report(self, &closed);
 }
 
 /*
@@ -419,7 +753,8 @@ lg_before_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
     /* An edge into a trylock is no ordering: a trylock never waits. */
     if (how == LG_TRY || t->nheld == 0 || LG_LIKELY(lg_chain_seen(t, chain)))
         return chain;
-    add_edges(t, l, mode, site);
+    if (!note_chain(t, l, mode, site))
+        add_edges(t, l, mode, site);
     return chain;
 }
 
@@ -646,6 +981,7 @@ lg_thread_exit(struct lg_thread *t)
 {
     if (!atomic_load_explicit(&t->alive, memory_order_relaxed))
         return;
+    lg_pend_flush(t, true);
     /* A semaphore has no owner that alone may post it: one still taken is
      * another thread's to post (Python releases a Lock from any thread),
      * not abandoned. Locks that lost their identity under the thread are
@@ -681,6 +1017,8 @@ void
 lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *l,
               uintptr_t object, enum lg_mode mode, uintptr_t site)
 {
+    /* Before the wait: a real deadlock finds the chains in the graph. */
+    lg_pend_flush(t, true);
     lg_thread_wait_begins(t);
     t->wait_mode = (uint8_t)mode;
     atomic_store_explicit(&t->wait_timed, false, memory_order_relaxed);

@@ -67,6 +67,11 @@ static void
 fork_prepare(void)
 {
     lg_busy = 1;
+    /* The child's graph is the parent's: this thread's noted chains go in
+     * first (the other threads' stay the parent's). */
+    struct lg_thread *t = lg_self_peek();
+    if (t && atomic_load_explicit(&lg_active, memory_order_relaxed))
+        lg_pend_flush(t, true);
     lg_reporting_atfork_prepare();
     lg_mutex_lock(&lg_graph_lock);
     lg_threads_atfork_prepare();
@@ -304,6 +309,8 @@ lg_stop(void)
 {
     lg_busy = 1;
     lg_perturb_finish();
+    if (atomic_load_explicit(&lg_active, memory_order_relaxed))
+        lg_pend_flush_all();
     if (lg_opt.summary && atomic_load_explicit(&lg_active, memory_order_relaxed))
         say_summary();
     lg_reporting_finish();

@@ -453,6 +453,7 @@ mutex_unlock_fast(pthread_mutex_t *m, int *err)
         if (LG_LIKELY(top->addr == (uintptr_t)m && !top->spin)) {
             t->nheld--;
             *err = lg_real.pthread_mutex_unlock(m);
+            released(t);
             return true;
         }
     }
@@ -471,6 +472,7 @@ mutex_release(pthread_mutex_t *m, uintptr_t site)
         lg_before_release(t, l, (uintptr_t)m, mutex_owner(m), mutex_locked(m), site);
     leave();
     int err = REAL(pthread_mutex_unlock)(m);
+    released(t);
     lg_perturb_after(t, LG_PT_UNLOCK, (uintptr_t)m, err);
     return err;
 }
@@ -638,6 +640,7 @@ pthread_rwlock_unlock(pthread_rwlock_t *rw)
     lg_before_release(t, l, (uintptr_t)rw, writer ? writer : (locked ? -1 : 0), locked, SITE);
     leave();
     int err = REAL(pthread_rwlock_unlock)(rw);
+    released(t);
     lg_perturb_after(t, LG_PT_UNLOCK, (uintptr_t)rw, err);
     return err;
 }
@@ -748,6 +751,7 @@ pthread_spin_unlock(pthread_spinlock_t *s)
     lg_before_release(t, l, (uintptr_t)s, -1, lg_abi_spin_locked((uintptr_t)s), SITE);
     leave();
     int err = REAL(pthread_spin_unlock)(s);
+    released(t);
     lg_perturb_after(t, LG_PT_UNLOCK, (uintptr_t)s, err);
     return err;
 }

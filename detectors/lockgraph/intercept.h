@@ -120,6 +120,18 @@ reenter(void)
     lg_busy = 1;
 }
 
+/* After the real release of a lock: a thread that now holds nothing stores
+ * the chains it noted, unless another thread has the graph (rt.h). */
+static inline void
+released(struct lg_thread *t)
+{
+    if (LG_UNLIKELY(t && t->npend != 0) && t->nheld == 0 && !lg_busy) {
+        reenter();
+        lg_pend_flush(t, false);
+        leave();
+    }
+}
+
 /* A call that blocks until another thread acts, bracketed for the stall
  * monitor (in a function returning the call's result), and for
  * perturbation as `pt_op`: a step hold before, a step after. */

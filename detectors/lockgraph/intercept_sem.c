@@ -376,5 +376,9 @@ sem_post(sem_t *s)
         errno = e;
     }
     leave();
-    return pt_sem_after(s, LG_PT_SEM_POST, REAL(sem_post)(s));
+    int r = REAL(sem_post)(s);
+    int e = errno;
+    released(t);
+    errno = e;
+    return pt_sem_after(s, LG_PT_SEM_POST, r);
 }

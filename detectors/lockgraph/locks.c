@@ -305,7 +305,7 @@ lg_lock_node(struct lg_lock *l)
         lg_graph_node_remove(lg_graph, node);
         return LG_NODE_NONE;
     }
-    l->node = node;
+    __atomic_store_n(&l->node, node, __ATOMIC_RELAXED);
     return node;
 }
 
@@ -319,7 +319,7 @@ drop_node(struct lg_lock *l)
     if (i != SIZE_MAX)
         node_map[i].lock = TOMBSTONE;
     lg_graph_node_remove(lg_graph, l->node);
-    l->node = LG_NODE_NONE;
+    __atomic_store_n(&l->node, LG_NODE_NONE, __ATOMIC_RELAXED);
 }
 
 void

@@ -566,7 +566,7 @@ cycle_class_key(uint8_t klass)
 }
 
 bool
-lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c)
+lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c, lg_stack_id at)
 {
     /* The same set of dependencies is one problem, whichever closed it. */
     uint64_t sig = 0x1;
@@ -619,12 +619,12 @@ lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c)
         if (s->nvia == 0) {
             red_edge(s->from, s->to);
         } else {
-            lg_node_id at = i == 0 ? s->via[0] : s->from;
+            lg_node_id on = i == 0 ? s->via[0] : s->from;
             for (uint32_t j = i == 0 ? 1 : 0; j < s->nvia; j++) {
-                red_edge(at, s->via[j]);
-                at = s->via[j];
+                red_edge(on, s->via[j]);
+                on = s->via[j];
             }
-            red_edge(at, s->to);
+            red_edge(on, s->to);
         }
     }
     /* What kind of cycle: could this run have deadlocked on it? */
@@ -690,7 +690,9 @@ lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c)
     add_field(&b, "cycle_class_text", 0, klass);
     if (details[1][0])
         add_field(&b, "held_between", 0, details[1]);
-    finish_report(&b, t, true, &written);
+    if (at) /* stored after the acquisition: its stack, not the one now */
+        b.r.current = stack_of(&b, at);
+    finish_report(&b, t, at == 0, &written);
 out:
     builder_free(&b);
     lg_mem_free(locks, (c->n + nvia) * sizeof *locks);

@@ -26,7 +26,8 @@
  * Internal locks, in the only order they may be taken:
  *   report_lock -> graph_lock -> thread_lock -> lock-table shard -> depot_lock
  *   -> mem_lock; report_lock -> object lock (locks.c: conds, barriers)
- *   -> mem_lock.
+ *   -> mem_lock; a thread's pend_lock (check.c) -> graph_lock, and
+ *   thread_lock only tries a pend_lock.
  * All are lg_mutex (a futex word), never a pthread mutex, so the checker's
  * own locking is invisible to itself and to the program. The way out
  * (lg_exit_now) only tries them, for a bounded time (report_rt.c).
@@ -238,6 +239,7 @@ struct lg_thread {
      * them only when this thread is blocked for good (deadlock report). */
     struct lg_held *held;
     uint32_t nheld, held_cap;
+    uint32_t npend;            /* chains noted, not stored yet (below) */
 
     /* Chains (held stack + new lock) whose edges are already in the graph:
      * an open-addressing set of hashes, private to the thread. */
@@ -288,6 +290,17 @@ struct lg_thread {
      * part of a retry episode on the same lock). */
     atomic_uint_fast64_t trying_grants0, wait_grants0;
     atomic_bool wait_counted;
+
+    /* New chains whose graph work waits until the thread has released its
+     * last lock (check.c: lg_pend_flush). pend_lock serialises the owner
+     * with a thread that flushes them for it at exit. evid: the edges
+     * (pairs of graph nodes) the graph has this thread's evidence for, an
+     * open-addressing set of hashes, private to the thread. */
+    lg_mutex pend_lock;
+    struct lg_pend *pend;
+    size_t pend_bytes;
+    uint64_t *evid;
+    uint32_t nevid, evid_cap;
 
     bool chained;              /* it recorded a lock chain: graph edges may
                                 * carry its number, so reports may name it
@@ -405,7 +418,9 @@ struct lg_lock {
      * the lock path nothing. */
     atomic_bool watched;
     lg_node_id node;           /* graph node, 0 until the lock is in an edge;
-                                * written under graph_lock */
+                                * written under graph_lock, atomically: a
+                                * thread noting a new chain reads it
+                                * without (lg_lock_node_peek) */
     uintptr_t init_site;       /* return address of init, or of first use */
 
     /* The owner of a spinlock or a semaphore lock (neither says who holds
@@ -539,6 +554,13 @@ lg_lock_uid(const struct lg_lock *l)
 /* Under lg_graph_lock: the graph node of a lock (created on first use),
  * and the lock of a node (NULL once it is gone). */
 lg_node_id lg_lock_node(struct lg_lock *l);
+/* Without the lock: the node the lock has now, 0 if none (a node is never
+ * reused, so a stale one is recognised by the graph). */
+static inline lg_node_id
+lg_lock_node_peek(const struct lg_lock *l)
+{
+    return __atomic_load_n(&l->node, __ATOMIC_RELAXED);
+}
 struct lg_lock *lg_lock_by_node(lg_node_id node);
 const char *lg_lock_type_name(const struct lg_lock *l);
 /* The owner's tid, as the lock object says (a mutex, an rwlock's writer)
@@ -813,6 +835,14 @@ void lg_thread_exit(struct lg_thread *t);
  * that a blocked thread finds the wait-for cycle it is part of. */
 void lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *l,
                    uintptr_t object, enum lg_mode mode, uintptr_t site);
+
+/* New chains noted for later (check.c): stored in the graph by
+ * lg_pend_flush() (with `wait`, or only if the graph lock is free: the
+ * interposers call it so once a release leaves the thread holding
+ * nothing), and every thread's at the program's exit (lg_pend_flush_all).
+ * A retired record's buffers go with it (threads.c). */
+void lg_pend_flush(struct lg_thread *t, bool wait);
+void lg_pend_flush_all(void);
 /* The wait just begun has a deadline (timedlock, clocklock): it is neither
  * part of a deadlock nor of a stall, since it ends by itself. */
 void lg_wait_set_timed(struct lg_thread *t);
@@ -827,7 +857,9 @@ long lg_wait_slice_ms(void);
 
 /* Build and emit a report from the runtime's state. Each returns true when
  * the report was written (false: suppressed or a duplicate). */
-bool lg_report_inversion(struct lg_thread *t, const struct lg_cycle *cycle);
+/* `at`: the stack of the acquisition that closed the cycle, 0 when it is
+ * the reporting thread's stack now. */
+bool lg_report_inversion(struct lg_thread *t, const struct lg_cycle *cycle, lg_stack_id at);
 /* `timed`: the call has a deadline, and the program is let go on. */
 bool lg_report_self_deadlock(struct lg_thread *t, struct lg_lock *l,
                              const struct lg_held *held, bool timed, uintptr_t site);

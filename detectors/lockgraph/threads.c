@@ -391,6 +391,16 @@ retire(struct lg_thread *t)
     lg_mem_free(t->chains, t->chain_cap * sizeof *t->chains);
     t->chains = NULL;
     t->chain_cap = t->nchains = 0;
+    /* Chains it noted and did not store: only a fork child's other threads
+     * (their own exit stores them first). */
+    if (t->pend)
+        lg_mem_free(t->pend, t->pend_bytes);
+    t->pend = NULL;
+    t->npend = 0;
+    if (t->evid)
+        lg_mem_free(t->evid, t->evid_cap * sizeof *t->evid);
+    t->evid = NULL;
+    t->evid_cap = t->nevid = 0;
     t->nheld = 0;
     t->prev = NULL;
     t->next = spare;
