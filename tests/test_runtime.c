@@ -298,10 +298,10 @@ test_noted_chain_is_stored_before_a_wait(void **state)
     struct lg_thread *t = lg_self();
     lock_it(t, b);
     lock_it(t, a);
-    assert_int_equal(t->npend, 1);
+    assert_int_equal(atomic_load(&t->npend), 1);
     assert_int_equal(reports_of("lock-order-inversion"), before);
     lg_wait_begin(t, LG_WAIT_COND, NULL, (uintptr_t)&oa, LG_EXCL, 0);
-    assert_int_equal(t->npend, 0);
+    assert_int_equal(atomic_load(&t->npend), 0);
     assert_int_equal(reports_of("lock-order-inversion"), before + 1);
     lg_wait_end(t);
     unlock_it(t, a);
@@ -367,10 +367,10 @@ test_noted_chain_of_a_destroyed_lock_is_dropped(void **state)
     lock_it(t, a);
     unlock_it(t, a);
     unlock_it(t, b);
-    assert_int_equal(t->npend, 1);
+    assert_int_equal(atomic_load(&t->npend), 1);
     lg_after_destroy(t, a, lg_lock_uid(a));
     lg_pend_flush(t, true);
-    assert_int_equal(t->npend, 0);
+    assert_int_equal(atomic_load(&t->npend), 0);
     assert_int_equal(reports_of("lock-order-inversion"), before);
     lg_lock_forget(b, lg_lock_uid(b));
 }
@@ -407,9 +407,9 @@ test_noted_chains_are_stored_when_the_buffer_fills(void **state)
         unlock_it(t, l[i]);
         if (i > 1)
             unlock_it(t, l[i - 1]);
-        most = t->npend > most ? t->npend : most;
-        emptied += t->npend < was;
-        was = t->npend;
+        most = atomic_load(&t->npend) > most ? atomic_load(&t->npend) : most;
+        emptied += atomic_load(&t->npend) < was;
+        was = atomic_load(&t->npend);
     }
     /* 79 chains noted, at most 16 at a time (check.c's PEND_MAX). */
     assert_true(most <= 16);

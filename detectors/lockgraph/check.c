@@ -494,6 +494,12 @@ struct lg_pend {
     struct pend_member m[PEND_MEMBERS];
 };
 
+static uint32_t
+pend_count(struct lg_thread *t)
+{
+    return atomic_load_explicit(&t->npend, memory_order_relaxed);
+}
+
 /* Note the chain into l, if it can be: true when noted. */
 static bool
 note_chain(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode, uintptr_t site)
@@ -531,8 +537,10 @@ note_chain(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode, uintptr_t 
     if (need_stack)
         e.c.stack = chain_stack(t, site);
     lg_mutex_lock(&t->pend_lock);
-    memcpy(&t->pend[t->npend++], &e, offsetof(struct lg_pend, m) + e.nmembers * sizeof e.m[0]);
-    bool full = t->npend == PEND_MAX;
+    uint32_t k = pend_count(t);
+    memcpy(&t->pend[k], &e, offsetof(struct lg_pend, m) + e.nmembers * sizeof e.m[0]);
+    atomic_store_explicit(&t->npend, k + 1, memory_order_relaxed);
+    bool full = k + 1 == PEND_MAX;
     lg_mutex_unlock(&t->pend_lock);
     if (full)
         lg_pend_flush(t, true);
@@ -576,16 +584,17 @@ void
 lg_pend_flush(struct lg_thread *t, bool wait)
 {
     lg_mutex_lock(&t->pend_lock);
-    if (t->npend == 0 || !(wait ? (lg_mutex_lock(&lg_graph_lock), true)
+    uint32_t n = pend_count(t);
+    if (n == 0 || !(wait ? (lg_mutex_lock(&lg_graph_lock), true)
                                 : lg_mutex_trylock(&lg_graph_lock))) {
         lg_mutex_unlock(&t->pend_lock);
         return;
     }
     struct closed_list closed;
     closed_init(&closed);
-    for (uint32_t i = 0; i < t->npend; i++)
+    for (uint32_t i = 0; i < n; i++)
         store_pend(t, &t->pend[i], &closed);
-    t->npend = 0;
+    atomic_store_explicit(&t->npend, 0, memory_order_relaxed);
     lg_mutex_unlock(&lg_graph_lock);
     lg_mutex_unlock(&t->pend_lock);
     closed_report(t, &closed);
@@ -604,11 +613,12 @@ pend_take(struct lg_thread *t, void *ctx)
     struct pend_take *pt = ctx;
     /* Only tried: the lock order is pend_lock -> graph_lock -> thread_lock,
      * and this runs under thread_lock (a thread that has it is storing). */
-    if (t->npend == 0 || !lg_mutex_trylock(&t->pend_lock))
+    if (pend_count(t) == 0 || !lg_mutex_trylock(&t->pend_lock))
         return;
-    if (pt->n + t->npend > pt->cap) {
+    uint32_t n = pend_count(t);
+    if (pt->n + n > pt->cap) {
         uint32_t cap = pt->cap ? pt->cap * 2 : 64;
-        while (cap < pt->n + t->npend)
+        while (cap < pt->n + n)
             cap *= 2;
         struct lg_pend *grown = lg_mem_alloc(cap * sizeof *grown);
         if (!grown) {
@@ -622,9 +632,9 @@ pend_take(struct lg_thread *t, void *ctx)
         pt->v = grown;
         pt->cap = cap;
     }
-    memcpy(pt->v + pt->n, t->pend, t->npend * sizeof *pt->v);
-    pt->n += t->npend;
-    t->npend = 0;
+    memcpy(pt->v + pt->n, t->pend, n * sizeof *pt->v);
+    pt->n += n;
+    atomic_store_explicit(&t->npend, 0, memory_order_relaxed);
     lg_mutex_unlock(&t->pend_lock);
 }
 

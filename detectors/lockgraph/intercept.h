@@ -125,7 +125,8 @@ reenter(void)
 static inline void
 released(struct lg_thread *t)
 {
-    if (LG_UNLIKELY(t && t->npend != 0) && t->nheld == 0 && !lg_busy) {
+    if (LG_UNLIKELY(t && atomic_load_explicit(&t->npend, memory_order_relaxed) != 0)
+        && t->nheld == 0 && !lg_busy) {
         reenter();
         lg_pend_flush(t, false);
         leave();

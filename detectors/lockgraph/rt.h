@@ -239,7 +239,9 @@ struct lg_thread {
      * them only when this thread is blocked for good (deadlock report). */
     struct lg_held *held;
     uint32_t nheld, held_cap;
-    uint32_t npend;            /* chains noted, not stored yet (below) */
+    /* Chains noted, not stored yet (below): changed under pend_lock, read
+     * without it by the thread itself. */
+    atomic_uint npend;
 
     /* Chains (held stack + new lock) whose edges are already in the graph:
      * an open-addressing set of hashes, private to the thread. */
