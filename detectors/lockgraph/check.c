@@ -585,8 +585,12 @@ lg_pend_flush(struct lg_thread *t, bool wait)
 {
     lg_mutex_lock(&t->pend_lock);
     uint32_t n = pend_count(t);
-    if (n == 0 || !(wait ? (lg_mutex_lock(&lg_graph_lock), true)
-                                : lg_mutex_trylock(&lg_graph_lock))) {
+    /* Not waiting: when another thread has the graph, a later release
+     * tries again, unless half the buffer is pending already (the caller
+     * holds none of the program's locks, so waiting here costs the program
+     * less than a full buffer stored under them). */
+    if (n == 0 || !(wait || n >= PEND_MAX / 2 ? (lg_mutex_lock(&lg_graph_lock), true)
+                                             : lg_mutex_trylock(&lg_graph_lock))) {
         lg_mutex_unlock(&t->pend_lock);
         return;
     }
