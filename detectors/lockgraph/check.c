@@ -643,11 +643,8 @@ pend_take(struct lg_thread *t, void *ctx)
 }
 
 void
-lg_pend_flush_all(void)
+lg_pend_sweep(void)
 {
-    struct lg_thread *self = lg_self_peek();
-    if (self)
-        lg_pend_flush(self, true);
     struct pend_take pt = { 0 };
     lg_threads_each(pend_take, &pt);
     if (!pt.n)
@@ -659,7 +656,16 @@ lg_pend_flush_all(void)
         store_pend(NULL, &pt.v[i], &closed);
     lg_mutex_unlock(&lg_graph_lock);
     lg_mem_free(pt.v, pt.cap * sizeof *pt.v);
-    closed_report(self, &closed);
+    closed_report(NULL, &closed);
+}
+
+void
+lg_pend_flush_all(void)
+{
+    struct lg_thread *self = lg_self_peek();
+    if (self)
+        lg_pend_flush(self, true);
+    lg_pend_sweep();
 }
 
 /*

@@ -43,7 +43,7 @@ monitor_main(void *unused)
 {
     (void)unused;
     lg_busy = 1;
-    lg_liveness_run();
+    lg_liveness_run(lg_pend_sweep);
     return NULL;
 }
 

@@ -200,7 +200,7 @@ tick_ms(void)
 }
 
 void
-lg_liveness_run(void)
+lg_liveness_run(void (*each_tick)(void))
 {
     struct lg_live_config cfg = {
         .starvation_ns = (uint64_t)lg_opt.starvation_ms * 1000000u,
@@ -224,6 +224,8 @@ lg_liveness_run(void)
         nap.tv_nsec = tick_ms() * 1000000L;
         if (!atomic_load_explicit(&lg_active, memory_order_acquire))
             continue;
+        if (each_tick)
+            each_tick();
         sm.n = 0;
         sm.failed = false;
         lg_threads_each(sample_thread, &sm);

@@ -845,6 +845,10 @@ void lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *
  * A retired record's buffers go with it (threads.c). */
 void lg_pend_flush(struct lg_thread *t, bool wait);
 void lg_pend_flush_all(void);
+/* The liveness monitor's part: every thread's noted chains, so that one
+ * left by a thread that went on to block where lockgraph does not see (a
+ * read, a sleep) is stored within a tick, not at exit. */
+void lg_pend_sweep(void);
 /* The wait just begun has a deadline (timedlock, clocklock): it is neither
  * part of a deadlock nor of a stall, since it ends by itself. */
 void lg_wait_set_timed(struct lg_thread *t);
@@ -893,8 +897,9 @@ uint64_t lg_evidence_add(uintptr_t held_site, lg_stack_id stack);
 
 /* ---- liveness.c --------------------------------------------------------- */
 
-/* The monitor's loop (never returns). intercept.c runs it on a thread of
- * its own that lockgraph never tracks. */
-void lg_liveness_run(void);
+/* The monitor's loop (never returns). init.c runs it on a thread of its
+ * own that lockgraph never tracks, with each_tick() called every tick
+ * (check.c's lg_pend_sweep, which this file cannot call itself). */
+void lg_liveness_run(void (*each_tick)(void));
 
 #endif /* LG_RT_H */
