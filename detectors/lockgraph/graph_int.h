@@ -105,6 +105,11 @@ struct lg_hslot {
     uint32_t edge1;           /* edge + 1; 0 is an empty slot (zeroed memory) */
 };
 
+struct lg_hsslot {
+    uint32_t idx1;            /* held set + 1; 0 is an empty slot (zeroed memory) */
+    uint32_t hash;            /* its key's hash (graph_cycle.c: lg_hs_hash) */
+};
+
 /* Scratch arrays kept between calls: searches allocate nothing once warm. */
 struct lg_buf {
     void *p;
@@ -176,7 +181,7 @@ struct lg_graph {
     struct lg_graph_config cfg;
     uint64_t budget;
     struct lg_pool nodes, edges, comps, hsets;
-    uint32_t *hsidx;          /* held-set table: index + 1, 0 empty */
+    struct lg_hsslot *hsidx;  /* held-set table */
     uint32_t hscap, hscount;
     struct lg_hslot *htab;
     uint32_t hcap, hcount;
