@@ -863,8 +863,9 @@ lg_label_index_ok(const struct lg_edge *e)
     if (used != e->nlabels)
         return false;
     for (uint32_t k = 0; k < e->nlabels; k++) {
-        uint32_t i = lg_label_class_hash(&e->l.many.p[k]) & mask;
-        while (idx[i] && idx[i] != k + 1)
+        uint32_t hash = lg_label_class_hash(&e->l.many.p[k]);
+        uint32_t i = hash & mask, want = (k + 1) | lg_label_index_tag(hash);
+        while (idx[i] && idx[i] != want)
             i = (i + 1) & mask;
         if (!idx[i])
             return false;
@@ -1120,7 +1121,7 @@ lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei, uint32_t
 
     if (e && !replace && e->nlabels == e->cap) {
         ncap = lg_label_grow(e->cap);
-        if (ncap > (1u << 28) || !(arr = lg_alloc(&g->a, lg_label_block(ncap))))
+        if (ncap > LG_LABEL_POS_MASK || !(arr = lg_alloc(&g->a, lg_label_block(ncap))))
             goto nomem;
     }
     if (!e && (lg_hash_reserve(g, lg_index_need(g, u, v)) || lg_edge_take(g, &new_edge)))

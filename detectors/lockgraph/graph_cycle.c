@@ -334,8 +334,11 @@ lg_label_lookup(struct lg_graph *g, lg_node_id from, lg_node_id to,
     if (lg_label_indexed(e->cap)) {
         const uint32_t *idx = lg_label_index(e);
         uint32_t mask = lg_label_index_len(e->cap) - 1;
-        for (uint32_t i = lg_label_class_hash(label) & mask; idx[i]; i = (i + 1) & mask) {
-            uint32_t k = idx[i] - 1;
+        uint32_t hash = lg_label_class_hash(label), tag = lg_label_index_tag(hash);
+        for (uint32_t i = hash & mask; idx[i]; i = (i + 1) & mask) {
+            if ((idx[i] & ~LG_LABEL_POS_MASK) != tag)
+                continue;
+            uint32_t k = (idx[i] & LG_LABEL_POS_MASK) - 1;
             if (lg_label_class_cmp(&l[k], label) == 0
                 && lg_label_meet(l, k, label, &count, &oldest)) {
                 *status = LG_LABEL_KNOWN;

@@ -369,17 +369,34 @@ lg_label_class_hash(const struct lg_edge_label *l)
     return (uint32_t)(x >> 32);
 }
 
+/*
+ * An index entry is the label's position + 1 in its low LG_LABEL_POS_BITS
+ * bits (0: empty) and the top bits of its class's hash above them: a probe
+ * that meets another class's entry sees it from the entry alone, without
+ * reading that label (a cache miss of its own on an edge with hundreds of
+ * labels). A block holds at most 24 << 23 labels (lg_edge_commit), fewer
+ * than 1 << LG_LABEL_POS_BITS.
+ */
+#define LG_LABEL_POS_BITS 28u
+#define LG_LABEL_POS_MASK ((1u << LG_LABEL_POS_BITS) - 1)
+
+static inline uint32_t
+lg_label_index_tag(uint32_t hash)
+{
+    return hash & ~LG_LABEL_POS_MASK;
+}
+
 /* Put label position pos into the index of an edge whose block is indexed. */
 static inline void
 lg_label_index_put(struct lg_edge *e, uint32_t pos)
 {
     uint32_t *idx = lg_label_index(e), mask = lg_label_index_len(e->cap) - 1;
-    uint32_t i = lg_label_class_hash(&e->l.many.p[pos]) & mask;
+    uint32_t hash = lg_label_class_hash(&e->l.many.p[pos]);
+    uint32_t i = hash & mask;
     while (idx[i])
         i = (i + 1) & mask;
-    idx[i] = pos + 1;
+    idx[i] = (pos + 1) | lg_label_index_tag(hash);
 }
-
 
 /* ---- graph.c ----------------------------------------------------------- */
 
