@@ -1184,7 +1184,9 @@ lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei, uint32_t
     }
     *l = *label;
     l->epoch_last = label->epoch;
-    lg_label_hold(g, l);
+    /* From the caller's copy: the slot may be a cold line still being
+     * written. */
+    lg_label_hold(g, label);
     if (!replace && lg_label_indexed(e->cap))
         lg_label_index_put(e, slot);
     if (e->cap > 1 && label->payload) {
