@@ -1007,6 +1007,7 @@ lg_graph_new(struct lg_graph **out, const struct lg_alloc *alloc,
     if (!g->cfg.max_held_sets || g->cfg.max_held_sets > LG_MAX_NODES)
         g->cfg.max_held_sets = LG_DEFAULT_MAX_HELD;
     g->budget = g->cfg.search_budget ? g->cfg.search_budget : LG_DEFAULT_BUDGET;
+    g->memo_stamp = 1;
     lg_pool_init(&g->nodes, sizeof(struct lg_node), LG_MAX_NODES);
     lg_pool_init(&g->edges, sizeof(struct lg_edge), LG_MAX_EDGES);
     lg_pool_init(&g->comps, sizeof(struct lg_comp), LG_MAX_NODES);
@@ -1223,6 +1224,100 @@ nomem:
     return -ENOMEM;
 }
 
+/* ---- the lookup memo (graph_int.h) ------------------------------------ */
+
+/* Entries live while their stamp is the graph's: dropping them all is one
+ * increment. The ring's order does not matter: an entry that lives is
+ * right, whichever of several is found. */
+static inline bool
+lg_memo_match(const struct lg_memo *m, lg_node_id from, lg_node_id to,
+              const struct lg_edge_label *l)
+{
+    return m->from == from && m->to == to && m->held == l->held && m->thread == l->thread
+           && m->from_shared == l->from_shared && m->to_shared == l->to_shared;
+}
+
+static void
+lg_memo_put(struct lg_graph *g, lg_node_id from, lg_node_id to, const struct lg_edge_label *l,
+            uint32_t u, uint32_t v, uint32_t ei, uint32_t slot, bool replace)
+{
+    struct lg_memo *m = &g->memo[g->memo_next++ % LG_MEMO_LEN];
+    m->from = from;
+    m->to = to;
+    m->held = l->held;
+    m->thread = l->thread;
+    m->from_shared = l->from_shared;
+    m->to_shared = l->to_shared;
+    m->replace = replace;
+    m->u = u;
+    m->v = v;
+    m->ei = ei;
+    m->slot = slot;
+    m->stamp = g->memo_stamp;
+}
+
+static const struct lg_memo *
+lg_memo_get(const struct lg_graph *g, lg_node_id from, lg_node_id to,
+            const struct lg_edge_label *l)
+{
+    for (uint32_t i = 0; i < LG_MEMO_LEN; i++)
+        if (g->memo[i].stamp == g->memo_stamp && lg_memo_match(&g->memo[i], from, to, l))
+            return &g->memo[i];
+    return NULL;
+}
+
+/* The edge u -> v is about to change: forget what was found on it. */
+static void
+lg_memo_drop_edge(struct lg_graph *g, uint32_t u, uint32_t v)
+{
+    for (uint32_t i = 0; i < LG_MEMO_LEN; i++)
+        if (g->memo[i].u == u && g->memo[i].v == v)
+            g->memo[i].stamp = g->memo_stamp - 1;
+}
+
+void
+lg_memo_drop_all(struct lg_graph *g)
+{
+    /* Once in 2^32: clear for real, so no old stamp comes back to life. */
+    if (++g->memo_stamp == 0) {
+        memset(g->memo, 0, sizeof g->memo);
+        g->memo_stamp = 1;
+    }
+}
+
+/*
+ * Where a label goes (lg_label_lookup()), from the memo when
+ * lg_graph_label_status() just looked it up. The label's held set is
+ * checked again: a label replaced since may have ended it.
+ */
+static int
+lg_label_place(struct lg_graph *g, lg_node_id from, lg_node_id to,
+               const struct lg_edge_label *label, uint32_t *u, uint32_t *v, uint32_t *ei,
+               int *status, uint32_t *slot, bool *replace)
+{
+    const struct lg_memo *m = lg_memo_get(g, from, to, label);
+    if (!m || !lg_label_valid(g, label))
+        return lg_label_lookup(g, from, to, label, u, v, ei, status, slot, replace, NULL);
+    *u = m->u;
+    *v = m->v;
+    *ei = m->ei;
+    *slot = m->slot;
+    *replace = m->replace;
+    *status = LG_LABEL_NEW;
+#ifdef LG_GRAPH_SELFCHECK
+    uint32_t cu, cv, cei, cslot;
+    bool creplace;
+    int cstatus;
+    if (lg_label_lookup(g, from, to, label, &cu, &cv, &cei, &cstatus, &cslot, &creplace, NULL)
+        || cu != *u || cv != *v || cei != *ei || cstatus != *status || cslot != *slot
+        || creplace != *replace) {
+        fprintf(stderr, "lg_graph selfcheck: the lookup memo is stale\n");
+        abort();
+    }
+#endif
+    return 0;
+}
+
 /*
  * Record from -> to under label, and prove whether that closes a
  * deadlock-capable cycle of dependencies through it. The order proves most
@@ -1243,12 +1338,12 @@ lg_add_edge(struct lg_graph *g, lg_node_id from, lg_node_id to,
         *cycle = NULL;
     uint32_t u, v, ei, slot;
     bool replace;
-    int status, rc = lg_label_lookup(g, from, to, label, &u, &v, &ei, &status, &slot, &replace,
-                                     NULL);
+    int status, rc = lg_label_place(g, from, to, label, &u, &v, &ei, &status, &slot, &replace);
     if (rc)
         return rc;
     if (status == LG_LABEL_KNOWN)
         return LG_EDGE_KNOWN;
+    lg_memo_drop_edge(g, u, v);
 
     uint32_t vu = lg_vert(g, u), vv = lg_vert(g, v);
     struct lg_plan plan = { .kind = LG_PLAN_NONE, .target = LG_NIL };
@@ -1289,7 +1384,11 @@ lg_graph_label_status(struct lg_graph *g, lg_node_id from, lg_node_id to,
     bool replace;
     int status, rc = lg_label_lookup(g, from, to, label, &u, &v, &ei, &status, &slot, &replace,
                                      same_thread_payload);
-    return rc ? rc : status;
+    if (rc)
+        return rc;
+    if (status == LG_LABEL_NEW)
+        lg_memo_put(g, from, to, label, u, v, ei, slot, replace);
+    return status;
 }
 
 int
@@ -1303,6 +1402,7 @@ lg_graph_node_add(struct lg_graph *g, lg_node_id *out)
 int
 lg_graph_node_remove(struct lg_graph *g, lg_node_id id)
 {
+    lg_memo_drop_all(g);
     int rc = lg_node_remove(g, id);
     LG_SELFCHECK(g);
     return rc;

@@ -212,6 +212,7 @@ lg_graph_held_live(const struct lg_graph *g, lg_held_id id)
 void
 lg_graph_held_release(struct lg_graph *g, lg_held_id id)
 {
+    lg_memo_drop_all(g);
     uint32_t idx = lg_hs_find_id(g, id);
     if (idx != LG_NIL)
         lg_hs_collect(g, idx);

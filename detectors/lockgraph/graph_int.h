@@ -176,6 +176,27 @@ struct lg_plan {
     uint32_t target;          /* cycle: component to merge into, or LG_NIL */
 };
 
+/*
+ * What lg_graph_label_status() found for a label it called new, for the
+ * lg_graph_add_edge() of the same label that usually follows (the runtime
+ * asks about each of its edges, then adds the new ones, all under one hold
+ * of its lock): the second lookup of the same edge and class is then free.
+ * An entry stays right while nothing changes its edge: adding a label to
+ * that edge drops it, and removing a node or releasing a held set (which
+ * may end the label's set) drops them all. The key is everything the
+ * lookup reads of the label (not its epoch or payload).
+ */
+#define LG_MEMO_LEN 8u
+
+struct lg_memo {
+    lg_node_id from, to;
+    lg_held_id held;
+    uint32_t thread;
+    bool from_shared, to_shared, replace;
+    uint32_t u, v, ei, slot;
+    uint32_t stamp;           /* lives while g->memo_stamp has this value */
+};
+
 struct lg_graph {
     struct lg_alloc a;
     struct lg_graph_config cfg;
@@ -202,6 +223,9 @@ struct lg_graph {
     struct lg_buf depidx;     /* struct lg_depidx, by node index */
     size_t ndeps;
     uint64_t ops;             /* self-check pacing */
+    struct lg_memo memo[LG_MEMO_LEN];
+    uint32_t memo_next;       /* the ring's next entry to overwrite */
+    uint32_t memo_stamp;      /* 0 would make the zeroed entries live: from 1 */
 };
 
 /* ---- pools and scratch ------------------------------------------------- */
@@ -405,6 +429,8 @@ int lg_buf_need(struct lg_graph *g, struct lg_buf *b, size_t n);
 uint32_t lg_edge_find(const struct lg_graph *g, uint32_t u, uint32_t v);
 void lg_next_sepoch(struct lg_graph *g);
 bool lg_in_merge(const struct lg_graph *g, const struct lg_plan *p, uint32_t x);
+/* Forget every lookup lg_graph_label_status() remembered. */
+void lg_memo_drop_all(struct lg_graph *g);
 
 /* ---- graph_cycle.c ------------------------------------------------------ */
 
