@@ -221,8 +221,14 @@ lg_hash_del(struct lg_graph *g, uint32_t from, uint32_t to)
 
 /* ---- edges ------------------------------------------------------------- */
 
-/* An end with at most this many edges is searched by scanning its list. */
-#define LG_SCAN_MAX 4u
+/* An end with at most this many edges is searched by scanning its list.
+ * The runtime adds up to 8 edges into the lock a thread acquires under
+ * many (check.c: LG_DIRECT_EDGES), one after another: the first scan of
+ * that lock's in-list brings it into the cache for the rest, where each
+ * would have missed on its own table slot; and a thread nesting thousands
+ * of locks then puts none of its edges into the table (bench_held: the
+ * table's growth and inserts were a third of lg_graph_add_edge). */
+#define LG_SCAN_MAX 8u
 
 /*
  * The edge from u to v, or LG_NIL. The table holds every edge whose ends
