@@ -1176,7 +1176,7 @@ lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei, uint32_t
         e->cap = ncap;
         if (lg_label_indexed(ncap)) /* the new block's index is zero (alloc.h) */
             for (uint32_t k = 0; k < e->nlabels; k++)
-                lg_label_index_put(e, k);
+                lg_label_index_put(e, k, &arr[k]);
     }
     struct lg_edge_label *l;
     if (replace) {
@@ -1195,7 +1195,7 @@ lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei, uint32_t
      * written. */
     lg_label_hold(g, label);
     if (!replace && lg_label_indexed(e->cap))
-        lg_label_index_put(e, slot);
+        lg_label_index_put(e, slot, label);
     if (e->cap > 1 && label->payload) {
         if (e->l.many.hint_thread[0] != label->thread) {
             e->l.many.hint_thread[1] = e->l.many.hint_thread[0];

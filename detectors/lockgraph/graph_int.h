@@ -410,12 +410,14 @@ lg_label_index_tag(uint32_t hash)
     return hash & ~LG_LABEL_POS_MASK;
 }
 
-/* Put label position pos into the index of an edge whose block is indexed. */
+/* Put label position pos, whose label is a copy of l, into the index of
+ * an edge whose block is indexed. (l may be the caller's copy: a label
+ * just stored sits on a line still being written.) */
 static inline void
-lg_label_index_put(struct lg_edge *e, uint32_t pos)
+lg_label_index_put(struct lg_edge *e, uint32_t pos, const struct lg_edge_label *l)
 {
     uint32_t *idx = lg_label_index(e), mask = lg_label_index_len(e->cap) - 1;
-    uint32_t hash = lg_label_class_hash(&e->l.many.p[pos]);
+    uint32_t hash = lg_label_class_hash(l);
     uint32_t i = hash & mask;
     while (idx[i])
         i = (i + 1) & mask;
