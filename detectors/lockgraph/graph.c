@@ -1272,6 +1272,20 @@ lg_memo_get(const struct lg_graph *g, lg_node_id from, lg_node_id to,
     return NULL;
 }
 
+/* No entry for an edge into `to` under this label's held set and thread:
+ * the first question of an acquisition (lg_label_prefetch_sources()). */
+static bool
+lg_memo_first(const struct lg_graph *g, lg_node_id to, const struct lg_edge_label *l)
+{
+    for (uint32_t i = 0; i < LG_MEMO_LEN; i++) {
+        const struct lg_memo *m = &g->memo[i];
+        if (m->stamp == g->memo_stamp && m->to == to && m->held == l->held
+            && m->thread == l->thread)
+            return false;
+    }
+    return true;
+}
+
 /* The edge u -> v is about to change: forget what was found on it. */
 static void
 lg_memo_drop_edge(struct lg_graph *g, uint32_t u, uint32_t v)
@@ -1388,6 +1402,9 @@ lg_graph_label_status(struct lg_graph *g, lg_node_id from, lg_node_id to,
 {
     uint32_t u, v, ei, slot;
     bool replace;
+    if (label && label->held != LG_HELD_NONE && lg_memo_first(g, to, label)
+        && (v = lg_node_find(g, to)) != LG_NIL)
+        lg_label_prefetch_sources(g, v, label);
     int status, rc = lg_label_lookup(g, from, to, label, &u, &v, &ei, &status, &slot, &replace,
                                      same_thread_payload);
     if (rc)

@@ -367,6 +367,39 @@ lg_label_lookup(struct lg_graph *g, lg_node_id from, lg_node_id to,
     return 0;
 }
 
+/*
+ * The runtime asks about the edges into one lock from the top locks of one
+ * held set, one after another (graph.h: dependencies), and on an edge with
+ * hundreds of labels each answer waits for a cache miss on that edge's
+ * label index. Asked about the first of them, start reading the index
+ * entries where the others' classes live, so that the misses overlap. Only
+ * a hint: nothing is changed, and a wrong guess costs a few loads.
+ */
+#define LG_PREFETCH_SOURCES 8u
+
+void
+lg_label_prefetch_sources(struct lg_graph *g, uint32_t v, const struct lg_edge_label *label)
+{
+    uint32_t n = 0;
+    for (uint32_t i = lg_hs_find_id(g, label->held); i != LG_NIL && n < LG_PREFETCH_SOURCES;
+         i = lg_hset_at(g, i)->parent, n++) {
+        const struct lg_hset *h = lg_hset_at(g, i);
+        uint32_t m = lg_node_find(g, h->lock);
+        if (m == LG_NIL || m == v)
+            continue;
+        uint32_t ei = lg_edge_find(g, m, v);
+        if (ei == LG_NIL)
+            continue;
+        const struct lg_edge *e = lg_edge_at(g, ei);
+        if (!lg_label_indexed(e->cap))
+            continue;
+        struct lg_edge_label l = *label;
+        l.from_shared = h->shared;
+        __builtin_prefetch(&lg_label_index(e)[lg_label_class_hash(&l)
+                                              & (lg_label_index_len(e->cap) - 1)]);
+    }
+}
+
 /* ---- the search ---------------------------------------------------------- */
 
 /* How the search ranks threads: the class it is looking for. */

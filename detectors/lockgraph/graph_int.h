@@ -448,6 +448,10 @@ int lg_label_lookup(struct lg_graph *g, lg_node_id from, lg_node_id to,
                     const struct lg_edge_label *label, uint32_t *u, uint32_t *v, uint32_t *ei,
                     int *status, uint32_t *slot, bool *replace, uint64_t *same_thread_payload);
 
+/* Start reading what lg_label_lookup() will read for the label's class on
+ * the edges into node v from the top locks of its held set (a hint). */
+void lg_label_prefetch_sources(struct lg_graph *g, uint32_t v, const struct lg_edge_label *label);
+
 struct lg_scope {
     const struct lg_plan *merge; /* the component is the plan's F & B */
     uint32_t vert;               /* otherwise: the one vertex holding u and v */
