@@ -1272,20 +1272,6 @@ lg_memo_get(const struct lg_graph *g, lg_node_id from, lg_node_id to,
     return NULL;
 }
 
-/* No entry for an edge into `to` under this label's held set and thread:
- * the first question of an acquisition (lg_label_prefetch_sources()). */
-static bool
-lg_memo_first(const struct lg_graph *g, lg_node_id to, const struct lg_edge_label *l)
-{
-    for (uint32_t i = 0; i < LG_MEMO_LEN; i++) {
-        const struct lg_memo *m = &g->memo[i];
-        if (m->stamp == g->memo_stamp && m->to == to && m->held == l->held
-            && m->thread == l->thread)
-            return false;
-    }
-    return true;
-}
-
 /* The edge u -> v is about to change: forget what was found on it. */
 static void
 lg_memo_drop_edge(struct lg_graph *g, uint32_t u, uint32_t v)
@@ -1402,9 +1388,15 @@ lg_graph_label_status(struct lg_graph *g, lg_node_id from, lg_node_id to,
 {
     uint32_t u, v, ei, slot;
     bool replace;
-    if (label && label->held != LG_HELD_NONE && lg_memo_first(g, to, label)
-        && (v = lg_node_find(g, to)) != LG_NIL)
-        lg_label_prefetch_sources(g, v, label);
+    if (label && label->held != LG_HELD_NONE
+        && (to != g->pf_to || label->held != g->pf_held || label->thread != g->pf_thread)) {
+        /* The first question of an acquisition. */
+        g->pf_to = to;
+        g->pf_held = label->held;
+        g->pf_thread = label->thread;
+        if ((u = lg_node_find(g, from)) != LG_NIL && (v = lg_node_find(g, to)) != LG_NIL)
+            lg_label_prefetch_sources(g, u, v, label);
+    }
     int status, rc = lg_label_lookup(g, from, to, label, &u, &v, &ei, &status, &slot, &replace,
                                      same_thread_payload);
     if (rc)

@@ -378,14 +378,15 @@ lg_label_lookup(struct lg_graph *g, lg_node_id from, lg_node_id to,
 #define LG_PREFETCH_SOURCES 8u
 
 void
-lg_label_prefetch_sources(struct lg_graph *g, uint32_t v, const struct lg_edge_label *label)
+lg_label_prefetch_sources(struct lg_graph *g, uint32_t u, uint32_t v,
+                          const struct lg_edge_label *label)
 {
     uint32_t n = 0;
     for (uint32_t i = lg_hs_find_id(g, label->held); i != LG_NIL && n < LG_PREFETCH_SOURCES;
          i = lg_hset_at(g, i)->parent, n++) {
         const struct lg_hset *h = lg_hset_at(g, i);
         uint32_t m = lg_node_find(g, h->lock);
-        if (m == LG_NIL || m == v)
+        if (m == LG_NIL || m == u || m == v) /* u: its own lookup comes next */
             continue;
         uint32_t ei = lg_edge_find(g, m, v);
         if (ei == LG_NIL)
