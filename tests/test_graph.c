@@ -1842,6 +1842,57 @@ test_held_sets_interned_and_freed(void **state)
     assert_true(again != h1 && again != h2 && again != h2s);
 }
 
+/* lg_graph_label_status() remembers what it found for lg_graph_add_edge();
+ * whatever changes the edge (or the label's held set, or the nodes) in
+ * between must make add_edge look again, and answer as a fresh lookup. */
+static void
+test_status_then_add_sees_changes_between(void **state)
+{
+    struct fx *f = *state;
+    struct lg_graph_config cfg = strict;
+    cfg.threads_per_class = 1;
+    fx_regraph(f, &cfg);
+    lg_node_id a = node(f), b = node(f), c = node(f);
+    assert_int_equal(edge(f, a, b, 1), LG_EDGE_ADDED);
+    /* Thread 2 would replace thread 1's label; thread 3 does first. Thread
+     * 2 is then older than what the class keeps: known. */
+    struct lg_edge_label t2 = { .thread = 2 }, t3 = { .thread = 3 };
+    assert_int_equal(lg_graph_label_status(f->g, a, b, &t2, NULL), LG_LABEL_NEW);
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &t3, NULL), LG_EDGE_ADDED);
+    assert_int_equal(lg_graph_add_edge(f->g, a, b, &t2, NULL), LG_EDGE_KNOWN);
+    assert_int_equal(stats(f).labels, 1);
+
+    /* Several edges asked about first, then added in the same order (as the
+     * runtime does): each is added once, where a fresh lookup puts it. */
+    lg_held_id h;
+    assert_int_equal(lg_graph_held_add(f->g, LG_HELD_NONE, a, false, &h), 0);
+    assert_int_equal(lg_graph_held_add(f->g, h, b, false, &h), 0);
+    struct lg_edge_label g4 = { .thread = 4, .held = h };
+    assert_int_equal(lg_graph_label_status(f->g, b, c, &g4, NULL), LG_LABEL_NEW);
+    assert_int_equal(lg_graph_label_status(f->g, a, c, &g4, NULL), LG_LABEL_NEW);
+    assert_int_equal(lg_graph_add_edge(f->g, b, c, &g4, NULL), LG_EDGE_ADDED);
+    assert_int_equal(lg_graph_add_edge(f->g, a, c, &g4, NULL), LG_EDGE_ADDED);
+    assert_int_equal(lg_graph_add_edge(f->g, b, c, &g4, NULL), LG_EDGE_KNOWN);
+    assert_int_equal(stats(f).edges, 3);
+    assert_int_equal(stats(f).labels, 3);
+
+    /* The label's held set ends between the two calls: -EINVAL, as without
+     * the question before. */
+    lg_held_id lone;
+    assert_int_equal(lg_graph_held_add(f->g, LG_HELD_NONE, c, false, &lone), 0);
+    struct lg_edge_label gone = { .thread = 5, .held = lone };
+    assert_int_equal(lg_graph_label_status(f->g, c, a, &gone, NULL), LG_LABEL_NEW);
+    lg_graph_held_release(f->g, lone);
+    assert_int_equal(lg_graph_add_edge(f->g, c, a, &gone, NULL), -EINVAL);
+
+    /* A node removed between them: -EINVAL. */
+    struct lg_edge_label t6 = { .thread = 6 };
+    assert_int_equal(lg_graph_label_status(f->g, b, a, &t6, NULL), LG_LABEL_NEW);
+    assert_int_equal(lg_graph_node_remove(f->g, b), 0);
+    assert_int_equal(lg_graph_add_edge(f->g, b, a, &t6, NULL), -EINVAL);
+    assert_int_equal(stats(f).edges, 1);
+}
+
 static void
 test_held_set_table_is_bounded(void **state)
 {
@@ -2017,6 +2068,7 @@ runtime_world(struct fx *f, uint64_t seed)
     uint32_t pshared = direct >= R_LOCKS ? rnd_below(&s, 30) : 0;
     uint32_t nthreads = 1 + rnd_below(&s, R_THREADS);
     uint32_t ptry = rnd_below(&s, 30);
+    bool ask = seed & 1; /* not from s: the worlds stay what they were */
     struct lg_graph_config cfg = { .threads_per_class = 64, .concurrent_only = w->strict };
     fx_regraph(f, &cfg);
     for (uint32_t i = 0; i < R_LOCKS; i++)
@@ -2057,13 +2109,28 @@ runtime_world(struct fx *f, uint64_t seed)
                     lo = i;
                     break;
                 }
+            /* As the runtime does it in half the worlds: ask about every
+             * edge first, then add the new ones. */
+            bool said_new[R_LOCKS];
+            for (uint32_t i = st->n; i-- > lo;) {
+                struct lg_edge_label l = { .thread = t + 1, .from_shared = st->shared[i],
+                                           .to_shared = shared, .held = held };
+                int status = ask ? lg_graph_label_status(f->g, w->id[st->lock[i]], w->id[x], &l,
+                                                         NULL)
+                                 : LG_LABEL_NEW;
+                assert_true(status == LG_LABEL_NEW || status == LG_LABEL_KNOWN);
+                said_new[i] = status == LG_LABEL_NEW;
+            }
             int best = 0, added = 0;
             for (uint32_t i = st->n; i-- > lo;) {
+                if (!said_new[i])
+                    continue;
                 struct lg_edge_label l = { .thread = t + 1, .from_shared = st->shared[i],
                                            .to_shared = shared, .held = held };
                 struct lg_cycle *c = NULL;
                 int rc = lg_graph_add_edge(f->g, w->id[st->lock[i]], w->id[x], &l, &c);
                 assert_true(rc >= 0);
+                assert_true(!ask || rc != LG_EDGE_KNOWN);
                 added += rc != LG_EDGE_KNOWN;
                 if (c) {
                     assert_cycle_valid(f, c, w->id[st->lock[i]], w->id[x], &l);
@@ -2384,6 +2451,7 @@ main(int argc, char **argv)
         T(test_deep_dependency),
         T(test_cycle_closes_at_a_lock_held_below),
         T(test_held_sets_interned_and_freed),
+        T(test_status_then_add_sees_changes_between),
         T(test_held_set_table_is_bounded),
         T(test_runtime_edges_match_brute_force),
         T(test_allocation_failures_leave_graph_consistent),

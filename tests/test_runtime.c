@@ -85,6 +85,63 @@ test_mem_is_zeroed_and_reused(void **state)
     lg_mem_free(big, 1 << 20);
 }
 
+static bool
+all_zero(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* A block of 1 KiB or more that is given back merges with its free buddy:
+ * the pieces of a split block come back together, and a block that grew
+ * by doubling does not leave its smaller sizes stranded. Every block comes
+ * out zero, split from a used block or not. */
+static void
+test_mem_buddies_split_and_merge(void **state)
+{
+    (void)state;
+    const size_t big = 64 << 10, quarter = 16 << 10;
+    unsigned char *p = lg_mem_alloc(big);
+    assert_non_null(p);
+    assert_true(all_zero(p, big));
+    memset(p, 0xAB, big);
+    lg_mem_free(p, big);
+    size_t mapped = lg_mem_mapped();
+
+    /* Quarters: other free pieces may come first; p is split once they run
+     * out, and all four of its quarters are handed out. */
+    unsigned char *inside[4], *outside[64];
+    unsigned nin = 0, nout = 0;
+    while (nin < 4) {
+        unsigned char *q = lg_mem_alloc(quarter);
+        assert_non_null(q);
+        assert_true(all_zero(q, quarter));
+        if (q >= p && q < p + big) {
+            for (unsigned i = 0; i < nin; i++)
+                assert_true(q != inside[i]);
+            inside[nin++] = q;
+        } else {
+            assert_true(nout < 64);
+            outside[nout++] = q;
+        }
+    }
+    assert_int_equal(lg_mem_mapped(), mapped); /* no new chunk for them */
+    for (unsigned i = 0; i < 4; i++) {
+        memset(inside[i], 0xCD, quarter);
+        lg_mem_free(inside[i], quarter);
+    }
+    /* Merged back whole: the next block of that size is p, zeroed. */
+    unsigned char *again = lg_mem_alloc(big);
+    assert_ptr_equal(again, p);
+    assert_true(all_zero(again, big));
+    lg_mem_free(again, big);
+    for (unsigned i = 0; i < nout; i++)
+        lg_mem_free(outside[i], quarter);
+    assert_int_equal(lg_mem_mapped(), mapped);
+}
+
 static void
 test_lock_identity_ends_at_forget(void **state)
 {
@@ -645,6 +702,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mem_is_zeroed_and_reused),
+        cmocka_unit_test(test_mem_buddies_split_and_merge),
         cmocka_unit_test(test_lock_identity_ends_at_forget),
         cmocka_unit_test(test_held_stack_out_of_order_release),
         cmocka_unit_test(test_held_stack_has_no_fixed_limit),

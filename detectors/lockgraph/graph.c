@@ -221,8 +221,14 @@ lg_hash_del(struct lg_graph *g, uint32_t from, uint32_t to)
 
 /* ---- edges ------------------------------------------------------------- */
 
-/* An end with at most this many edges is searched by scanning its list. */
-#define LG_SCAN_MAX 4u
+/* An end with at most this many edges is searched by scanning its list.
+ * The runtime adds up to 8 edges into the lock a thread acquires under
+ * many (check.c: LG_DIRECT_EDGES), one after another: the first scan of
+ * that lock's in-list brings it into the cache for the rest, where each
+ * would have missed on its own table slot; and a thread nesting thousands
+ * of locks then puts none of its edges into the table (bench_held: the
+ * table's growth and inserts were a third of lg_graph_add_edge). */
+#define LG_SCAN_MAX 8u
 
 /*
  * The edge from u to v, or LG_NIL. The table holds every edge whose ends
@@ -863,8 +869,9 @@ lg_label_index_ok(const struct lg_edge *e)
     if (used != e->nlabels)
         return false;
     for (uint32_t k = 0; k < e->nlabels; k++) {
-        uint32_t i = lg_label_class_hash(&e->l.many.p[k]) & mask;
-        while (idx[i] && idx[i] != k + 1)
+        uint32_t hash = lg_label_class_hash(&e->l.many.p[k]);
+        uint32_t i = hash & mask, want = (k + 1) | lg_label_index_tag(hash);
+        while (idx[i] && idx[i] != want)
             i = (i + 1) & mask;
         if (!idx[i])
             return false;
@@ -1006,6 +1013,7 @@ lg_graph_new(struct lg_graph **out, const struct lg_alloc *alloc,
     if (!g->cfg.max_held_sets || g->cfg.max_held_sets > LG_MAX_NODES)
         g->cfg.max_held_sets = LG_DEFAULT_MAX_HELD;
     g->budget = g->cfg.search_budget ? g->cfg.search_budget : LG_DEFAULT_BUDGET;
+    g->memo_stamp = 1;
     lg_pool_init(&g->nodes, sizeof(struct lg_node), LG_MAX_NODES);
     lg_pool_init(&g->edges, sizeof(struct lg_edge), LG_MAX_EDGES);
     lg_pool_init(&g->comps, sizeof(struct lg_comp), LG_MAX_NODES);
@@ -1120,7 +1128,7 @@ lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei, uint32_t
 
     if (e && !replace && e->nlabels == e->cap) {
         ncap = lg_label_grow(e->cap);
-        if (ncap > (1u << 28) || !(arr = lg_alloc(&g->a, lg_label_block(ncap))))
+        if (ncap > LG_LABEL_POS_MASK || !(arr = lg_alloc(&g->a, lg_label_block(ncap))))
             goto nomem;
     }
     if (!e && (lg_hash_reserve(g, lg_index_need(g, u, v)) || lg_edge_take(g, &new_edge)))
@@ -1168,7 +1176,7 @@ lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei, uint32_t
         e->cap = ncap;
         if (lg_label_indexed(ncap)) /* the new block's index is zero (alloc.h) */
             for (uint32_t k = 0; k < e->nlabels; k++)
-                lg_label_index_put(e, k);
+                lg_label_index_put(e, k, &arr[k]);
     }
     struct lg_edge_label *l;
     if (replace) {
@@ -1183,9 +1191,11 @@ lg_edge_commit(struct lg_graph *g, uint32_t u, uint32_t v, uint32_t ei, uint32_t
     }
     *l = *label;
     l->epoch_last = label->epoch;
-    lg_label_hold(g, l);
+    /* From the caller's copy: the slot may be a cold line still being
+     * written. */
+    lg_label_hold(g, label);
     if (!replace && lg_label_indexed(e->cap))
-        lg_label_index_put(e, slot);
+        lg_label_index_put(e, slot, label);
     if (e->cap > 1 && label->payload) {
         if (e->l.many.hint_thread[0] != label->thread) {
             e->l.many.hint_thread[1] = e->l.many.hint_thread[0];
@@ -1220,6 +1230,100 @@ nomem:
     return -ENOMEM;
 }
 
+/* ---- the lookup memo (graph_int.h) ------------------------------------ */
+
+/* Entries live while their stamp is the graph's: dropping them all is one
+ * increment. The ring's order does not matter: an entry that lives is
+ * right, whichever of several is found. */
+static inline bool
+lg_memo_match(const struct lg_memo *m, lg_node_id from, lg_node_id to,
+              const struct lg_edge_label *l)
+{
+    return m->from == from && m->to == to && m->held == l->held && m->thread == l->thread
+           && m->from_shared == l->from_shared && m->to_shared == l->to_shared;
+}
+
+static void
+lg_memo_put(struct lg_graph *g, lg_node_id from, lg_node_id to, const struct lg_edge_label *l,
+            uint32_t u, uint32_t v, uint32_t ei, uint32_t slot, bool replace)
+{
+    struct lg_memo *m = &g->memo[g->memo_next++ % LG_MEMO_LEN];
+    m->from = from;
+    m->to = to;
+    m->held = l->held;
+    m->thread = l->thread;
+    m->from_shared = l->from_shared;
+    m->to_shared = l->to_shared;
+    m->replace = replace;
+    m->u = u;
+    m->v = v;
+    m->ei = ei;
+    m->slot = slot;
+    m->stamp = g->memo_stamp;
+}
+
+static const struct lg_memo *
+lg_memo_get(const struct lg_graph *g, lg_node_id from, lg_node_id to,
+            const struct lg_edge_label *l)
+{
+    for (uint32_t i = 0; i < LG_MEMO_LEN; i++)
+        if (g->memo[i].stamp == g->memo_stamp && lg_memo_match(&g->memo[i], from, to, l))
+            return &g->memo[i];
+    return NULL;
+}
+
+/* The edge u -> v is about to change: forget what was found on it. */
+static void
+lg_memo_drop_edge(struct lg_graph *g, uint32_t u, uint32_t v)
+{
+    for (uint32_t i = 0; i < LG_MEMO_LEN; i++)
+        if (g->memo[i].u == u && g->memo[i].v == v)
+            g->memo[i].stamp = g->memo_stamp - 1;
+}
+
+void
+lg_memo_drop_all(struct lg_graph *g)
+{
+    /* Once in 2^32: clear for real, so no old stamp comes back to life. */
+    if (++g->memo_stamp == 0) {
+        memset(g->memo, 0, sizeof g->memo);
+        g->memo_stamp = 1;
+    }
+}
+
+/*
+ * Where a label goes (lg_label_lookup()), from the memo when
+ * lg_graph_label_status() just looked it up. The label's held set is
+ * checked again: a label replaced since may have ended it.
+ */
+static int
+lg_label_place(struct lg_graph *g, lg_node_id from, lg_node_id to,
+               const struct lg_edge_label *label, uint32_t *u, uint32_t *v, uint32_t *ei,
+               int *status, uint32_t *slot, bool *replace)
+{
+    const struct lg_memo *m = lg_memo_get(g, from, to, label);
+    if (!m || !lg_label_valid(g, label))
+        return lg_label_lookup(g, from, to, label, u, v, ei, status, slot, replace, NULL);
+    *u = m->u;
+    *v = m->v;
+    *ei = m->ei;
+    *slot = m->slot;
+    *replace = m->replace;
+    *status = LG_LABEL_NEW;
+#ifdef LG_GRAPH_SELFCHECK
+    uint32_t cu, cv, cei, cslot;
+    bool creplace;
+    int cstatus;
+    if (lg_label_lookup(g, from, to, label, &cu, &cv, &cei, &cstatus, &cslot, &creplace, NULL)
+        || cu != *u || cv != *v || cei != *ei || cstatus != *status || cslot != *slot
+        || creplace != *replace) {
+        fprintf(stderr, "lg_graph selfcheck: the lookup memo is stale\n");
+        abort();
+    }
+#endif
+    return 0;
+}
+
 /*
  * Record from -> to under label, and prove whether that closes a
  * deadlock-capable cycle of dependencies through it. The order proves most
@@ -1240,12 +1344,12 @@ lg_add_edge(struct lg_graph *g, lg_node_id from, lg_node_id to,
         *cycle = NULL;
     uint32_t u, v, ei, slot;
     bool replace;
-    int status, rc = lg_label_lookup(g, from, to, label, &u, &v, &ei, &status, &slot, &replace,
-                                     NULL);
+    int status, rc = lg_label_place(g, from, to, label, &u, &v, &ei, &status, &slot, &replace);
     if (rc)
         return rc;
     if (status == LG_LABEL_KNOWN)
         return LG_EDGE_KNOWN;
+    lg_memo_drop_edge(g, u, v);
 
     uint32_t vu = lg_vert(g, u), vv = lg_vert(g, v);
     struct lg_plan plan = { .kind = LG_PLAN_NONE, .target = LG_NIL };
@@ -1284,9 +1388,22 @@ lg_graph_label_status(struct lg_graph *g, lg_node_id from, lg_node_id to,
 {
     uint32_t u, v, ei, slot;
     bool replace;
+    if (label && label->held != LG_HELD_NONE
+        && (to != g->pf_to || label->held != g->pf_held || label->thread != g->pf_thread)) {
+        /* The first question of an acquisition. */
+        g->pf_to = to;
+        g->pf_held = label->held;
+        g->pf_thread = label->thread;
+        if ((u = lg_node_find(g, from)) != LG_NIL && (v = lg_node_find(g, to)) != LG_NIL)
+            lg_label_prefetch_sources(g, u, v, label);
+    }
     int status, rc = lg_label_lookup(g, from, to, label, &u, &v, &ei, &status, &slot, &replace,
                                      same_thread_payload);
-    return rc ? rc : status;
+    if (rc)
+        return rc;
+    if (status == LG_LABEL_NEW)
+        lg_memo_put(g, from, to, label, u, v, ei, slot, replace);
+    return status;
 }
 
 int
@@ -1300,6 +1417,7 @@ lg_graph_node_add(struct lg_graph *g, lg_node_id *out)
 int
 lg_graph_node_remove(struct lg_graph *g, lg_node_id id)
 {
+    lg_memo_drop_all(g);
     int rc = lg_node_remove(g, id);
     LG_SELFCHECK(g);
     return rc;

@@ -51,40 +51,45 @@ lg_hs_find_id(const struct lg_graph *g, lg_held_id id)
     return low - 1;
 }
 
+/* The full 32-bit hash of a set's key; its low bits are the home slot. */
 static inline uint32_t
-lg_hs_hash(uint32_t parent, lg_node_id lock, bool shared, uint32_t mask)
+lg_hs_hash(uint32_t parent, lg_node_id lock, bool shared)
 {
     uint64_t k = lock * 0x9E3779B97F4A7C15ull ^ ((uint64_t)parent << 1 | shared);
     k ^= k >> 31;
     k *= 0xBF58476D1CE4E5B9ull;
     k ^= k >> 29;
-    return (uint32_t)k & mask;
+    return (uint32_t)k;
 }
 
+/* Each slot keeps its set's hash beside the index, so that a probe past
+ * other sets reads no set record (one cache miss each, in a table of
+ * hundreds of thousands), and a rehash reads none at all. */
 static uint32_t
 lg_hs_lookup(const struct lg_graph *g, uint32_t parent, lg_node_id lock, bool shared)
 {
     if (!g->hscap)
         return LG_NIL;
-    uint32_t mask = g->hscap - 1;
-    for (uint32_t i = lg_hs_hash(parent, lock, shared, mask);; i = (i + 1) & mask) {
-        uint32_t x = g->hsidx[i];
-        if (!x)
+    uint32_t mask = g->hscap - 1, hash = lg_hs_hash(parent, lock, shared);
+    for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
+        struct lg_hsslot s = g->hsidx[i];
+        if (!s.idx1)
             return LG_NIL;
-        const struct lg_hset *h = lg_hset_at(g, x - 1);
+        if (s.hash != hash)
+            continue;
+        const struct lg_hset *h = lg_hset_at(g, s.idx1 - 1);
         if (h->lock == lock && h->parent == parent && h->shared == shared)
-            return x - 1;
+            return s.idx1 - 1;
     }
 }
 
 static void
-lg_hs_put(const struct lg_graph *g, uint32_t *tab, uint32_t mask, uint32_t idx)
+lg_hs_put(struct lg_hsslot *tab, uint32_t mask, struct lg_hsslot s)
 {
-    const struct lg_hset *h = lg_hset_at(g, idx);
-    uint32_t i = lg_hs_hash(h->parent, h->lock, h->shared, mask);
-    while (tab[i])
+    uint32_t i = s.hash & mask;
+    while (tab[i].idx1)
         i = (i + 1) & mask;
-    tab[i] = idx + 1;
+    tab[i] = s;
 }
 
 /* Room for one more entry at a load of at most 0.7. */
@@ -96,12 +101,12 @@ lg_hs_reserve(struct lg_graph *g)
     uint32_t cap = g->hscap ? 2 * g->hscap : 256;
     if (cap > (1u << 31))
         return -ENOMEM;
-    uint32_t *tab = lg_alloc(&g->a, (size_t)cap * sizeof *tab);
+    struct lg_hsslot *tab = lg_alloc(&g->a, (size_t)cap * sizeof *tab);
     if (!tab)
         return -ENOMEM;
     for (uint32_t i = 0; i < g->hscap; i++)
-        if (g->hsidx[i])
-            lg_hs_put(g, tab, cap - 1, g->hsidx[i] - 1);
+        if (g->hsidx[i].idx1)
+            lg_hs_put(tab, cap - 1, g->hsidx[i]);
     lg_free(&g->a, g->hsidx, (size_t)g->hscap * sizeof *g->hsidx);
     g->hsidx = tab;
     g->hscap = cap;
@@ -114,22 +119,21 @@ lg_hs_unindex(struct lg_graph *g, uint32_t idx)
 {
     uint32_t mask = g->hscap - 1;
     const struct lg_hset *h = lg_hset_at(g, idx);
-    uint32_t i = lg_hs_hash(h->parent, h->lock, h->shared, mask);
-    while (g->hsidx[i] != idx + 1)
+    uint32_t i = lg_hs_hash(h->parent, h->lock, h->shared) & mask;
+    while (g->hsidx[i].idx1 != idx + 1)
         i = (i + 1) & mask;
     for (uint32_t j = i;;) {
         j = (j + 1) & mask;
-        if (!g->hsidx[j])
+        if (!g->hsidx[j].idx1)
             break;
-        const struct lg_hset *o = lg_hset_at(g, g->hsidx[j] - 1);
-        uint32_t k = lg_hs_hash(o->parent, o->lock, o->shared, mask);
+        uint32_t k = g->hsidx[j].hash & mask;
         bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
         if (stays)
             continue;
         g->hsidx[i] = g->hsidx[j];
         i = j;
     }
-    g->hsidx[i] = 0;
+    g->hsidx[i] = (struct lg_hsslot){ 0, 0 };
     g->hscount--;
 }
 
@@ -191,7 +195,8 @@ lg_graph_held_add(struct lg_graph *g, lg_held_id below, lg_node_id lock, bool sh
         p->refs++;
         h->depth = p->depth + 1;
     }
-    lg_hs_put(g, g->hsidx, g->hscap - 1, idx);
+    lg_hs_put(g->hsidx, g->hscap - 1,
+              (struct lg_hsslot){ idx + 1, lg_hs_hash(parent, lock, shared) });
     g->hscount++;
     g->st.held_sets++;
     *out = lg_hs_id(g, idx);
@@ -207,6 +212,7 @@ lg_graph_held_live(const struct lg_graph *g, lg_held_id id)
 void
 lg_graph_held_release(struct lg_graph *g, lg_held_id id)
 {
+    lg_memo_drop_all(g);
     uint32_t idx = lg_hs_find_id(g, id);
     if (idx != LG_NIL)
         lg_hs_collect(g, idx);
@@ -329,8 +335,11 @@ lg_label_lookup(struct lg_graph *g, lg_node_id from, lg_node_id to,
     if (lg_label_indexed(e->cap)) {
         const uint32_t *idx = lg_label_index(e);
         uint32_t mask = lg_label_index_len(e->cap) - 1;
-        for (uint32_t i = lg_label_class_hash(label) & mask; idx[i]; i = (i + 1) & mask) {
-            uint32_t k = idx[i] - 1;
+        uint32_t hash = lg_label_class_hash(label), tag = lg_label_index_tag(hash);
+        for (uint32_t i = hash & mask; idx[i]; i = (i + 1) & mask) {
+            if ((idx[i] & ~LG_LABEL_POS_MASK) != tag)
+                continue;
+            uint32_t k = (idx[i] & LG_LABEL_POS_MASK) - 1;
             if (lg_label_class_cmp(&l[k], label) == 0
                 && lg_label_meet(l, k, label, &count, &oldest)) {
                 *status = LG_LABEL_KNOWN;
@@ -356,6 +365,40 @@ lg_label_lookup(struct lg_graph *g, lg_node_id from, lg_node_id to,
         }
     }
     return 0;
+}
+
+/*
+ * The runtime asks about the edges into one lock from the top locks of one
+ * held set, one after another (graph.h: dependencies), and on an edge with
+ * hundreds of labels each answer waits for a cache miss on that edge's
+ * label index. Asked about the first of them, start reading the index
+ * entries where the others' classes live, so that the misses overlap. Only
+ * a hint: nothing is changed, and a wrong guess costs a few loads.
+ */
+#define LG_PREFETCH_SOURCES 8u
+
+void
+lg_label_prefetch_sources(struct lg_graph *g, uint32_t u, uint32_t v,
+                          const struct lg_edge_label *label)
+{
+    uint32_t n = 0;
+    for (uint32_t i = lg_hs_find_id(g, label->held); i != LG_NIL && n < LG_PREFETCH_SOURCES;
+         i = lg_hset_at(g, i)->parent, n++) {
+        const struct lg_hset *h = lg_hset_at(g, i);
+        uint32_t m = lg_node_find(g, h->lock);
+        if (m == LG_NIL || m == u || m == v) /* u: its own lookup comes next */
+            continue;
+        uint32_t ei = lg_edge_find(g, m, v);
+        if (ei == LG_NIL)
+            continue;
+        const struct lg_edge *e = lg_edge_at(g, ei);
+        if (!lg_label_indexed(e->cap))
+            continue;
+        struct lg_edge_label l = *label;
+        l.from_shared = h->shared;
+        __builtin_prefetch(&lg_label_index(e)[lg_label_class_hash(&l)
+                                              & (lg_label_index_len(e->cap) - 1)]);
+    }
 }
 
 /* ---- the search ---------------------------------------------------------- */
@@ -1007,6 +1050,13 @@ lg_held_selfcheck(struct lg_graph *g)
         LG_HCHECK(h->parent != LG_NIL || h->depth == 1);
     }
     LG_HCHECK(live == g->st.held_sets && live == g->hscount);
+    for (uint32_t i = 0; i < g->hscap; i++) {
+        struct lg_hsslot sl = g->hsidx[i];
+        if (!sl.idx1)
+            continue;
+        const struct lg_hset *h = lg_hset_at(g, sl.idx1 - 1);
+        LG_HCHECK(h->live && sl.hash == lg_hs_hash(h->parent, h->lock, h->shared));
+    }
     /* Users: count them into a scratch array of the pool's size (from
      * calloc: the graph's allocator counts, and may fail, on purpose). */
     uint32_t *users = calloc((size_t)g->hsets.used + 1, sizeof *users);

@@ -105,6 +105,11 @@ struct lg_hslot {
     uint32_t edge1;           /* edge + 1; 0 is an empty slot (zeroed memory) */
 };
 
+struct lg_hsslot {
+    uint32_t idx1;            /* held set + 1; 0 is an empty slot (zeroed memory) */
+    uint32_t hash;            /* its key's hash (graph_cycle.c: lg_hs_hash) */
+};
+
 /* Scratch arrays kept between calls: searches allocate nothing once warm. */
 struct lg_buf {
     void *p;
@@ -171,12 +176,33 @@ struct lg_plan {
     uint32_t target;          /* cycle: component to merge into, or LG_NIL */
 };
 
+/*
+ * What lg_graph_label_status() found for a label it called new, for the
+ * lg_graph_add_edge() of the same label that usually follows (the runtime
+ * asks about each of its edges, then adds the new ones, all under one hold
+ * of its lock): the second lookup of the same edge and class is then free.
+ * An entry stays right while nothing changes its edge: adding a label to
+ * that edge drops it, and removing a node or releasing a held set (which
+ * may end the label's set) drops them all. The key is everything the
+ * lookup reads of the label (not its epoch or payload).
+ */
+#define LG_MEMO_LEN 8u
+
+struct lg_memo {
+    lg_node_id from, to;
+    lg_held_id held;
+    uint32_t thread;
+    bool from_shared, to_shared, replace;
+    uint32_t u, v, ei, slot;
+    uint32_t stamp;           /* lives while g->memo_stamp has this value */
+};
+
 struct lg_graph {
     struct lg_alloc a;
     struct lg_graph_config cfg;
     uint64_t budget;
     struct lg_pool nodes, edges, comps, hsets;
-    uint32_t *hsidx;          /* held-set table: index + 1, 0 empty */
+    struct lg_hsslot *hsidx;  /* held-set table */
     uint32_t hscap, hscount;
     struct lg_hslot *htab;
     uint32_t hcap, hcount;
@@ -197,6 +223,12 @@ struct lg_graph {
     struct lg_buf depidx;     /* struct lg_depidx, by node index */
     size_t ndeps;
     uint64_t ops;             /* self-check pacing */
+    struct lg_memo memo[LG_MEMO_LEN];
+    uint32_t memo_next;       /* the ring's next entry to overwrite */
+    uint32_t memo_stamp;      /* 0 would make the zeroed entries live: from 1 */
+    lg_node_id pf_to;         /* the last acquisition whose sources were */
+    lg_held_id pf_held;       /* prefetched (lg_graph_label_status()) */
+    uint32_t pf_thread;
 };
 
 /* ---- pools and scratch ------------------------------------------------- */
@@ -364,17 +396,36 @@ lg_label_class_hash(const struct lg_edge_label *l)
     return (uint32_t)(x >> 32);
 }
 
-/* Put label position pos into the index of an edge whose block is indexed. */
-static inline void
-lg_label_index_put(struct lg_edge *e, uint32_t pos)
+/*
+ * An index entry is the label's position + 1 in its low LG_LABEL_POS_BITS
+ * bits (0: empty) and the top bits of its class's hash above them: a probe
+ * that meets another class's entry sees it from the entry alone, without
+ * reading that label (a cache miss of its own on an edge with hundreds of
+ * labels). A block holds at most 24 << 23 labels (lg_edge_commit), fewer
+ * than 1 << LG_LABEL_POS_BITS.
+ */
+#define LG_LABEL_POS_BITS 28u
+#define LG_LABEL_POS_MASK ((1u << LG_LABEL_POS_BITS) - 1)
+
+static inline uint32_t
+lg_label_index_tag(uint32_t hash)
 {
-    uint32_t *idx = lg_label_index(e), mask = lg_label_index_len(e->cap) - 1;
-    uint32_t i = lg_label_class_hash(&e->l.many.p[pos]) & mask;
-    while (idx[i])
-        i = (i + 1) & mask;
-    idx[i] = pos + 1;
+    return hash & ~LG_LABEL_POS_MASK;
 }
 
+/* Put label position pos, whose label is a copy of l, into the index of
+ * an edge whose block is indexed. (l may be the caller's copy: a label
+ * just stored sits on a line still being written.) */
+static inline void
+lg_label_index_put(struct lg_edge *e, uint32_t pos, const struct lg_edge_label *l)
+{
+    uint32_t *idx = lg_label_index(e), mask = lg_label_index_len(e->cap) - 1;
+    uint32_t hash = lg_label_class_hash(l);
+    uint32_t i = hash & mask;
+    while (idx[i])
+        i = (i + 1) & mask;
+    idx[i] = (pos + 1) | lg_label_index_tag(hash);
+}
 
 /* ---- graph.c ----------------------------------------------------------- */
 
@@ -383,6 +434,8 @@ int lg_buf_need(struct lg_graph *g, struct lg_buf *b, size_t n);
 uint32_t lg_edge_find(const struct lg_graph *g, uint32_t u, uint32_t v);
 void lg_next_sepoch(struct lg_graph *g);
 bool lg_in_merge(const struct lg_graph *g, const struct lg_plan *p, uint32_t x);
+/* Forget every lookup lg_graph_label_status() remembered. */
+void lg_memo_drop_all(struct lg_graph *g);
 
 /* ---- graph_cycle.c ------------------------------------------------------ */
 
@@ -397,6 +450,12 @@ void lg_held_free_all(struct lg_graph *g);
 int lg_label_lookup(struct lg_graph *g, lg_node_id from, lg_node_id to,
                     const struct lg_edge_label *label, uint32_t *u, uint32_t *v, uint32_t *ei,
                     int *status, uint32_t *slot, bool *replace, uint64_t *same_thread_payload);
+
+/* Start reading what lg_label_lookup() will read for the label's class on
+ * the edges into node v from the top locks of its held set other than u
+ * (a hint). */
+void lg_label_prefetch_sources(struct lg_graph *g, uint32_t u, uint32_t v,
+                               const struct lg_edge_label *label);
 
 struct lg_scope {
     const struct lg_plan *merge; /* the component is the plan's F & B */

@@ -118,13 +118,44 @@ lg_mutex_reset(lg_mutex *m)
  * bench_graph at 1M locks). A small program keeps its small footprint. */
 #define HUGE_AFTER_CHUNKS 4
 
+/*
+ * Blocks of BUDDY_SHIFT bits or more are buddies: each lies at a multiple
+ * of its size inside its chunk, and a freed one merges with its buddy (the
+ * block it was split from or could be merged into) whenever that one is
+ * free too. Without that, a table that grows by doubling leaves every
+ * smaller size it went through on a free list nothing asks from again
+ * (lockgraph's label blocks: about half of a run's memory, all of it
+ * zeroed by the kernel on first touch). Smaller blocks keep plain free
+ * lists: they are many, and rarely outgrown.
+ */
+#define BUDDY_SHIFT 10
+#define BUDDY_CLASS (BUDDY_SHIFT - CLASS_MIN_SHIFT)
+#define GRANULES (CHUNK >> BUDDY_SHIFT)
+
 struct free_block {
     struct free_block *next;
 };
 
+/* A free buddy. `clean`: all zero but this header (never handed out since
+ * mmap), so that handing it out clears only the header. */
+struct buddy_block {
+    struct buddy_block *next, *prev;
+    uint8_t cls;
+    bool clean;
+};
+
+/* The first granule of each chunk: which granules begin a free buddy (so
+ * that a free buddy is told from live data that happens to look like a
+ * header). */
+struct chunk_head {
+    uint64_t free_start[GRANULES / 64];
+};
+_Static_assert(sizeof(struct chunk_head) <= ((size_t)1 << BUDDY_SHIFT), "chunk head too big");
+
 static lg_mutex mem_lock = LG_MUTEX_INIT;
 static atomic_size_t mapped; /* bytes mapped now: chunks, and big blocks */
-static struct free_block *free_list[NCLASSES];
+static struct free_block *free_list[NCLASSES];  /* classes below BUDDY_CLASS */
+static struct buddy_block *buddy_list[NCLASSES]; /* BUDDY_CLASS and up */
 static char *chunk_pos, *chunk_end;
 static unsigned chunks;
 
@@ -135,6 +166,101 @@ size_class(size_t size)
     while (((size_t)1 << shift) < size)
         shift++;
     return shift - CLASS_MIN_SHIFT;
+}
+
+static size_t
+mem_class_size(int c)
+{
+    return (size_t)1 << (c + CLASS_MIN_SHIFT);
+}
+
+static struct chunk_head *
+mem_chunk_of(const void *p)
+{
+    return (struct chunk_head *)((uintptr_t)p & ~((uintptr_t)CHUNK - 1));
+}
+
+static bool
+mem_free_start(const void *p)
+{
+    size_t g = ((uintptr_t)p & (CHUNK - 1)) >> BUDDY_SHIFT;
+    return mem_chunk_of(p)->free_start[g / 64] >> (g % 64) & 1;
+}
+
+static void
+mem_set_free_start(const void *p, bool on)
+{
+    size_t g = ((uintptr_t)p & (CHUNK - 1)) >> BUDDY_SHIFT;
+    uint64_t bit = (uint64_t)1 << (g % 64), *w = &mem_chunk_of(p)->free_start[g / 64];
+    *w = on ? *w | bit : *w & ~bit;
+}
+
+static void
+mem_buddy_push(void *p, int c, bool clean)
+{
+    struct buddy_block *b = p;
+    b->next = buddy_list[c];
+    b->prev = NULL;
+    b->cls = (uint8_t)c;
+    b->clean = clean;
+    if (b->next)
+        b->next->prev = b;
+    buddy_list[c] = b;
+    mem_set_free_start(b, true);
+}
+
+static void
+mem_buddy_unlink(struct buddy_block *b)
+{
+    if (b->prev)
+        b->prev->next = b->next;
+    else
+        buddy_list[b->cls] = b->next;
+    if (b->next)
+        b->next->prev = b->prev;
+    mem_set_free_start(b, false);
+}
+
+/* Give back a buddy of class c, merged with its free buddies upwards. */
+static void
+mem_buddy_free(char *p, int c, bool clean)
+{
+    for (; c < NCLASSES - 1; c++) {
+        char *q = (char *)((uintptr_t)p ^ mem_class_size(c));
+        struct buddy_block *b = (struct buddy_block *)(void *)q;
+        if (!mem_free_start(q) || b->cls != c)
+            break;
+        mem_buddy_unlink(b);
+        clean = clean && b->clean;
+        if (q < p)
+            p = q; /* q's header is the merged block's: rewritten below */
+        else if (clean)
+            memset(q, 0, sizeof *b); /* inside a clean block now */
+    }
+    mem_buddy_push(p, c, clean);
+}
+
+/* Fresh (zero) memory [lo, hi) onto the free lists, in the largest aligned
+ * pieces it holds. */
+static void
+mem_give_range(char *lo, char *hi)
+{
+    while (lo < hi) {
+        uintptr_t off = (uintptr_t)lo & (CHUNK - 1);
+        int shift = CLASS_MAX_SHIFT;
+        while (shift > CLASS_MIN_SHIFT
+               && ((off & (((uintptr_t)1 << shift) - 1)) || (size_t)(hi - lo) < ((size_t)1 << shift)))
+            shift--;
+        int c = shift - CLASS_MIN_SHIFT;
+        if (c >= BUDDY_CLASS) {
+            mem_buddy_free(lo, c, true);
+        } else {
+            struct free_block *f = (struct free_block *)(void *)lo;
+            f->next = free_list[c];
+            free_list[c] = f;
+        }
+        lo += (size_t)1 << shift;
+    }
 }
 
 static void *
@@ -168,6 +294,32 @@ map_chunk(void)
     return (char *)start;
 }
 
+/* A never-used block from the current chunk (a buddy at a multiple of its
+ * size; what is skipped to get there goes onto the free lists), or NULL. */
+static void *
+mem_bump(size_t block)
+{
+    for (;;) {
+        if (chunk_pos) {
+            char *at = chunk_pos;
+            if (block >= ((size_t)1 << BUDDY_SHIFT))
+                at = (char *)(((uintptr_t)at + block - 1) & ~((uintptr_t)block - 1));
+            if (at <= chunk_end && (size_t)(chunk_end - at) >= block) {
+                mem_give_range(chunk_pos, at);
+                chunk_pos = at + block;
+                return at;
+            }
+            mem_give_range(chunk_pos, chunk_end);
+            chunk_pos = chunk_end = NULL;
+        }
+        char *fresh = map_chunk();
+        if (!fresh)
+            return NULL;
+        chunk_pos = fresh + ((size_t)1 << BUDDY_SHIFT); /* after the chunk's head */
+        chunk_end = fresh + CHUNK;
+    }
+}
+
 void *
 lg_mem_alloc(size_t size)
 {
@@ -181,32 +333,36 @@ lg_mem_alloc(size_t size)
     }
 
     int c = size_class(size);
-    size_t block = (size_t)1 << (c + CLASS_MIN_SHIFT);
+    size_t block = mem_class_size(c), clear = 0;
     void *p = NULL;
-    bool used = false; /* a block given back before: it needs clearing */
     lg_mutex_lock(&mem_lock);
-    if (free_list[c]) {
+    if (c < BUDDY_CLASS && free_list[c]) {
         p = free_list[c];
         free_list[c] = free_list[c]->next;
-        used = true;
-    } else {
-        if ((size_t)(chunk_end - chunk_pos) < block) {
-            char *fresh = map_chunk();
-            if (fresh) {
-                chunk_pos = fresh;
-                chunk_end = fresh + CHUNK;
+        clear = block; /* given back before: it needs clearing */
+    } else if (c >= BUDDY_CLASS) {
+        int k = c;
+        while (k < NCLASSES && !buddy_list[k])
+            k++;
+        if (k < NCLASSES) {
+            struct buddy_block *b = buddy_list[k];
+            bool clean = b->clean;
+            mem_buddy_unlink(b);
+            while (k > c) { /* split: the upper halves stay free */
+                k--;
+                mem_buddy_push((char *)b + mem_class_size(k), k, clean);
             }
-        }
-        if ((size_t)(chunk_end - chunk_pos) >= block) {
-            p = chunk_pos;
-            chunk_pos += block;
+            p = b;
+            clear = clean ? sizeof *b : block;
         }
     }
+    if (!p)
+        p = mem_bump(block);
     lg_mutex_unlock(&mem_lock);
     /* A chunk's fresh part is zero from mmap: clearing it would only touch
      * (and fault in) pages before their time. */
-    if (p && used)
-        memset(p, 0, block);
+    if (p && clear)
+        memset(p, 0, clear);
     return p;
 }
 
@@ -223,10 +379,14 @@ lg_mem_free(void *p, size_t size)
         return;
     }
     int c = size_class(size);
-    struct free_block *b = p;
     lg_mutex_lock(&mem_lock);
-    b->next = free_list[c];
-    free_list[c] = b;
+    if (c >= BUDDY_CLASS) {
+        mem_buddy_free(p, c, false);
+    } else {
+        struct free_block *b = p;
+        b->next = free_list[c];
+        free_list[c] = b;
+    }
     lg_mutex_unlock(&mem_lock);
 }
 
