@@ -473,31 +473,58 @@ out:
  * again. A noted chain is stored before the thread waits for anything (a
  * lock, a condition, a join: lg_wait_begin), so a real deadlock finds its
  * edges in the graph; before fork; when the thread exits; at the program's
- * exit; and when the buffer is full. An inversion it closes is reported
- * then, with the stack of the acquisition that closed it. Node ids are
+ * exit; by the liveness monitor, every tick; and when the buffer is full.
+ * An inversion it closes is reported then, with the stack of the
+ * acquisition that closed it. Node ids are
  * never reused: a lock destroyed in between has lost its node, and the
  * graph refuses its edges, as it would have removed them.
  */
-#define PEND_MEMBERS 16 /* held locks a noted chain carries, at most */
-#define PEND_MAX 16     /* noted chains per thread */
+#define PEND_MEMBERS 16  /* held locks a noted chain carries, at most */
+#define PEND_BYTES 4096   /* a thread's buffer of noted chains, at first ... */
+#define PEND_BYTES_MAX 65536 /* ... and at most */
 
 struct pend_member {
     struct chain_src s;
     bool source;        /* gets an edge into the new lock */
 };
 
+/* A noted chain, in a thread's buffer: the entries lie one after another,
+ * each as long as its members need (PEND_SIZE). */
 struct lg_pend {
     struct chain c;     /* its held set is computed when stored */
     lg_held_id base;    /* the held set of the first nbase members, as the
                          * thread had it cached (it may be gone since) */
     uint8_t nmembers, nbase;
-    struct pend_member m[PEND_MEMBERS];
+    struct pend_member m[];
 };
+#define PEND_SIZE(n) ((offsetof(struct lg_pend, m) + (size_t)(n) * sizeof(struct pend_member) \
+                       + 7) & ~(size_t)7)
 
 static uint32_t
 pend_count(struct lg_thread *t)
 {
     return atomic_load_explicit(&t->npend, memory_order_relaxed);
+}
+
+/* Threads whose buffer has noted chains in it. */
+static atomic_uint pend_threads;
+
+/* A full buffer doubles, if it may; false if not. */
+static bool
+pend_grow(struct lg_thread *t)
+{
+    if (t->pend_bytes >= PEND_BYTES_MAX)
+        return false;
+    unsigned char *grown = lg_mem_alloc(2 * t->pend_bytes);
+    if (!grown)
+        return false;
+    lg_mutex_lock(&t->pend_lock);
+    memcpy(grown, t->pend, t->pend_used);
+    lg_mem_free(t->pend, t->pend_bytes);
+    t->pend = grown;
+    t->pend_bytes *= 2;
+    lg_mutex_unlock(&t->pend_lock);
+    return true;
 }
 
 /* Note the chain into l, if it can be: true when noted. */
@@ -509,13 +536,15 @@ note_chain(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode, uintptr_t 
     if (n > PEND_MEMBERS || !to || lg_opt.verbosity >= 2)
         return false;
     if (!t->pend) {
-        t->pend = lg_mem_alloc(PEND_MAX * sizeof *t->pend);
+        t->pend = lg_mem_alloc(PEND_BYTES);
         if (!t->pend)
             return false;
-        t->pend_bytes = PEND_MAX * sizeof *t->pend;
+        t->pend_bytes = PEND_BYTES;
     }
-    struct lg_pend e = { .c = { .thread = t->num, .epoch = lg_epoch_now(), .to = to,
-                                .to_shared = mode == LG_SHARED, .site = site, .noted = true } };
+    _Alignas(struct lg_pend) unsigned char buf[PEND_SIZE(PEND_MEMBERS)];
+    struct lg_pend *e = (struct lg_pend *)(void *)buf;
+    *e = (struct lg_pend){ .c = { .thread = t->num, .epoch = lg_epoch_now(), .to = to,
+                                  .to_shared = mode == LG_SHARED, .site = site, .noted = true } };
     uint32_t lo = sources_floor(t, l);
     bool need_stack = false;
     for (uint32_t i = 0; i < n; i++) {
@@ -525,25 +554,41 @@ note_chain(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode, uintptr_t 
             if (!node)
                 return false;
             bool source = i >= lo && h->lock != l;
-            e.m[e.nmembers++] = (struct pend_member){
+            e->m[e->nmembers++] = (struct pend_member){
                 { node, h->site, h->stack, h->mode == LG_SHARED }, source };
             need_stack |= source && !evid_has(t, node, to);
         }
         if (h->hid) {
-            e.base = h->hid;
-            e.nbase = e.nmembers;
+            e->base = h->hid;
+            e->nbase = e->nmembers;
         }
     }
-    if (need_stack)
-        e.c.stack = chain_stack(t, site);
+    if (need_stack) {
+        e->c.stack = chain_stack(t, site);
+        /* Once stored, the graph has this thread's evidence on each edge
+         * (whoever stores it: combine): the set learns them now. */
+        for (uint32_t i = 0; i < e->nmembers; i++)
+            if (e->m[i].source)
+                evid_put(t, e->m[i].s.node, to);
+    }
+    size_t size = PEND_SIZE(e->nmembers);
     lg_mutex_lock(&t->pend_lock);
-    uint32_t k = pend_count(t);
-    memcpy(&t->pend[k], &e, offsetof(struct lg_pend, m) + e.nmembers * sizeof e.m[0]);
-    atomic_store_explicit(&t->npend, k + 1, memory_order_relaxed);
-    bool full = k + 1 == PEND_MAX;
+    memcpy(t->pend + t->pend_used, e, size);
+    t->pend_used += size;
+    if (pend_count(t) == 0)
+        atomic_fetch_add_explicit(&pend_threads, 1, memory_order_relaxed);
+    atomic_store_explicit(&t->npend, pend_count(t) + 1, memory_order_relaxed);
+    /* Room for the longest entry is kept. When the buffer is full, the
+     * thread is in the program's critical section: if another thread has
+     * the graph, the buffer grows rather than the thread wait (up to
+     * PEND_BYTES_MAX; the thread that has the graph will store them). */
+    bool full = t->pend_used + PEND_SIZE(PEND_MEMBERS) > t->pend_bytes;
     lg_mutex_unlock(&t->pend_lock);
-    if (full)
-        lg_pend_flush(t, true);
+    if (full) {
+        lg_pend_flush(t, false);
+        if (pend_count(t) != 0 && !pend_grow(t))
+            lg_pend_flush(t, true);
+    }
     return true;
 }
 
@@ -580,83 +625,112 @@ store_pend(struct lg_thread *owner, struct lg_pend *e, struct closed_list *close
     lg_graph_held_release(lg_graph, below);
 }
 
+/* Under lg_graph_lock: store every entry of a buffer of noted chains. */
+static void
+store_pends(struct lg_thread *owner, unsigned char *v, size_t used, struct closed_list *closed)
+{
+    for (size_t off = 0; off < used;) {
+        struct lg_pend *e = (struct lg_pend *)(void *)(v + off);
+        off += PEND_SIZE(e->nmembers);
+        store_pend(owner, e, closed);
+    }
+}
+
+/* Under t's pend_lock: t's buffer is empty. */
+static void
+pend_emptied(struct lg_thread *t)
+{
+    t->pend_used = 0;
+    if (pend_count(t)) {
+        atomic_store_explicit(&t->npend, 0, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&pend_threads, 1, memory_order_relaxed);
+    }
+}
+
+/*
+ * The thread that has the graph stores the other threads' noted chains as
+ * well (flat combining): they find the graph lock taken, go on with the
+ * program, and have their work done for them, instead of each waiting its
+ * turn (on this VM a futex sleep and wake-up per turn). Their buffers are
+ * copied out under their pend_locks, which are only tried (this runs
+ * under graph_lock and thread_lock), and held for no longer than the copy,
+ * so that a thread noting a chain never waits for the store. The copies go
+ * to a buffer only the graph lock's holder uses. The evidence the stored
+ * labels carry is already in their threads' sets (note_chain).
+ */
+#define COMBINE_BYTES (4 * PEND_BYTES_MAX)
+
+static unsigned char *combine_buf; /* COMBINE_BYTES, once needed */
+static size_t combine_used;
+
+static void
+combine_take(struct lg_thread *t, void *ctx)
+{
+    (void)ctx;
+    if (pend_count(t) == 0 || !lg_mutex_trylock(&t->pend_lock))
+        return;
+    if (combine_used + t->pend_used > COMBINE_BYTES) {
+        lg_mutex_unlock(&t->pend_lock); /* the next store's */
+        return;
+    }
+    memcpy(combine_buf + combine_used, t->pend, t->pend_used);
+    combine_used += t->pend_used;
+    pend_emptied(t);
+    lg_mutex_unlock(&t->pend_lock);
+}
+
+/* Under lg_graph_lock: store what other threads noted; false if nothing. */
+static bool
+combine(struct closed_list *closed)
+{
+    if (atomic_load_explicit(&pend_threads, memory_order_relaxed) == 0)
+        return false;
+    if (!combine_buf && !(combine_buf = lg_mem_alloc(COMBINE_BYTES)))
+        return false; /* each thread stores its own */
+    combine_used = 0;
+    lg_threads_each(combine_take, NULL);
+    store_pends(NULL, combine_buf, combine_used, closed);
+    return combine_used != 0;
+}
+
 void
 lg_pend_flush(struct lg_thread *t, bool wait)
 {
     lg_mutex_lock(&t->pend_lock);
-    uint32_t n = pend_count(t);
-    /* Not waiting: when another thread has the graph, a later release
-     * tries again, unless half the buffer is pending already (the caller
-     * holds none of the program's locks, so waiting here costs the program
-     * less than a full buffer stored under them). */
-    if (n == 0 || !(wait || n >= PEND_MAX / 2 ? (lg_mutex_lock(&lg_graph_lock), true)
-                                             : lg_mutex_trylock(&lg_graph_lock))) {
+    /* Not waiting: when another thread has the graph, it will likely store
+     * these too (combine); if not, a later release tries again, and a full
+     * buffer waits. */
+    if (pend_count(t) == 0
+        || !(wait ? (lg_mutex_lock(&lg_graph_lock), true) : lg_mutex_trylock(&lg_graph_lock))) {
         lg_mutex_unlock(&t->pend_lock);
         return;
     }
     struct closed_list closed;
     closed_init(&closed);
-    for (uint32_t i = 0; i < n; i++)
-        store_pend(t, &t->pend[i], &closed);
-    atomic_store_explicit(&t->npend, 0, memory_order_relaxed);
+    store_pends(NULL, t->pend, t->pend_used, &closed);
+    pend_emptied(t);
+    lg_mutex_unlock(&t->pend_lock);
+    combine(&closed);
     lg_mutex_unlock(&lg_graph_lock);
-    lg_mutex_unlock(&t->pend_lock);
     closed_report(t, &closed);
-}
-
-/* At the program's exit: every thread's noted chains, taken from threads
- * that are not storing them themselves right now. */
-struct pend_take {
-    struct lg_pend *v;
-    uint32_t n, cap;
-};
-
-static void
-pend_take(struct lg_thread *t, void *ctx)
-{
-    struct pend_take *pt = ctx;
-    /* Only tried: the lock order is pend_lock -> graph_lock -> thread_lock,
-     * and this runs under thread_lock (a thread that has it is storing). */
-    if (pend_count(t) == 0 || !lg_mutex_trylock(&t->pend_lock))
-        return;
-    uint32_t n = pend_count(t);
-    if (pt->n + n > pt->cap) {
-        uint32_t cap = pt->cap ? pt->cap * 2 : 64;
-        while (cap < pt->n + n)
-            cap *= 2;
-        struct lg_pend *grown = lg_mem_alloc(cap * sizeof *grown);
-        if (!grown) {
-            lg_mutex_unlock(&t->pend_lock);
-            return;
-        }
-        if (pt->v) {
-            memcpy(grown, pt->v, pt->n * sizeof *grown);
-            lg_mem_free(pt->v, pt->cap * sizeof *pt->v);
-        }
-        pt->v = grown;
-        pt->cap = cap;
-    }
-    memcpy(pt->v + pt->n, t->pend, n * sizeof *pt->v);
-    pt->n += n;
-    atomic_store_explicit(&t->npend, 0, memory_order_relaxed);
-    lg_mutex_unlock(&t->pend_lock);
 }
 
 void
 lg_pend_sweep(void)
 {
-    struct pend_take pt = { 0 };
-    lg_threads_each(pend_take, &pt);
-    if (!pt.n)
-        return;
-    struct closed_list closed;
-    closed_init(&closed);
-    lg_mutex_lock(&lg_graph_lock);
-    for (uint32_t i = 0; i < pt.n; i++)
-        store_pend(NULL, &pt.v[i], &closed);
-    lg_mutex_unlock(&lg_graph_lock);
-    lg_mem_free(pt.v, pt.cap * sizeof *pt.v);
-    closed_report(NULL, &closed);
+    /* Bounded: threads that keep noting chains meanwhile are the next
+     * tick's. */
+    for (int round = 0; round < 64 && atomic_load_explicit(&pend_threads, memory_order_relaxed);
+         round++) {
+        struct closed_list closed;
+        closed_init(&closed);
+        lg_mutex_lock(&lg_graph_lock);
+        bool stored = combine(&closed);
+        lg_mutex_unlock(&lg_graph_lock);
+        closed_report(NULL, &closed);
+        if (!stored)
+            break;
+    }
 }
 
 void
@@ -1037,8 +1111,13 @@ void
 lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *l,
               uintptr_t object, enum lg_mode mode, uintptr_t site)
 {
-    /* Before the wait: a real deadlock finds the chains in the graph. */
-    lg_pend_flush(t, true);
+    /* Before a wait that is not sliced (a condition variable, a join, a
+     * barrier): a real deadlock finds the chains in the graph. A lock wait
+     * stores them at its first poll (lg_wait_poll), a slice later: most
+     * lock waits are over by then, and storing them now would lengthen
+     * the hold of every lock the thread has. */
+    if (kind != LG_WAIT_LOCK)
+        lg_pend_flush(t, true);
     lg_thread_wait_begins(t);
     t->wait_mode = (uint8_t)mode;
     atomic_store_explicit(&t->wait_timed, false, memory_order_relaxed);
@@ -1211,6 +1290,7 @@ nobody_can_post(struct lg_thread *const *path, uint32_t n, uint64_t since)
 void
 lg_wait_poll(struct lg_thread *t)
 {
+    lg_pend_flush(t, true); /* before any deadlock is looked for */
     if (atomic_load_explicit(&t->wait_stack, memory_order_relaxed) == 0)
         atomic_store_explicit(&t->wait_stack, lg_stack_capture(2), memory_order_relaxed);
     if (!lg_opt.detect_deadlocks)

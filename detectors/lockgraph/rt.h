@@ -27,7 +27,8 @@
  *   report_lock -> graph_lock -> thread_lock -> lock-table shard -> depot_lock
  *   -> mem_lock; report_lock -> object lock (locks.c: conds, barriers)
  *   -> mem_lock; a thread's pend_lock (check.c) -> graph_lock, and
- *   thread_lock only tries a pend_lock.
+ *   under graph_lock and thread_lock other threads' pend_locks are only
+ *   tried.
  * All are lg_mutex (a futex word), never a pthread mutex, so the checker's
  * own locking is invisible to itself and to the program. The way out
  * (lg_exit_now) only tries them, for a bounded time (report_rt.c).
@@ -299,8 +300,8 @@ struct lg_thread {
      * (pairs of graph nodes) the graph has this thread's evidence for, an
      * open-addressing set of hashes, private to the thread. */
     lg_mutex pend_lock;
-    struct lg_pend *pend;
-    size_t pend_bytes;
+    unsigned char *pend;
+    size_t pend_bytes, pend_used;
     uint64_t *evid;
     uint32_t nevid, evid_cap;
 

@@ -396,6 +396,7 @@ retire(struct lg_thread *t)
     if (t->pend)
         lg_mem_free(t->pend, t->pend_bytes);
     t->pend = NULL;
+    t->pend_used = 0;
     atomic_store_explicit(&t->npend, 0, memory_order_relaxed);
     if (t->evid)
         lg_mem_free(t->evid, t->evid_cap * sizeof *t->evid);
