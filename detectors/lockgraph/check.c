@@ -345,9 +345,9 @@ evid_put(struct lg_thread *t, lg_node_id from, lg_node_id to)
  * take shares the evidence of its earlier label. When one is needed, c has
  * none and `may_capture`, nothing is stored and false is returned: the
  * caller captures it outside the lock and calls again. Otherwise a missing
- * stack is the call site's. `owner`: the chain's thread, when it is the
- * one storing it (its evidence set learns the edges); said[]: n scratch
- * entries.
+ * stack is the call site's. `owner`: the chain's thread, when it stores
+ * the chain at once (its evidence set learns the edges; a noted chain's
+ * thread learned them when it noted it); said[]: n scratch entries.
  */
 static bool
 store_chain(struct lg_thread *owner, const struct chain *c, const struct chain_src *src,
@@ -391,10 +391,10 @@ store_chain(struct lg_thread *owner, const struct chain *c, const struct chain_s
             if (c->noted && !(at = (lg_stack_id)(label.payload & 0xFFFFFFFFu)))
                 at = lg_stack_from_pc(c->site);
             closed_push(closed, cy, at, c->thread);
-        }
-        else if (r == -ENOMEM)
+        } else if (r == -ENOMEM) {
             lg_warn_once(&said_graph_memory, "out of memory for the lock-order graph: "
                          "new lock orders are not checked");
+        }
         if (r >= 0 && lg_opt.verbosity >= 2) {
             struct lg_lock *a = lg_lock_by_node(src[i].node), *b = lg_lock_by_node(c->to);
             lg_note("T%u: new edge L%llu -> L%llu%s", c->thread,
@@ -464,20 +464,21 @@ out:
 
 /*
  * Storing a new chain is most of what a new lock order costs, and the
- * thread pays it holding the program's locks: a thread that takes random
- * sets of locks made the others wait for lockgraph, not for itself. When
- * every lock of the chain already has its graph node, the chain is noted
- * instead (what the graph needs of the held stack, which is gone by then)
- * and stored once the thread holds nothing, many under one hold of the
- * graph lock; if another thread has the graph, a later release tries
- * again. A noted chain is stored before the thread waits for anything (a
- * lock, a condition, a join: lg_wait_begin), so a real deadlock finds its
- * edges in the graph; before fork; when the thread exits; at the program's
- * exit; by the liveness monitor, every tick; and when the buffer is full.
- * An inversion it closes is reported then, with the stack of the
- * acquisition that closed it. Node ids are
- * never reused: a lock destroyed in between has lost its node, and the
- * graph refuses its edges, as it would have removed them.
+ * thread paid it holding the program's locks: a thread that takes random
+ * sets of locks made the others wait for lockgraph on the program's own
+ * mutexes. When every lock of the chain already has its graph node, the
+ * chain is noted instead (what the graph needs of the held stack, which is
+ * gone by then) and stored once the thread holds nothing, if the graph
+ * lock is free; whichever thread has the graph lock stores the other
+ * threads' noted chains as well (combine, below). A noted chain is also
+ * stored before the thread waits on a condition, a join or a barrier, and
+ * a slice into a wait for a busy lock (lg_wait_begin, lg_wait_poll), so a
+ * real deadlock finds its edges in the graph; before fork; when the thread
+ * exits; at the program's exit; by the liveness monitor, every tick; and
+ * when the buffer is full and cannot grow. An inversion it closes is
+ * reported then, with the stack of the acquisition that closed it. Node
+ * ids are never reused: a lock destroyed in between has lost its node, and
+ * the graph refuses its edges, as destroying it would have removed them.
  */
 #define PEND_MEMBERS 16  /* held locks a noted chain carries, at most */
 #define PEND_BYTES 4096   /* a thread's buffer of noted chains, at first ... */
@@ -592,17 +593,43 @@ note_chain(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode, uintptr_t 
     return true;
 }
 
+/* The held sets of the last stored entry's members, prefix by prefix
+ * (sets[k]: members 0 .. k, known from k = lo on): the next entry of the
+ * same thread often holds the same locks below (the chains of one
+ * critical section). */
+struct pend_memo {
+    const struct lg_pend *prev;
+    uint32_t lo;
+    lg_held_id sets[PEND_MEMBERS];
+};
+
+static bool
+same_member(const struct pend_member *a, const struct pend_member *b)
+{
+    return a->s.node == b->s.node && a->s.shared == b->s.shared;
+}
+
 /* Under lg_graph_lock: store a noted chain. */
 static void
-store_pend(struct lg_thread *owner, struct lg_pend *e, struct closed_list *closed)
+store_pend(struct lg_pend *e, struct pend_memo *memo, struct closed_list *closed)
 {
-    /* Its held set: from the one cached then, if the graph still has it. */
-    uint32_t k = 0;
+    /* Its held set: from the last entry's or the one cached at the
+     * acquisition, whichever goes further, if the graph still has it. */
+    uint32_t k = 0, same = 0, lo = 0;
     lg_held_id below = LG_HELD_NONE;
-    if (e->base && lg_graph_held_live(lg_graph, e->base)) {
+    const struct lg_pend *p = memo->prev;
+    if (p && p->c.thread == e->c.thread)
+        while (same < p->nmembers && same < e->nmembers && same_member(&p->m[same], &e->m[same]))
+            same++;
+    if (same > e->nbase && same > memo->lo && lg_graph_held_live(lg_graph, memo->sets[same - 1])) {
+        below = memo->sets[same - 1];
+        k = same;
+        lo = memo->lo;
+    } else if (e->base && lg_graph_held_live(lg_graph, e->base)) {
         below = e->base;
-        k = e->nbase;
+        k = lo = e->nbase;
     }
+    memo->prev = NULL;
     for (; k < e->nmembers; k++) {
         lg_held_id id;
         if (lg_graph_held_add(lg_graph, below, e->m[k].s.node, e->m[k].s.shared, &id) != 0) {
@@ -613,7 +640,10 @@ store_pend(struct lg_thread *owner, struct lg_pend *e, struct closed_list *close
             return;
         }
         below = id;
+        memo->sets[k] = id;
     }
+    memo->prev = e;
+    memo->lo = lo;
     e->c.held = below;
     struct chain_src src[PEND_MEMBERS];
     uint64_t said[PEND_MEMBERS];
@@ -621,18 +651,19 @@ store_pend(struct lg_thread *owner, struct lg_pend *e, struct closed_list *close
     for (uint32_t i = e->nmembers; i-- > 0;)
         if (e->m[i].source)
             src[ns++] = e->m[i].s;
-    store_chain(owner, &e->c, src, ns, false, said, closed);
+    store_chain(NULL, &e->c, src, ns, false, said, closed);
     lg_graph_held_release(lg_graph, below);
 }
 
 /* Under lg_graph_lock: store every entry of a buffer of noted chains. */
 static void
-store_pends(struct lg_thread *owner, unsigned char *v, size_t used, struct closed_list *closed)
+store_pends(unsigned char *v, size_t used, struct closed_list *closed)
 {
+    struct pend_memo memo = { 0 };
     for (size_t off = 0; off < used;) {
         struct lg_pend *e = (struct lg_pend *)(void *)(v + off);
         off += PEND_SIZE(e->nmembers);
-        store_pend(owner, e, closed);
+        store_pend(e, &memo, closed);
     }
 }
 
@@ -689,7 +720,7 @@ combine(struct closed_list *closed)
         return false; /* each thread stores its own */
     combine_used = 0;
     lg_threads_each(combine_take, NULL);
-    store_pends(NULL, combine_buf, combine_used, closed);
+    store_pends(combine_buf, combine_used, closed);
     return combine_used != 0;
 }
 
@@ -707,7 +738,7 @@ lg_pend_flush(struct lg_thread *t, bool wait)
     }
     struct closed_list closed;
     closed_init(&closed);
-    store_pends(NULL, t->pend, t->pend_used, &closed);
+    store_pends(t->pend, t->pend_used, &closed);
     pend_emptied(t);
     lg_mutex_unlock(&t->pend_lock);
     combine(&closed);
@@ -715,22 +746,34 @@ lg_pend_flush(struct lg_thread *t, bool wait)
     closed_report(t, &closed);
 }
 
+/* Store what other threads noted, as the thread that has the graph would;
+ * false if there was nothing to take. */
+static bool
+sweep_once(void)
+{
+    if (atomic_load_explicit(&pend_threads, memory_order_relaxed) == 0)
+        return false;
+    struct closed_list closed;
+    closed_init(&closed);
+    lg_mutex_lock(&lg_graph_lock);
+    bool stored = combine(&closed);
+    lg_mutex_unlock(&lg_graph_lock);
+    closed_report(NULL, &closed);
+    return stored;
+}
+
 void
 lg_pend_sweep(void)
 {
-    /* Bounded: threads that keep noting chains meanwhile are the next
-     * tick's. */
-    for (int round = 0; round < 64 && atomic_load_explicit(&pend_threads, memory_order_relaxed);
-         round++) {
-        struct closed_list closed;
-        closed_init(&closed);
-        lg_mutex_lock(&lg_graph_lock);
-        bool stored = combine(&closed);
-        lg_mutex_unlock(&lg_graph_lock);
-        closed_report(NULL, &closed);
-        if (!stored)
-            break;
-    }
+    sweep_once();
+}
+
+void
+lg_pend_atfork_child(void)
+{
+    struct lg_thread *self = lg_self_peek();
+    atomic_store_explicit(&pend_threads, self && pend_count(self) ? 1 : 0,
+                          memory_order_relaxed);
 }
 
 void
@@ -739,7 +782,9 @@ lg_pend_flush_all(void)
     struct lg_thread *self = lg_self_peek();
     if (self)
         lg_pend_flush(self, true);
-    lg_pend_sweep();
+    /* Bounded: threads that go on noting chains meanwhile may keep some. */
+    for (int round = 0; round < 64 && sweep_once(); round++)
+        ;
 }
 
 /*

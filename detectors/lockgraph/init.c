@@ -99,6 +99,7 @@ fork_child(void)
     lg_stack_atfork_child();
     lg_locks_atfork_child();
     lg_threads_atfork_child();
+    lg_pend_atfork_child();
     lg_mutex_reset(&lg_graph_lock);
     lg_reporting_atfork_child();
     lg_perturb_atfork_child();

@@ -850,6 +850,9 @@ void lg_pend_flush_all(void);
  * left by a thread that went on to block where lockgraph does not see (a
  * read, a sleep) is stored within a tick, not at exit. */
 void lg_pend_sweep(void);
+/* In a fork child, after the other threads' records went (with their
+ * noted chains, which are the parent's): the count of threads with some. */
+void lg_pend_atfork_child(void);
 /* The wait just begun has a deadline (timedlock, clocklock): it is neither
  * part of a deadlock nor of a stall, since it ends by itself. */
 void lg_wait_set_timed(struct lg_thread *t);
