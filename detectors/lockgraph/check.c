@@ -471,9 +471,9 @@ out:
  * gone by then) and stored once the thread holds nothing, if the graph
  * lock is free; whichever thread has the graph lock stores the other
  * threads' noted chains as well (combine, below). A noted chain is also
- * stored before the thread waits on a condition, a join or a barrier, and
- * a slice into a wait for a busy lock (lg_wait_begin, lg_wait_poll), so a
- * real deadlock finds its edges in the graph; before fork; when the thread
+ * stored before the thread waits for anything: a busy lock, a condition,
+ * a join, a barrier (lg_wait_begin), so a real deadlock finds its edges in
+ * the graph; before a deadlock is reported; before fork; when the thread
  * exits; at the program's exit; by the liveness monitor, every tick; and
  * when the buffer is full and cannot grow. An inversion it closes is
  * reported then, with the stack of the acquisition that closed it. Node
@@ -882,8 +882,10 @@ lg_before_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
         if (really_held(t, l, h)) {
             /* A timed attempt ends by itself (ETIMEDOUT): report it, but
              * let the program have its answer (the report says which). */
-            if (lg_report_self_deadlock(t, l, h, how != LG_BLOCKING, site) && how == LG_BLOCKING)
+            if (lg_report_self_deadlock(t, l, h, how != LG_BLOCKING, site) && how == LG_BLOCKING) {
+                lg_pend_flush_all(); /* what the threads noted, before the end */
                 lg_exit_now();
+            }
             return lg_chain_for(t, lg_lock_uid(l), mode);
         }
         drop_stale_belief(t, l);
@@ -1156,13 +1158,12 @@ void
 lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *l,
               uintptr_t object, enum lg_mode mode, uintptr_t site)
 {
-    /* Before a wait that is not sliced (a condition variable, a join, a
-     * barrier): a real deadlock finds the chains in the graph. A lock wait
-     * stores them at its first poll (lg_wait_poll), a slice later: most
-     * lock waits are over by then, and storing them now would lengthen
-     * the hold of every lock the thread has. */
-    if (kind != LG_WAIT_LOCK)
-        lg_pend_flush(t, true);
+    /* Before the wait, and before it counts as one (wait_since_ns): a real
+     * deadlock finds the chains in the graph, and the inversion they close
+     * is reported before the deadlock (or a stall) can be. Storing them at
+     * the wait's first poll instead was cheaper for a busy lock, but let
+     * the stall monitor judge a wait the inversion's report had delayed. */
+    lg_pend_flush(t, true);
     lg_thread_wait_begins(t);
     t->wait_mode = (uint8_t)mode;
     atomic_store_explicit(&t->wait_timed, false, memory_order_relaxed);
@@ -1335,7 +1336,6 @@ nobody_can_post(struct lg_thread *const *path, uint32_t n, uint64_t since)
 void
 lg_wait_poll(struct lg_thread *t)
 {
-    lg_pend_flush(t, true); /* before any deadlock is looked for */
     if (atomic_load_explicit(&t->wait_stack, memory_order_relaxed) == 0)
         atomic_store_explicit(&t->wait_stack, lg_stack_capture(2), memory_order_relaxed);
     if (!lg_opt.detect_deadlocks)
@@ -1366,6 +1366,9 @@ lg_wait_poll(struct lg_thread *t)
     }
     if (now - t->dl_since_ns < (uint64_t)lg_opt.deadlock_ms * 1000000u)
         return;
+    /* The orders behind it first: a thread of the cycle may have noted its
+     * chain and not polled yet (its buffer is free while it waits). */
+    lg_pend_flush_all();
     if (lg_report_deadlock(path, n))
         lg_exit_now();
 }
