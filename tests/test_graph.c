@@ -298,6 +298,30 @@ test_node_ids_never_reused(void **state)
     free(ids);
 }
 
+/* Slots (lg_node_slot) are dense, and two live nodes never share one: the
+ * runtime keeps its node -> lock table by slot. */
+static void
+test_node_slots_are_dense_and_distinct(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 3000 };
+    static lg_node_id ids[N];
+    static unsigned char used[N];
+    memset(used, 0, sizeof used);
+    for (int i = 0; i < N; i++)
+        ids[i] = node(f);
+    for (int i = 0; i < N; i += 2) /* half go; their slots are free again */
+        assert_int_equal(lg_graph_node_remove(f->g, ids[i]), 0);
+    for (int i = 0; i < N; i += 2)
+        ids[i] = node(f);
+    for (int i = 0; i < N; i++) {
+        uint32_t slot = lg_node_slot(ids[i]);
+        assert_true(slot < N); /* N live nodes: slots 0 .. N-1 */
+        assert_false(used[slot]);
+        used[slot] = 1;
+    }
+}
+
 static void
 test_add_edge_rejects_bad_input(void **state)
 {
@@ -2410,6 +2434,7 @@ main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         T(test_graph_empty),
         T(test_node_ids_never_reused),
+        T(test_node_slots_are_dense_and_distinct),
         T(test_add_edge_rejects_bad_input),
         T(test_cycle_two_locks_two_threads),
         T(test_cycle_three_locks),

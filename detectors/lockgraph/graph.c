@@ -1388,15 +1388,6 @@ lg_graph_label_status(struct lg_graph *g, lg_node_id from, lg_node_id to,
 {
     uint32_t u, v, ei, slot;
     bool replace;
-    if (label && label->held != LG_HELD_NONE
-        && (to != g->pf_to || label->held != g->pf_held || label->thread != g->pf_thread)) {
-        /* The first question of an acquisition. */
-        g->pf_to = to;
-        g->pf_held = label->held;
-        g->pf_thread = label->thread;
-        if ((u = lg_node_find(g, from)) != LG_NIL && (v = lg_node_find(g, to)) != LG_NIL)
-            lg_label_prefetch_sources(g, u, v, label);
-    }
     int status, rc = lg_label_lookup(g, from, to, label, &u, &v, &ei, &status, &slot, &replace,
                                      same_thread_payload);
     if (rc)
@@ -1404,6 +1395,15 @@ lg_graph_label_status(struct lg_graph *g, lg_node_id from, lg_node_id to,
     if (status == LG_LABEL_NEW)
         lg_memo_put(g, from, to, label, u, v, ei, slot, replace);
     return status;
+}
+
+void
+lg_graph_prefetch(struct lg_graph *g, lg_node_id from, lg_node_id to,
+                  const struct lg_edge_label *label)
+{
+    uint32_t u, v;
+    if (label && (u = lg_node_find(g, from)) != LG_NIL && (v = lg_node_find(g, to)) != LG_NIL)
+        lg_label_prefetch(g, u, v, label);
 }
 
 int

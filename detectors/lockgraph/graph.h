@@ -63,6 +63,14 @@
 typedef uint64_t lg_node_id;
 #define LG_NODE_NONE ((lg_node_id)0)
 
+/* A node's slot: a small number, dense from 0, for tables kept by node.
+ * A node made after another was removed may get its slot (not its id). */
+static inline uint32_t
+lg_node_slot(lg_node_id id)
+{
+    return (uint32_t)id - 1;
+}
+
 /* An interned held set; 0 is "not known" (the label's held set is then
  * taken to be {from} alone). Ids are never reused either. */
 typedef uint64_t lg_held_id;
@@ -201,6 +209,15 @@ void lg_cycle_free(struct lg_graph *g, struct lg_cycle *cycle);
 enum lg_label_status { LG_LABEL_NEW = 0, LG_LABEL_KNOWN = 1 };
 int lg_graph_label_status(struct lg_graph *g, lg_node_id from, lg_node_id to,
                           const struct lg_edge_label *label, uint64_t *same_thread_payload);
+
+/*
+ * A hint, before asking lg_graph_label_status() about several edges into one
+ * lock: start reading what the question about from -> to under this label
+ * will read, so that the cache misses of the questions overlap. Nothing
+ * changes; an unknown node or edge is ignored.
+ */
+void lg_graph_prefetch(struct lg_graph *g, lg_node_id from, lg_node_id to,
+                       const struct lg_edge_label *label);
 
 void lg_graph_stats(const struct lg_graph *g, struct lg_graph_stats *out);
 

@@ -368,37 +368,23 @@ lg_label_lookup(struct lg_graph *g, lg_node_id from, lg_node_id to,
 }
 
 /*
- * The runtime asks about the edges into one lock from the top locks of one
- * held set, one after another (graph.h: dependencies), and on an edge with
- * hundreds of labels each answer waits for a cache miss on that edge's
- * label index. Asked about the first of them, start reading the index
- * entries where the others' classes live, so that the misses overlap. Only
- * a hint: nothing is changed, and a wrong guess costs a few loads.
+ * The runtime asks about the edges into one lock from several held locks,
+ * one after another (graph.h: dependencies), and on an edge with hundreds
+ * of labels each answer waits for a cache miss on that edge's label index.
+ * Told the later ones before it asks the first, it starts reading the index
+ * entries where their classes live, so that the misses overlap. Only a
+ * hint: nothing is changed, and a wrong guess costs a few loads.
  */
-#define LG_PREFETCH_SOURCES 8u
-
 void
-lg_label_prefetch_sources(struct lg_graph *g, uint32_t u, uint32_t v,
-                          const struct lg_edge_label *label)
+lg_label_prefetch(struct lg_graph *g, uint32_t u, uint32_t v, const struct lg_edge_label *label)
 {
-    uint32_t n = 0;
-    for (uint32_t i = lg_hs_find_id(g, label->held); i != LG_NIL && n < LG_PREFETCH_SOURCES;
-         i = lg_hset_at(g, i)->parent, n++) {
-        const struct lg_hset *h = lg_hset_at(g, i);
-        uint32_t m = lg_node_find(g, h->lock);
-        if (m == LG_NIL || m == u || m == v) /* u: its own lookup comes next */
-            continue;
-        uint32_t ei = lg_edge_find(g, m, v);
-        if (ei == LG_NIL)
-            continue;
-        const struct lg_edge *e = lg_edge_at(g, ei);
-        if (!lg_label_indexed(e->cap))
-            continue;
-        struct lg_edge_label l = *label;
-        l.from_shared = h->shared;
-        __builtin_prefetch(&lg_label_index(e)[lg_label_class_hash(&l)
+    uint32_t ei = lg_edge_find(g, u, v);
+    if (ei == LG_NIL)
+        return;
+    const struct lg_edge *e = lg_edge_at(g, ei);
+    if (lg_label_indexed(e->cap))
+        __builtin_prefetch(&lg_label_index(e)[lg_label_class_hash(label)
                                               & (lg_label_index_len(e->cap) - 1)]);
-    }
 }
 
 /* ---- the search ---------------------------------------------------------- */

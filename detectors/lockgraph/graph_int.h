@@ -226,9 +226,6 @@ struct lg_graph {
     struct lg_memo memo[LG_MEMO_LEN];
     uint32_t memo_next;       /* the ring's next entry to overwrite */
     uint32_t memo_stamp;      /* 0 would make the zeroed entries live: from 1 */
-    lg_node_id pf_to;         /* the last acquisition whose sources were */
-    lg_held_id pf_held;       /* prefetched (lg_graph_label_status()) */
-    uint32_t pf_thread;
 };
 
 /* ---- pools and scratch ------------------------------------------------- */
@@ -452,10 +449,9 @@ int lg_label_lookup(struct lg_graph *g, lg_node_id from, lg_node_id to,
                     int *status, uint32_t *slot, bool *replace, uint64_t *same_thread_payload);
 
 /* Start reading what lg_label_lookup() will read for the label's class on
- * the edges into node v from the top locks of its held set other than u
- * (a hint). */
-void lg_label_prefetch_sources(struct lg_graph *g, uint32_t u, uint32_t v,
-                               const struct lg_edge_label *label);
+ * the edge u -> v, if there is one (a hint). */
+void lg_label_prefetch(struct lg_graph *g, uint32_t u, uint32_t v,
+                       const struct lg_edge_label *label);
 
 struct lg_scope {
     const struct lg_plan *merge; /* the component is the plan's F & B */

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <semaphore.h>
+#include <string.h>
 
 #define NBUCKETS (1u << 18)
 #define NSHARDS 64
@@ -237,63 +238,46 @@ struct node_entry {
     lg_node_id node;
     struct lg_lock *lock;
 };
+/* By the node's slot (graph.h: lg_node_slot), which is dense: nodes made
+ * one after another fill neighbouring entries, and a lookup is one load. */
 static struct node_entry *node_map;
-static size_t node_map_cap, node_map_used; /* used counts tombstones too */
-#define TOMBSTONE ((struct lg_lock *)1)
-
-static size_t
-node_slot(lg_node_id node, size_t cap)
-{
-    return (size_t)((node * 0x9E3779B97F4A7C15ull) >> 20) & (cap - 1);
-}
+static size_t node_map_cap;
 
 static bool
 node_map_put(lg_node_id node, struct lg_lock *l)
 {
-    if ((node_map_used + 1) * 2 > node_map_cap) {
-        size_t cap = node_map_cap ? node_map_cap * 2 : 1024;
-        void *fresh = lg_mem_alloc(cap * sizeof *node_map);
+    size_t i = lg_node_slot(node);
+    if (i >= node_map_cap) {
+        size_t cap = node_map_cap ? node_map_cap : 1024;
+        while (cap <= i)
+            cap *= 2;
+        struct node_entry *fresh = lg_mem_alloc(cap * sizeof *fresh);
         if (!fresh)
             return false;
-        struct node_entry *old = node_map;
-        size_t old_cap = node_map_cap;
+        if (node_map) {
+            memcpy(fresh, node_map, node_map_cap * sizeof *fresh);
+            lg_mem_free(node_map, node_map_cap * sizeof *node_map);
+        }
         node_map = fresh;
         node_map_cap = cap;
-        node_map_used = 0;
-        for (size_t i = 0; i < old_cap; i++) {
-            if (old[i].lock && old[i].lock != TOMBSTONE)
-                node_map_put(old[i].node, old[i].lock);
-        }
-        lg_mem_free(old, old_cap * sizeof *node_map);
     }
-    size_t i = node_slot(node, node_map_cap);
-    while (node_map[i].lock && node_map[i].lock != TOMBSTONE)
-        i = (i + 1) & (node_map_cap - 1);
-    if (!node_map[i].lock)
-        node_map_used++;
-    node_map[i].node = node;
-    node_map[i].lock = l;
+    node_map[i] = (struct node_entry){ node, l };
     return true;
 }
 
-static size_t
+static struct node_entry *
 node_map_find(lg_node_id node)
 {
-    if (!node_map_cap)
-        return SIZE_MAX;
-    for (size_t i = node_slot(node, node_map_cap);; i = (i + 1) & (node_map_cap - 1)) {
-        if (!node_map[i].lock)
-            return SIZE_MAX;
-        if (node_map[i].lock != TOMBSTONE && node_map[i].node == node)
-            return i;
-    }
+    size_t i = lg_node_slot(node);
+    return node != LG_NODE_NONE && i < node_map_cap && node_map[i].node == node ? &node_map[i]
+                                                                               : NULL;
 }
 
 struct lg_lock *
 lg_lock_by_node(lg_node_id node)
 {
-    size_t i = node_map_find(node);
-    return i == SIZE_MAX ? NULL : node_map[i].lock;
+    struct node_entry *e = node_map_find(node);
+    return e ? e->lock : NULL;
 }
 
 lg_node_id
@@ -322,9 +306,9 @@ drop_node(struct lg_lock *l)
 {
     if (l->node == LG_NODE_NONE)
         return;
-    size_t i = node_map_find(l->node);
-    if (i != SIZE_MAX)
-        node_map[i].lock = TOMBSTONE;
+    struct node_entry *e = node_map_find(l->node);
+    if (e)
+        *e = (struct node_entry){ LG_NODE_NONE, NULL };
     lg_graph_node_remove(lg_graph, l->node);
     __atomic_store_n(&l->node, LG_NODE_NONE, __ATOMIC_RELAXED);
 }
