@@ -342,6 +342,65 @@ known_pair(pthread_mutex_t *oa, pthread_mutex_t *ob, struct lg_lock **a, struct 
     assert_int_not_equal(lg_lock_node_peek(*b), LG_NODE_NONE);
 }
 
+static uint64_t
+graph_edges(void)
+{
+    struct lg_graph_stats st = { 0 };
+    lg_mutex_lock(&lg_graph_lock);
+    lg_graph_stats(lg_graph, &st);
+    lg_mutex_unlock(&lg_graph_lock);
+    return st.edges;
+}
+
+static struct lg_lock *deep_locks[200];
+
+static void *
+take_deep_nest(void *p)
+{
+    (void)p;
+    struct lg_thread *t = lg_self();
+    for (int i = 0; i < 200; i++)
+        lock_it(t, deep_locks[i]);
+    for (int i = 200; i-- > 0;)
+        unlock_it(t, deep_locks[i]);
+    lg_pend_flush(t, false);
+    return NULL;
+}
+
+/* A thread that holds many locks adds edges from the eight nearest the top
+ * until it holds 64 (check.c: LG_DIRECT_EDGES, LG_DEEP_HOLD), then one per
+ * acquisition, as lockdep does: a deep nest costs O(1) edges per lock, not
+ * eight. A dependency on a lock deep in the nest is still a path through
+ * the locks between, so an inversion against it is still reported. */
+static void
+test_deep_nest_adds_one_edge_per_lock(void **state)
+{
+    (void)state;
+    static pthread_mutex_t objs[200];
+    for (int i = 0; i < 200; i++)
+        deep_locks[i] = lg_lock_get(NULL, (uintptr_t)&objs[i], LG_MUTEX_NORMAL, false, 0);
+    /* What earlier tests left noted is stored now, not between the counts. */
+    lg_pend_flush_all();
+    uint64_t edges = graph_edges();
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, take_deep_nest, NULL), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    /* Acquisition i holds i locks: min(i, 8) edges up to i = 64, then 1. */
+    uint64_t want = 0;
+    for (uint64_t i = 1; i < 200; i++)
+        want += i > 64 ? 1 : i < 8 ? i : 8;
+    assert_int_equal(graph_edges() - edges, want);
+    int before = reports_of("lock-order-inversion");
+    struct order_arg back = { deep_locks[199], deep_locks[70] };
+    run(&back);
+    assert_int_equal(reports_of("lock-order-inversion"), before + 1);
+    struct order_arg back_deeper = { deep_locks[150], deep_locks[3] };
+    run(&back_deeper);
+    assert_int_equal(reports_of("lock-order-inversion"), before + 2);
+    for (int i = 0; i < 200; i++)
+        lg_lock_forget(deep_locks[i], lg_lock_uid(deep_locks[i]));
+}
+
 /* The inversion a noted chain closes is reported before the thread waits
  * for anything: a real deadlock then finds the chain in the graph. */
 static void
@@ -733,6 +792,7 @@ main(void)
         cmocka_unit_test(test_lock_identity_ends_at_forget),
         cmocka_unit_test(test_held_stack_out_of_order_release),
         cmocka_unit_test(test_held_stack_has_no_fixed_limit),
+        cmocka_unit_test(test_deep_nest_adds_one_edge_per_lock),
         cmocka_unit_test(test_chain_set_remembers_and_grows),
         cmocka_unit_test(test_inversion_across_threads_is_reported_once),
         cmocka_unit_test(test_inversion_by_one_thread_is_reported_as_such),

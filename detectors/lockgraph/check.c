@@ -118,22 +118,33 @@ held_set(struct lg_thread *t, uint32_t k)
  * dependencies are paths), so a thread holding k locks adds at most a
  * handful of edges per lock instead of k. Within this depth a dependency
  * is its own edge, which outlives the locks between (a destroyed lock
- * takes its edges with it). */
+ * takes its edges with it). A thread that holds more than LG_DEEP_HOLD
+ * locks (lockdep stops at 48) gets one direct edge per acquisition, as in
+ * lockdep: eight would make every acquisition of a deep nest cost eight
+ * new edges, and the path through the lock below is the same dependency
+ * for as long as that lock lives. */
 #define LG_DIRECT_EDGES 8
+#define LG_DEEP_HOLD 64
+#define LG_DEEP_DIRECT_EDGES 1
+
+/* Held locks a noted chain carries, at most (note_chain): a chain taken
+ * holding more is stored at once. */
+#define PEND_MEMBERS 16
 
 /* The lowest held entry that gets an edge into l: below the first
- * LG_DIRECT_EDGES that order something, the walk goes on while entries were
- * taken by trylock (no edge led into them) and ends at the first one taken
- * by a call that waits. Every entry from there up to the top, but those
- * that order nothing, gets an edge. */
+ * LG_DIRECT_EDGES that order something (LG_DEEP_DIRECT_EDGES when more than
+ * LG_DEEP_HOLD are held), the walk goes on while entries were taken by
+ * trylock (no edge led into them) and ends at the first one taken by a call
+ * that waits. Every entry from there up to the top, but those that order
+ * nothing, gets an edge. */
 static uint32_t
 sources_floor(const struct lg_thread *t, const struct lg_lock *l)
 {
-    uint32_t taken = 0;
+    uint32_t taken = 0, direct = t->nheld > LG_DEEP_HOLD ? LG_DEEP_DIRECT_EDGES : LG_DIRECT_EDGES;
     for (uint32_t i = t->nheld; i-- > 0;) {
         if (orders_nothing(t, i, l))
             continue;
-        if (++taken >= LG_DIRECT_EDGES && !t->held[i].trylock)
+        if (++taken >= direct && !t->held[i].trylock)
             return i;
     }
     return 0;
@@ -168,12 +179,14 @@ graph_limits_said(void)
  * function entered again in between): then the call chain is the same.
  */
 static lg_stack_id
-chain_stack(struct lg_thread *t, uintptr_t site)
+chain_stack(struct lg_thread *t, uintptr_t site, bool capture)
 {
     uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
     if (t->cap_stack && t->cap_site == site && t->cap_frame == frame
         && t->cap_depth <= t->nheld && t->held[t->cap_depth - 1].chain == t->cap_chain)
         return t->cap_stack;
+    if (!capture)
+        return 0;
     lg_stack_id stack = lg_stack_capture(3);
     t->cap_stack = stack;
     t->cap_site = site;
@@ -355,6 +368,11 @@ store_chain(struct lg_thread *owner, const struct chain *c, const struct chain_s
 {
     struct lg_edge_label label;
     bool insert = false, keep = false;
+    /* The first question's misses overlap the others' (graph.h). */
+    for (uint32_t i = 1; c->to && i < n; i++) {
+        label = chain_label(c, &src[i]);
+        lg_graph_prefetch(lg_graph, src[i].node, c->to, &label);
+    }
     for (uint32_t i = 0; c->to && i < n; i++) {
         label = chain_label(c, &src[i]);
         uint64_t evidence;
@@ -431,7 +449,10 @@ add_edges(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode, uintptr_t s
                      "new lock orders are not checked");
         goto out;
     }
-    for (bool captured = false;;) {
+    /* A stack this thread has for the same call chain is used from the
+     * start: the graph is then asked once, not before and after a capture. */
+    c.stack = chain_stack(t, site, false);
+    for (bool captured = c.stack != 0;;) {
         lg_mutex_lock(&lg_graph_lock);
         c.to = lg_lock_node(l);
         c.held = c.to ? held_set(t, n - 1) : LG_HELD_NONE;
@@ -443,13 +464,16 @@ add_edges(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode, uintptr_t s
                 continue;
             src[ns++] = (struct chain_src){ from, h->site, h->stack, h->mode == LG_SHARED };
         }
-        bool done = store_chain(t, &c, src, ns, !captured, said, &closed);
+        /* The evidence set only spares a noted chain its stack capture, and
+         * a chain this deep is never noted: its edges are not learned. */
+        bool done = store_chain(n <= PEND_MEMBERS ? t : NULL, &c, src, ns, !captured, said,
+                                &closed);
         lg_graph_held_release(lg_graph, c.held);
         lg_mutex_unlock(&lg_graph_lock);
         if (done)
             break;
         /* The graph may change while the stack is taken: ask again. */
-        c.stack = chain_stack(t, site);
+        c.stack = chain_stack(t, site, true);
         captured = true;
     }
     closed_report(t, &closed);
@@ -480,7 +504,6 @@ out:
  * ids are never reused: a lock destroyed in between has lost its node, and
  * the graph refuses its edges, as destroying it would have removed them.
  */
-#define PEND_MEMBERS 16  /* held locks a noted chain carries, at most */
 #define PEND_BYTES 4096   /* a thread's buffer of noted chains, at first ... */
 #define PEND_BYTES_MAX 65536 /* ... and at most */
 
@@ -565,7 +588,7 @@ note_chain(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode, uintptr_t 
         }
     }
     if (need_stack) {
-        e->c.stack = chain_stack(t, site);
+        e->c.stack = chain_stack(t, site, true);
         /* Once stored, the graph has this thread's evidence on each edge
          * (whoever stores it: combine): the set learns them now. */
         for (uint32_t i = 0; i < e->nmembers; i++)
