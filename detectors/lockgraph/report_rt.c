@@ -565,6 +565,9 @@ cycle_class_key(uint8_t klass)
     }
 }
 
+/* Locks a held_between line names per dependency, at most. */
+#define VIA_NAMED 16
+
 bool
 lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c, lg_stack_id at)
 {
@@ -583,7 +586,7 @@ lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c, lg_stack_id a
     for (uint32_t i = 0; i < c->n; i++)
         nvia += c->steps[i].nvia;
     struct lg_lock **locks = lg_mem_alloc((c->n + nvia) * sizeof *locks);
-    static char details[3][400];
+    static char details[3][1024];
     if (!builder_init(&b, "lock-order-inversion", c->n, c->n + nvia, c->n) || !locks)
         goto out;
     lg_mutex_lock(&lg_graph_lock);
@@ -606,14 +609,18 @@ lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c, lg_stack_id a
         row->held_at = stack_of(&b, (lg_stack_id)(s->from_payload >> 32));
         row->wanted_at = stack_of(&b, (lg_stack_id)(s->label.payload & 0xFFFFFFFFu));
         /* A dependency through other held locks names them: "T1 also
-         * held L2, L3". */
+         * held L2, L3", the first VIA_NAMED of a long path and how many
+         * more (the report's lock list has them all). */
         for (uint32_t j = 0; j < s->nvia; j++, k++) {
             int32_t li = add_lock(&b, locks[k], 0);
             if (j == 0)
                 append(details[1], sizeof details[1], "%sT%u also held ",
                        details[1][0] ? "; " : "", s->label.thread);
-            append(details[1], sizeof details[1], "%sL%llu", j ? ", " : "",
-                   li >= 0 ? (unsigned long long)b.locks[li].id : 0ull);
+            if (j < VIA_NAMED)
+                append(details[1], sizeof details[1], "%sL%llu", j ? ", " : "",
+                       li >= 0 ? (unsigned long long)b.locks[li].id : 0ull);
+            else if (j == VIA_NAMED)
+                append(details[1], sizeof details[1], " and %u more", s->nvia - VIA_NAMED);
         }
         /* The edges behind it, for the picture. */
         if (s->nvia == 0) {
@@ -976,7 +983,7 @@ lg_report_liveness(const struct lg_live_verdict *v,
     bool written = false;
     report_enter();
     struct builder b;
-    static char details[3][400];
+    static char details[3][1024];
     uint32_t n = v->n ? v->n : 1;
     if (!builder_init(&b, kinds[v->kind], n, n, n))
         goto out;
