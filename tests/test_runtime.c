@@ -793,11 +793,91 @@ test_a_forgotten_semaphore_leaves_nothing(void **state)
     assert_int_equal(t->nheld, 0);
 }
 
+/* What the objects say of being process-shared (abi.c reads glibc's
+ * layouts), and what a wait on one is booked as: one another process may
+ * end, which the stall check does not count as blocked. */
+static void
+test_process_shared_objects_are_told_apart(void **state)
+{
+    (void)state;
+    static pthread_mutex_t mp, ms;
+    static pthread_rwlock_t rp, rs;
+    static pthread_cond_t cp, cs;
+    static pthread_barrier_t bp, bs;
+    static sem_t sp, ss;
+    pthread_mutexattr_t ma;
+    pthread_rwlockattr_t ra;
+    pthread_condattr_t ca;
+    pthread_barrierattr_t ba;
+    assert_int_equal(pthread_mutexattr_init(&ma), 0);
+    assert_int_equal(pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED), 0);
+    assert_int_equal(pthread_rwlockattr_init(&ra), 0);
+    assert_int_equal(pthread_rwlockattr_setpshared(&ra, PTHREAD_PROCESS_SHARED), 0);
+    assert_int_equal(pthread_condattr_init(&ca), 0);
+    assert_int_equal(pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED), 0);
+    assert_int_equal(pthread_barrierattr_init(&ba), 0);
+    assert_int_equal(pthread_barrierattr_setpshared(&ba, PTHREAD_PROCESS_SHARED), 0);
+    assert_int_equal(pthread_mutex_init(&mp, NULL), 0);
+    assert_int_equal(pthread_mutex_init(&ms, &ma), 0);
+    assert_int_equal(pthread_rwlock_init(&rp, NULL), 0);
+    assert_int_equal(pthread_rwlock_init(&rs, &ra), 0);
+    assert_int_equal(pthread_cond_init(&cp, NULL), 0);
+    assert_int_equal(pthread_cond_init(&cs, &ca), 0);
+    assert_int_equal(pthread_barrier_init(&bp, NULL, 2), 0);
+    assert_int_equal(pthread_barrier_init(&bs, &ba, 2), 0);
+    assert_int_equal(sem_init(&sp, 0, 0), 0);
+    assert_int_equal(sem_init(&ss, 1, 0), 0);
+    assert_false(lg_abi_mutex_pshared((uintptr_t)&mp));
+    assert_true(lg_abi_mutex_pshared((uintptr_t)&ms));
+    assert_false(lg_abi_rwlock_pshared((uintptr_t)&rp));
+    assert_true(lg_abi_rwlock_pshared((uintptr_t)&rs));
+    assert_false(lg_abi_cond_pshared((uintptr_t)&cp));
+    assert_true(lg_abi_cond_pshared((uintptr_t)&cs));
+    assert_false(lg_abi_barrier_pshared((uintptr_t)&bp));
+    assert_true(lg_abi_barrier_pshared((uintptr_t)&bs));
+    assert_false(lg_abi_sem_pshared((uintptr_t)&sp));
+    assert_true(lg_abi_sem_pshared((uintptr_t)&ss));
+    /* The shared mutex keeps its type and robustness beside it. */
+    assert_int_equal(lg_abi_mutex_kind((uintptr_t)&ms), PTHREAD_MUTEX_NORMAL);
+    assert_false(lg_abi_mutex_robust((uintptr_t)&ms));
+
+    struct lg_thread *t = lg_self();
+    struct lg_lock *shared = lg_lock_init(t, (uintptr_t)&ms, LG_MUTEX_NORMAL, LG_LOCK_PSHARED, 0);
+    struct lg_lock *private = lg_lock_init(t, (uintptr_t)&mp, LG_MUTEX_NORMAL, LG_LOCK_ROBUST, 0);
+    assert_true(shared->pshared);
+    assert_false(shared->robust);
+    assert_false(private->pshared);
+    assert_true(private->robust);
+    struct {
+        enum lg_wait_kind kind;
+        struct lg_lock *lock;
+        uintptr_t object;
+        bool external;
+    } waits[] = {
+        { LG_WAIT_LOCK, shared, (uintptr_t)&ms, true },
+        { LG_WAIT_LOCK, private, (uintptr_t)&mp, false },
+        { LG_WAIT_COND, NULL, (uintptr_t)&cs, true },
+        { LG_WAIT_COND, NULL, (uintptr_t)&cp, false },
+        { LG_WAIT_BARRIER, NULL, (uintptr_t)&bs, true },
+        { LG_WAIT_BARRIER, NULL, (uintptr_t)&bp, false },
+        { LG_WAIT_SEM, NULL, (uintptr_t)&ss, true },
+        { LG_WAIT_SEM, NULL, (uintptr_t)&sp, false },
+    };
+    for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++) {
+        lg_wait_begin(t, waits[i].kind, waits[i].lock, waits[i].object, LG_EXCL, 0);
+        assert_int_equal(atomic_load(&t->wait_external), waits[i].external);
+        lg_wait_end(t);
+    }
+    lg_lock_forget(shared, lg_lock_uid(shared));
+    lg_lock_forget(private, lg_lock_uid(private));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mem_is_zeroed_and_reused),
+        cmocka_unit_test(test_process_shared_objects_are_told_apart),
         cmocka_unit_test(test_mem_buddies_split_and_merge),
         cmocka_unit_test(test_lock_identity_ends_at_forget),
         cmocka_unit_test(test_held_stack_out_of_order_release),

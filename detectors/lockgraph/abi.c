@@ -56,6 +56,41 @@ lg_abi_barrier_count(uintptr_t b)
     return (unsigned)load_int((const unsigned *)b + 2);
 }
 
+/* glibc 2.36: a mutex's kind has PTHREAD_MUTEX_PSHARED_BIT (128); a
+ * condition variable's __wrefs has __PTHREAD_COND_SHARED_MASK (1); an
+ * rwlock's __shared, a barrier's `shared` and a semaphore's `private` (the
+ * int after its 64-bit value) hold the futex flag for shared (128), 0 when
+ * private. */
+bool
+lg_abi_mutex_pshared(uintptr_t m)
+{
+    return (load_int(&((const pthread_mutex_t *)m)->__data.__kind) & 128) != 0;
+}
+
+bool
+lg_abi_rwlock_pshared(uintptr_t rw)
+{
+    return load_int(&((const pthread_rwlock_t *)rw)->__data.__shared) != 0;
+}
+
+bool
+lg_abi_cond_pshared(uintptr_t c)
+{
+    return (load_int(&((const pthread_cond_t *)c)->__data.__wrefs) & 1) != 0;
+}
+
+bool
+lg_abi_barrier_pshared(uintptr_t b)
+{
+    return load_int((const int *)b + 3) != 0;
+}
+
+bool
+lg_abi_sem_pshared(uintptr_t s)
+{
+    return load_int((const int *)s + 2) != 0;
+}
+
 long
 lg_abi_rwlock_writer(uintptr_t rw)
 {

@@ -42,6 +42,17 @@ bool lg_abi_spin_locked(uintptr_t s);
  * the barrier's life). */
 unsigned lg_abi_barrier_count(uintptr_t b);
 
+/* The object was set up PTHREAD_PROCESS_SHARED (a semaphore: sem_init with
+ * pshared non-zero, or sem_open): a thread of another process may take,
+ * release, signal, post or arrive at it, and lockgraph in this process
+ * sees none of that. Spinlocks record nothing (pthread_spin_init's
+ * argument is all there is). */
+bool lg_abi_mutex_pshared(uintptr_t m);
+bool lg_abi_rwlock_pshared(uintptr_t rw);
+bool lg_abi_cond_pshared(uintptr_t c);
+bool lg_abi_barrier_pshared(uintptr_t b);
+bool lg_abi_sem_pshared(uintptr_t s);
+
 size_t lg_abi_mutex_size(void);
 size_t lg_abi_mutex_align(void);
 size_t lg_abi_barrier_size(void);

@@ -1177,6 +1177,21 @@ lg_wait_slice_ms(void)
     return slice < 10 ? 10 : slice > 100 ? 100 : slice;
 }
 
+/* Could a thread of another process end this wait: the lock, condition
+ * variable, barrier or semaphore is process-shared. The object is the one
+ * the thread is about to block on, so it is mapped. */
+static bool
+wait_is_external(enum lg_wait_kind kind, const struct lg_lock *l, uintptr_t object)
+{
+    switch (kind) {
+    case LG_WAIT_LOCK: return l && l->pshared;
+    case LG_WAIT_COND: return lg_abi_cond_pshared(object);
+    case LG_WAIT_BARRIER: return lg_abi_barrier_pshared(object);
+    case LG_WAIT_SEM: return lg_abi_sem_pshared(object);
+    default: return false;
+    }
+}
+
 void
 lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *l,
               uintptr_t object, enum lg_mode mode, uintptr_t site)
@@ -1190,6 +1205,8 @@ lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *l,
     lg_thread_wait_begins(t);
     t->wait_mode = (uint8_t)mode;
     atomic_store_explicit(&t->wait_timed, false, memory_order_relaxed);
+    atomic_store_explicit(&t->wait_external, wait_is_external(kind, l, object),
+                          memory_order_relaxed);
     atomic_store_explicit(&t->wait_site, site, memory_order_relaxed);
     t->dl_sig = 0;
     atomic_store_explicit(&t->wait_stack, 0, memory_order_relaxed);
@@ -1318,8 +1335,9 @@ check_blocked(struct lg_thread *o, void *ctx)
             return;
     int kind = atomic_load_explicit(&o->wait_kind, memory_order_acquire);
     if (kind == LG_WAIT_NONE || atomic_load_explicit(&o->wait_timed, memory_order_relaxed)
+        || atomic_load_explicit(&o->wait_external, memory_order_relaxed)
         || atomic_load_explicit(&o->wait_since_ns, memory_order_relaxed) > c->since) {
-        c->can_post = true; /* running now, or ran since */
+        c->can_post = true; /* running now, or ran since, or may be woken */
         return;
     }
     if (kind == LG_WAIT_JOIN) {

@@ -38,6 +38,20 @@ mutex_robust(const pthread_mutex_t *m)
     return lg_abi_mutex_robust((uintptr_t)m);
 }
 
+/* What the record keeps of a mutex besides its type. */
+static unsigned
+mutex_flags(const pthread_mutex_t *m)
+{
+    return (mutex_robust(m) ? LG_LOCK_ROBUST : 0)
+           | (lg_abi_mutex_pshared((uintptr_t)m) ? LG_LOCK_PSHARED : 0);
+}
+
+static unsigned
+rwlock_flags(const pthread_rwlock_t *rw)
+{
+    return lg_abi_rwlock_pshared((uintptr_t)rw) ? LG_LOCK_PSHARED : 0;
+}
+
 static bool
 mutex_locked(const pthread_mutex_t *m)
 {
@@ -61,7 +75,7 @@ mutex_record(struct lg_thread *t, pthread_mutex_t *m, const char *call, uintptr_
     if (!lg_check_mutex(t, (uintptr_t)m, call, site))
         return NULL;
     /* lg_lock_get() replaces a semaphore's record left at this address. */
-    return lg_lock_get(t, (uintptr_t)m, mutex_type(m), mutex_robust(m), site);
+    return lg_lock_get(t, (uintptr_t)m, mutex_type(m), mutex_flags(m), site);
 }
 
 static long
@@ -225,7 +239,7 @@ lg_intercept_mutex_created(pthread_mutex_t *m, uintptr_t site)
 {
     struct lg_thread *t = enter();
     if (t) {
-        lg_lock_init(t, (uintptr_t)m, mutex_type(m), mutex_robust(m), site);
+        lg_lock_init(t, (uintptr_t)m, mutex_type(m), mutex_flags(m), site);
         leave();
     }
 }
@@ -499,7 +513,7 @@ pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr_t *attr)
     int err = REAL(pthread_rwlock_init)(rw, attr);
     struct lg_thread *t;
     if (err == 0 && (t = enter())) {
-        lg_lock_init(t, (uintptr_t)rw, LG_RWLOCK, false, SITE);
+        lg_lock_init(t, (uintptr_t)rw, LG_RWLOCK, rwlock_flags(rw), SITE);
         leave();
     }
     return err;
@@ -523,7 +537,7 @@ rwlock_acquire(pthread_rwlock_t *rw, enum lock_op op, clockid_t clock,
     if (timed && until && (!supported_clock(clock) || !valid_ts(until)))
         return timed_attempt(op, rw, clock, until);
     struct lg_thread *t = enter();
-    struct lg_lock *l = t ? lg_lock_get(t, (uintptr_t)rw, LG_RWLOCK, false, site) : NULL;
+    struct lg_lock *l = t ? lg_lock_get(t, (uintptr_t)rw, LG_RWLOCK, rwlock_flags(rw), site) : NULL;
     if (!l) {
         if (t)
             leave();
@@ -596,7 +610,7 @@ rwlock_try(pthread_rwlock_t *rw, bool rd, uintptr_t site)
     struct lg_thread *t = enter();
     if (!t)
         return rd ? REAL(pthread_rwlock_tryrdlock)(rw) : REAL(pthread_rwlock_trywrlock)(rw);
-    struct lg_lock *l = lg_lock_get(t, (uintptr_t)rw, LG_RWLOCK, false, site);
+    struct lg_lock *l = lg_lock_get(t, (uintptr_t)rw, LG_RWLOCK, rwlock_flags(rw), site);
     leave();
     lg_perturb_before(t, rd ? LG_PT_RDLOCK : LG_PT_TRYLOCK, (uintptr_t)rw);
     int err = rd ? REAL(pthread_rwlock_tryrdlock)(rw) : REAL(pthread_rwlock_trywrlock)(rw);
@@ -653,7 +667,8 @@ pthread_spin_init(pthread_spinlock_t *s, int pshared)
     int err = REAL(pthread_spin_init)(s, pshared);
     struct lg_thread *t;
     if (err == 0 && (t = enter())) {
-        lg_lock_init(t, (uintptr_t)s, LG_SPINLOCK, false, SITE);
+        lg_lock_init(t, (uintptr_t)s, LG_SPINLOCK,
+                     pshared == PTHREAD_PROCESS_SHARED ? LG_LOCK_PSHARED : 0, SITE);
         leave();
     }
     return err;
@@ -674,7 +689,7 @@ pthread_spin_lock(pthread_spinlock_t *s)
     if (!t)
         return REAL(pthread_spin_lock)(s);
     uintptr_t site = SITE;
-    struct lg_lock *l = lg_lock_get(t, (uintptr_t)s, LG_SPINLOCK, false, site);
+    struct lg_lock *l = lg_lock_get(t, (uintptr_t)s, LG_SPINLOCK, 0, site);
     if (!l) {
         leave();
         return REAL(pthread_spin_lock)(s);
@@ -725,7 +740,7 @@ pthread_spin_trylock(pthread_spinlock_t *s)
     if (!t)
         return REAL(pthread_spin_trylock)(s);
     uintptr_t site = SITE;
-    struct lg_lock *l = lg_lock_get(t, (uintptr_t)s, LG_SPINLOCK, false, site);
+    struct lg_lock *l = lg_lock_get(t, (uintptr_t)s, LG_SPINLOCK, 0, site);
     leave();
     lg_perturb_before(t, LG_PT_TRYLOCK, (uintptr_t)s);
     int err = REAL(pthread_spin_trylock)(s);

@@ -165,7 +165,7 @@ sem_init(sem_t *s, int pshared, unsigned value)
     if (r != 0 || !(t = enter()))
         return r;
     if (pshared == 0 && value == 1 && lg_opt.sem_locks) {
-        lg_lock_init(t, (uintptr_t)s, LG_SEMAPHORE, false, SITE);
+        lg_lock_init(t, (uintptr_t)s, LG_SEMAPHORE, 0, SITE);
         atomic_fetch_add_explicit(&sem_locks_made, 1, memory_order_release);
     } else {
         /* Whatever lock lived here before is gone; a signal has no record. */

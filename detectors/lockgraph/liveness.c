@@ -93,8 +93,10 @@ sample_thread(struct lg_thread *t, void *ctx)
     memset(s, 0, sizeof *s);
     s->thread = t->num;
     s->block = block_of(atomic_load_explicit(&t->wait_kind, memory_order_acquire));
-    if (atomic_load_explicit(&t->wait_timed, memory_order_relaxed))
-        s->block = LG_LIVE_RUNNING; /* a timed wait ends by itself */
+    if (atomic_load_explicit(&t->wait_timed, memory_order_relaxed)
+        || atomic_load_explicit(&t->wait_external, memory_order_relaxed))
+        s->block = LG_LIVE_RUNNING; /* a timed wait ends by itself; another
+                                     * process may end a process-shared one */
     s->block_since_ns = atomic_load_explicit(&t->wait_since_ns, memory_order_relaxed);
     struct lg_lock *target = NULL;
     if (s->block == LG_LIVE_LOCK) {

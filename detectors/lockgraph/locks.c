@@ -164,7 +164,8 @@ new_record(void)
 
 /* Make a record for addr and link it, under the bucket's shard lock. */
 static struct lg_lock *
-create_locked(uint32_t b, uintptr_t addr, enum lg_lock_type type, bool robust, uintptr_t site)
+create_locked(uint32_t b, uintptr_t addr, enum lg_lock_type type, unsigned flags,
+              uintptr_t site)
 {
     struct lg_lock *l = new_record();
     if (!l)
@@ -173,7 +174,8 @@ create_locked(uint32_t b, uintptr_t addr, enum lg_lock_type type, bool robust, u
      * cleared it under the graph lock, the only lock it is used under. */
     atomic_store_explicit(&l->addr, addr, memory_order_relaxed);
     l->type = (uint8_t)type;
-    l->robust = robust;
+    l->robust = (flags & LG_LOCK_ROBUST) != 0;
+    l->pshared = (flags & LG_LOCK_PSHARED) != 0;
     l->init_site = site;
     l->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
     atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
@@ -190,7 +192,7 @@ create_locked(uint32_t b, uintptr_t addr, enum lg_lock_type type, bool robust, u
 }
 
 struct lg_lock *
-lg_lock_get(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type, bool robust,
+lg_lock_get(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type, unsigned flags,
             uintptr_t site)
 {
     struct lg_lock *l = lg_lock_find(t, addr);
@@ -199,7 +201,7 @@ lg_lock_get(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type, bool ro
          * set up statically (or the other way round): another lock. */
         if (LG_LIKELY((l->type == LG_SEMAPHORE) == (type == LG_SEMAPHORE)))
             return l;
-        return lg_lock_init(t, addr, type, robust, site);
+        return lg_lock_init(t, addr, type, flags, site);
     }
     if (!table_ready())
         return NULL;
@@ -207,7 +209,7 @@ lg_lock_get(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type, bool ro
     lg_mutex_lock(&shard[b % NSHARDS]);
     l = bucket_search(b, addr);
     if (!l)
-        l = create_locked(b, addr, type, robust, site);
+        l = create_locked(b, addr, type, flags, site);
     lg_mutex_unlock(&shard[b % NSHARDS]);
     if (l)
         cache_put(t, addr, l);
@@ -215,7 +217,7 @@ lg_lock_get(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type, bool ro
 }
 
 struct lg_lock *
-lg_lock_init(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type, bool robust,
+lg_lock_init(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type, unsigned flags,
              uintptr_t site)
 {
     struct lg_lock *old = lg_lock_find(t, addr);
@@ -225,7 +227,7 @@ lg_lock_init(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type, bool r
         return NULL;
     uint32_t b = bucket_of(addr);
     lg_mutex_lock(&shard[b % NSHARDS]);
-    struct lg_lock *l = create_locked(b, addr, type, robust, site);
+    struct lg_lock *l = create_locked(b, addr, type, flags, site);
     lg_mutex_unlock(&shard[b % NSHARDS]);
     if (l)
         cache_put(t, addr, l);

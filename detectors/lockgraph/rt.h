@@ -266,6 +266,9 @@ struct lg_thread {
     atomic_uint wait_stack;       /* lg_stack_id, captured once blocked a while */
     uint8_t wait_mode;
     atomic_bool wait_timed;       /* the wait has a deadline: it ends by itself */
+    /* The object waited on is process-shared: a thread of another process,
+     * which lockgraph cannot see, may end the wait. */
+    atomic_bool wait_external;
     uint64_t dl_sig, dl_since_ns; /* the wait-for cycle seen last, and since when */
 
     atomic_uintptr_t wait_site;   /* return address of the blocking call */
@@ -416,6 +419,9 @@ struct lg_lock {
     uint64_t id;               /* L<id> in reports */
     uint8_t type;              /* enum lg_lock_type */
     bool robust;
+    /* Set up PTHREAD_PROCESS_SHARED: threads of other processes take and
+     * release it too, unseen (lockgraph sees this process only). */
+    bool pshared;
     /* Some thread waited for this lock or failed to get it: from then on
      * its grants are counted, for the liveness monitor. Other locks cost
      * the lock path nothing. */
@@ -459,11 +465,14 @@ extern lg_mutex lg_graph_lock;
 extern struct lg_graph *lg_graph;
 
 void lg_locks_init(void);
+/* What a lock's record keeps besides its type (the `flags` below): a
+ * robust mutex, a process-shared lock. */
+enum { LG_LOCK_ROBUST = 1, LG_LOCK_PSHARED = 2 };
 /* The record for the lock at addr, created if it is the first time
  * lockgraph sees it (a statically initialised lock). NULL if out of memory.
  * `t` may be NULL (no per-thread cache then). */
 struct lg_lock *lg_lock_get(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type,
-                            bool robust, uintptr_t site);
+                            unsigned flags, uintptr_t site);
 /* The record if one exists, without creating it: the thread's cache
  * first, then the table. */
 struct lg_lock *lg_lock_find_slow(struct lg_thread *t, uintptr_t addr);
@@ -506,7 +515,7 @@ lg_lock_find(struct lg_thread *t, uintptr_t addr)
 }
 /* A lock (re)initialised at addr: a new identity, whatever was there. */
 struct lg_lock *lg_lock_init(struct lg_thread *t, uintptr_t addr, enum lg_lock_type type,
-                             bool robust, uintptr_t site);
+                             unsigned flags, uintptr_t site);
 /* The lock is destroyed: the identity `uid` ends, and so does its graph
  * node. Nothing happens if the record no longer has that identity (a stale
  * pointer to a record already recycled). */
