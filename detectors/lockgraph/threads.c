@@ -550,6 +550,30 @@ lg_threads_atfork_parent(void)
     lg_mutex_unlock(&thread_lock);
 }
 
+/*
+ * In a fork child, the forking thread's entries for process-shared locks:
+ * the lock is in memory the child shares with its parent, so it is the
+ * parent's thread that holds it, not the child's (a private lock the child
+ * holds, in its own copy). Kept, they would order the child's next locks
+ * after it and call its next take a self-deadlock.
+ */
+static void
+drop_pshared_held(struct lg_thread *t)
+{
+    for (uint32_t i = t->nheld; i-- > 0;) {
+        struct lg_lock *l = t->held[i].lock;
+        if (!l->pshared || t->held[i].uid != atomic_load_explicit(&l->uid, memory_order_relaxed))
+            continue;
+        struct lg_thread *self = t;
+        if (t->held[i].spin)
+            atomic_compare_exchange_strong_explicit(&l->owner, &self, NULL, memory_order_relaxed,
+                                                    memory_order_relaxed);
+        else if (l->type == LG_RWLOCK)
+            atomic_fetch_sub_explicit(&l->holders, 1, memory_order_relaxed);
+        lg_held_remove(t, i);
+    }
+}
+
 void
 lg_threads_atfork_child(void)
 {
@@ -561,6 +585,7 @@ lg_threads_atfork_child(void)
         next = t->next;
         if (t == lg_tls_self) {
             t->tid = (pid_t)syscall(SYS_gettid);
+            drop_pshared_held(t);
             alive++;
         } else {
             atomic_store_explicit(&t->alive, false, memory_order_relaxed);
