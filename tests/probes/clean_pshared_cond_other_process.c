@@ -7,7 +7,6 @@
  * EXPECT: none
  * OPTIONS: stall_ms=200 */
 #include "probe.h"
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,16 +20,10 @@ struct shared {
 int
 main(void)
 {
-    struct shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                             -1, 0);
-    if (sh == MAP_FAILED)
-        return 3;
-    pthread_mutexattr_t ma;
+    struct shared *sh = shared_memory(sizeof *sh);
     pthread_condattr_t ca;
     pthread_barrierattr_t ba;
-    CHECK(pthread_mutexattr_init(&ma));
-    CHECK(pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED));
-    CHECK(pthread_mutex_init(&sh->m, &ma));
+    pshared_mutex_init(&sh->m);
     CHECK(pthread_condattr_init(&ca));
     CHECK(pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED));
     CHECK(pthread_cond_init(&sh->cv, &ca));

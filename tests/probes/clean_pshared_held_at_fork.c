@@ -8,7 +8,6 @@
  * private mutex", an inversion with the next take.
  * EXPECT: none */
 #include "probe.h"
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,14 +20,8 @@ static pthread_mutex_t mine = PTHREAD_MUTEX_INITIALIZER;
 int
 main(void)
 {
-    struct shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                             -1, 0);
-    if (sh == MAP_FAILED)
-        return 3;
-    pthread_mutexattr_t ma;
-    CHECK(pthread_mutexattr_init(&ma));
-    CHECK(pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED));
-    CHECK(pthread_mutex_init(&sh->m, &ma));
+    struct shared *sh = shared_memory(sizeof *sh);
+    pshared_mutex_init(&sh->m);
     CHECK(pthread_spin_init(&sh->spin, PTHREAD_PROCESS_SHARED));
     CHECK(pthread_mutex_lock(&sh->m));
     CHECK(pthread_spin_lock(&sh->spin));

@@ -7,7 +7,6 @@
  * EXPECT: none
  * OPTIONS: stall_ms=200 */
 #include "probe.h"
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,15 +20,9 @@ struct shared {
 int
 main(void)
 {
-    struct shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                             -1, 0);
-    if (sh == MAP_FAILED)
-        return 3;
-    pthread_mutexattr_t ma;
+    struct shared *sh = shared_memory(sizeof *sh);
     pthread_rwlockattr_t ra;
-    CHECK(pthread_mutexattr_init(&ma));
-    CHECK(pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED));
-    CHECK(pthread_mutex_init(&sh->m, &ma));
+    pshared_mutex_init(&sh->m);
     CHECK(pthread_rwlockattr_init(&ra));
     CHECK(pthread_rwlockattr_setpshared(&ra, PTHREAD_PROCESS_SHARED));
     CHECK(pthread_rwlock_init(&sh->rw, &ra));

@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <semaphore.h>
 #include <stdio.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,9 +36,8 @@ wait_for_child_post(sem_t *s)
 int
 main(void)
 {
-    sem_t *shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                         -1, 0);
-    if (shared == MAP_FAILED || sem_init(shared, 1, 0) != 0)
+    sem_t *shared = shared_memory(sizeof *shared);
+    if (sem_init(shared, 1, 0) != 0)
         return 3;
     int r = wait_for_child_post(shared);
     if (r != 0)

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #define CHECK(call)                                                           \
@@ -28,6 +29,30 @@
             exit(3);                                                          \
         }                                                                     \
     } while (0)
+
+/* Zeroed memory that fork children share with the parent (exit 3 if the
+ * mapping fails), for process-shared objects. */
+static inline void *
+shared_memory(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        perror("mmap");
+        exit(3);
+    }
+    return p;
+}
+
+/* A mutex that threads of several processes may take. */
+static inline void
+pshared_mutex_init(pthread_mutex_t *m)
+{
+    pthread_mutexattr_t a;
+    CHECK(pthread_mutexattr_init(&a));
+    CHECK(pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED));
+    CHECK(pthread_mutex_init(m, &a));
+    CHECK(pthread_mutexattr_destroy(&a));
+}
 
 /* Run fn(arg) on a new thread and wait for it: sequential threads give
  * lock orders without any chance of a real deadlock. */
