@@ -70,6 +70,10 @@ def main():
     rc, out, err = run([a.clean], env={"LD_PRELOAD": a.lib, "LOCKGRAPH_OPTIONS": "jsn=x"})
     check(rc == 2 and "json" in err, "LOCKGRAPH_OPTIONS typo: 'did you mean' error, exit 2")
 
+    rc, out, err = run([a.clean], env={"LD_PRELOAD": a.lib, "LOCKGRAPH_OPTIONS": "frobnicate=1"})
+    check(rc == 2 and "frobnicate" in err and err.count("help=1") == 1,
+          "LOCKGRAPH_OPTIONS unknown option: one error naming it, one pointer to help=1, exit 2")
+
     rc, out, err = run([a.clean], env={"LD_PRELOAD": a.lib, "LOCKGRAPH_OPTIONS": "exitcode"})
     check(rc == 2 and "exitcode" in err, "LOCKGRAPH_OPTIONS without '=': error, exit 2")
 

@@ -256,8 +256,9 @@ lg_start(void)
     const char *env = getenv("LOCKGRAPH_OPTIONS");
     char err[256];
     if (env && lg_options_parse(&lg_opt, env, &lg_mem, err, sizeof err) != 0) {
-        fprintf(stderr, "lockgraph: LOCKGRAPH_OPTIONS: %s (LOCKGRAPH_OPTIONS=help=1 lists "
-                        "every option)\n", err);
+        /* An unknown option's error already says where the list is. */
+        fprintf(stderr, "lockgraph: LOCKGRAPH_OPTIONS: %s%s\n", err,
+                strstr(err, "help=1") ? "" : " (LOCKGRAPH_OPTIONS=help=1 lists every option)");
         _exit(2);
     }
     if (lg_opt.help) {
