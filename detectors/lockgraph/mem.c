@@ -110,13 +110,27 @@ lg_mutex_reset(lg_mutex *m)
 /* ---- memory ------------------------------------------------------------ */
 
 #define CLASS_MIN_SHIFT 4   /* 16 bytes */
-#define CLASS_MAX_SHIFT 16  /* 64 KiB; larger blocks are mapped one by one */
+/* Blocks up to 1 MiB come from chunks, larger ones are mapped one by one.
+ * The tables that grow with the number of locks held or chains used (a
+ * thread's held stack, its chain set, the graph's hash indexes) pass 64
+ * KiB early, and in a mapping of their own every 4 KiB page they touch is
+ * a page fault: on the 2-core VM about 10 us each, most of the time of a
+ * thread that takes 10,000 locks nested (bench_held). */
+#define CLASS_MAX_SHIFT 20
 #define NCLASSES (CLASS_MAX_SHIFT - CLASS_MIN_SHIFT + 1)
 #define CHUNK LG_MEM_CHUNK /* one huge page */
-/* A big lock-order graph is walked at random: past this many chunks, ask
- * for huge pages, which save a TLB miss on most steps (measured with
- * bench_graph at 1M locks). A small program keeps its small footprint. */
-#define HUGE_AFTER_CHUNKS 4
+/* Chunks past this many ask for huge pages (MADV_HUGEPAGE; it does nothing
+ * where transparent huge pages are off): one fault per 2 MiB, not 512 of
+ * them, and a TLB miss saved on most steps of a big graph's walks
+ * (bench_graph at 1M locks). Every chunk does: the first one is where a
+ * program that takes many locks at once spends its first 2 MiB. Measured
+ * at git ce3997d, bench_held's 10,000 held, median of 9 runs on an idle
+ * 2-core VM (native 1.2 ms): 21.9 ms with huge pages from the fifth chunk
+ * and blocks up to 64 KiB from chunks, 9.2 ms from the second chunk with
+ * blocks up to 1 MiB, 6.8 ms from the first. The cost: where huge pages
+ * are on, a process under lockgraph is resident in 2 MiB more (/bin/true:
+ * 3.8 MiB, against 1.8). */
+#define HUGE_AFTER_CHUNKS 0
 
 /*
  * Blocks of BUDDY_SHIFT bits or more are buddies: each lies at a multiple
