@@ -291,21 +291,34 @@ page_round(size_t size)
     return (size + page - 1) & ~(page - 1);
 }
 
-/* A CHUNK-aligned chunk (so that it can be one huge page). */
+/* size bytes (a multiple of the page) at a multiple of CHUNK, so that
+ * every whole CHUNK of it can be one huge page; NULL if out of memory. */
 static char *
-map_chunk(void)
+map_aligned(size_t size)
 {
-    char *p = map(2 * (size_t)CHUNK);
+    char *p = map(size + CHUNK);
     if (!p)
         return NULL;
     uintptr_t start = ((uintptr_t)p + CHUNK - 1) & ~((uintptr_t)CHUNK - 1);
     if (start > (uintptr_t)p)
         munmap(p, start - (uintptr_t)p);
-    munmap((char *)start + CHUNK, (uintptr_t)p + 2 * (size_t)CHUNK - (start + CHUNK));
+    uintptr_t end = (uintptr_t)p + size + CHUNK;
+    if (end > start + size)
+        munmap((char *)start + size, end - (start + size));
+    return (char *)start;
+}
+
+/* A CHUNK-aligned chunk (so that it can be one huge page). */
+static char *
+map_chunk(void)
+{
+    char *start = map_aligned(CHUNK);
+    if (!start)
+        return NULL;
     atomic_fetch_add_explicit(&mapped, CHUNK, memory_order_relaxed);
     if (++chunks > HUGE_AFTER_CHUNKS)
-        madvise((void *)start, CHUNK, MADV_HUGEPAGE);
-    return (char *)start;
+        madvise(start, CHUNK, MADV_HUGEPAGE);
+    return start;
 }
 
 /* A never-used block from the current chunk (a buddy at a multiple of its
@@ -340,9 +353,14 @@ lg_mem_alloc(size_t size)
     if (size == 0)
         size = 1;
     if (size > ((size_t)1 << CLASS_MAX_SHIFT)) {
-        void *big = map(page_round(size)); /* fresh pages are zero; sparse tables stay small */
-        if (big)
+        /* Fresh pages are zero. The blocks this big are hash tables (a
+         * thread's chain set, the graph's indexes), which touch every page
+         * they have: huge pages from the start, like the chunks. */
+        char *big = map_aligned(page_round(size));
+        if (big) {
+            madvise(big, page_round(size) & ~(CHUNK - 1), MADV_HUGEPAGE);
             atomic_fetch_add_explicit(&mapped, page_round(size), memory_order_relaxed);
+        }
         return big;
     }
 
