@@ -651,6 +651,40 @@ test_progress_mark_is_not_livelock(void **state)
         assert_int_not_equal(out[i].kind, LG_LIVE_LIVELOCK);
 }
 
+/* The polite pair of live_progress_marks: each retries the other's fork
+ * and marks progress every round, for longer than starvation_ms. When
+ * the program ends, one thread is gone first and the other, still in its
+ * retry episode (it failed again just before), is sampled alone. The time
+ * it spent in the loop was the livelock check's, and progress cleared it:
+ * it is no starvation either (seen under CPU hogs, 1 run in 10: the
+ * survivor's first window, 1.6 s long, judged once its partner left). */
+static void
+test_a_retry_loop_whose_partner_left_is_not_starvation(void **state)
+{
+    (void)state;
+    struct lg_live_sample s[2];
+    polite(s, 10);
+    assert_int_equal(tick(10 * MS, s, 2), 0);
+    uint64_t round = 10;
+    for (uint64_t ms = 110; ms <= 1510; ms += 100) {
+        round += 300;
+        polite(s, round);
+        s[0].progress = s[1].progress = round;
+        assert_int_equal(tick(ms * MS, s, 2), 0);
+    }
+    /* T3 has exited: T2 alone, its blocker no longer among the threads. */
+    polite(s, round + 1);
+    s[0].progress = round + 1;
+    s[0].trying_blocker = 0;
+    int n = tick(1610 * MS, s, 1);
+    for (int i = 0; i < n; i++)
+        assert_int_not_equal(out[i].kind, LG_LIVE_STARVATION);
+    s[0].failed_trys = s[0].backoffs = round + 2;
+    n = tick(1710 * MS, s, 1);
+    for (int i = 0; i < n; i++)
+        assert_int_not_equal(out[i].kind, LG_LIVE_STARVATION);
+}
+
 static void
 test_one_thread_retrying_is_not_livelock(void **state)
 {
@@ -845,6 +879,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_livelock_not_starvation_when_one_member_is_a_tick_behind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_livelock_needs_backoffs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_progress_mark_is_not_livelock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_retry_loop_whose_partner_left_is_not_starvation,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_thread_retrying_is_not_livelock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_livelock_of_three, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_threads_are_not_livelocked, setup, teardown),

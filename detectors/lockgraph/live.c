@@ -538,6 +538,14 @@ find_starvation(struct lg_live *lv, uint64_t now, const struct lg_live_sample *s
         struct track *t = &lv->tr[lv->tr_of[i]];
         if (t->seen_tick == 0)
             continue; /* first sight: nothing to tell a tick from */
+        /* A retry loop is the livelock check's (in_retry_loop): while the
+         * thread is in one, no window runs, and one that ran ends. Time in
+         * the loop would otherwise be judged as starvation the moment the
+         * loop broke up, as when one of its threads exits first. */
+        if (in_retry_loop(s, n, i)) {
+            t->w_lock = 0;
+            continue;
+        }
         struct want wanted = { 0, 0, 0 };
         if (t->w_lock) {
             wanted = wanted_since_prev(&s[i], t, t->w_lock, now,
@@ -573,15 +581,12 @@ find_starvation(struct lg_live *lv, uint64_t now, const struct lg_live_sample *s
         }
         if (now < t->w_start || now - t->w_start < lv->cfg.starvation_ns)
             continue;
-        /* A livelock reported on this lock is not also starvation; a retry
-         * loop not yet old enough for one is judged later. */
+        /* A livelock reported on this lock is not also starvation. */
         struct episode *e = episode_of(lv, s[i].thread);
         if (e && e->reported && e->lock == t->w_lock) {
             t->w_reported = true;
             continue;
         }
-        if (in_retry_loop(s, n, i))
-            continue;
         struct lg_live_window w;
         int r = judge(lv, t, now, &w);
         if (lv->on_window && (r >= 0 || !t->w_told)) /* undecided: said once */
