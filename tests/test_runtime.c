@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "rt.h"
@@ -148,6 +149,78 @@ test_mem_buddies_split_and_merge(void **state)
     for (unsigned i = 0; i < nout; i++)
         lg_mem_free(outside[i], quarter);
     assert_int_equal(lg_mem_mapped(), mapped);
+}
+
+/* The VmFlags line of the mapping that holds p, from /proc/self/smaps
+ * ("" if none was found). */
+static void
+vm_flags_of(const void *p, char *out, size_t len)
+{
+    out[0] = 0;
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return;
+    char line[512];
+    bool inside = false;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+            inside = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+        else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+            snprintf(out, len, "%s", line + 8);
+            break;
+        }
+    }
+    fclose(f);
+}
+
+/* Whether this kernel takes MADV_HUGEPAGE at all (not built with THP, or
+ * a sandbox that refuses madvise: lockgraph's requests are then no-ops). */
+static bool
+huge_pages_can_be_asked(void)
+{
+    size_t len = 2 * LG_MEM_CHUNK;
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return false;
+    bool ok = madvise(p, len, MADV_HUGEPAGE) == 0;
+    munmap(p, len);
+    return ok;
+}
+
+/* Blocks up to 1 MiB come from the chunks like the small ones: one given
+ * back comes out again, zeroed. A bigger one is mapped on its own at a
+ * huge-page boundary and asks for huge pages (smaps: VmFlags "hg"), comes
+ * out zero, and goes back to the system when freed. */
+static void
+test_mem_big_blocks(void **state)
+{
+    (void)state;
+    const size_t mib = 1 << 20, huge = 3 << 20;
+    unsigned char *p = lg_mem_alloc(mib);
+    assert_non_null(p);
+    assert_true(all_zero(p, mib));
+    memset(p, 0xAB, mib);
+    lg_mem_free(p, mib);
+    unsigned char *q = lg_mem_alloc(mib);
+    assert_ptr_equal(q, p);
+    assert_true(all_zero(q, mib));
+    lg_mem_free(q, mib);
+
+    size_t before = lg_mem_mapped();
+    unsigned char *h = lg_mem_alloc(huge);
+    assert_non_null(h);
+    assert_int_equal((uintptr_t)h % LG_MEM_CHUNK, 0);
+    assert_true(all_zero(h, huge));
+    assert_int_equal(lg_mem_mapped(), before + huge);
+    if (huge_pages_can_be_asked()) {
+        char flags[256];
+        vm_flags_of(h, flags, sizeof flags);
+        assert_non_null(strstr(flags, " hg"));
+    }
+    memset(h, 0xAB, huge);
+    lg_mem_free(h, huge);
+    assert_int_equal(lg_mem_mapped(), before);
 }
 
 static void
@@ -879,6 +952,7 @@ main(void)
         cmocka_unit_test(test_mem_is_zeroed_and_reused),
         cmocka_unit_test(test_process_shared_objects_are_told_apart),
         cmocka_unit_test(test_mem_buddies_split_and_merge),
+        cmocka_unit_test(test_mem_big_blocks),
         cmocka_unit_test(test_lock_identity_ends_at_forget),
         cmocka_unit_test(test_held_stack_out_of_order_release),
         cmocka_unit_test(test_held_stack_has_no_fixed_limit),
