@@ -1044,22 +1044,42 @@ lg_check_mutex(struct lg_thread *t, uintptr_t m, const char *call, uintptr_t sit
     return false;
 }
 
+/* The names of a condition variable and its mutex, for a report, found
+ * only when one is written: a name is a search of the module's symbol
+ * table, and a condition wait that is fine (nearly all of them: Python's
+ * GIL hand-off is one every few microseconds) must not pay for it. */
+struct cond_names {
+    uintptr_t c, m;
+    const char *c_name, *m_name;
+    char cbuf[32], mbuf[32];
+};
+
+static void
+cond_names_need(struct cond_names *n)
+{
+    if (n->c_name)
+        return;
+    n->c_name = object_name(n->c, 48, n->cbuf, sizeof n->cbuf);
+    n->m_name = object_name(n->m, lg_abi_mutex_size(), n->mbuf, sizeof n->mbuf);
+}
+
 void
 lg_before_cond_wait(struct lg_thread *t, uintptr_t c, uintptr_t m, struct lg_lock *l,
                     uintptr_t site)
 {
-    char text[320], cbuf[32], mbuf[32], obuf[32];
-    const char *cname = object_name(c, 48, cbuf, sizeof cbuf);
-    const char *mname = object_name(m, lg_abi_mutex_size(), mbuf, sizeof mbuf);
+    char text[320], obuf[32];
+    struct cond_names nm = { c, m, NULL, NULL, "", "" };
     if (l && l->type != LG_MUTEX_NORMAL && l->type != LG_MUTEX_RECURSIVE
         && l->type != LG_MUTEX_ERRORCHECK) {
+        cond_names_need(&nm);
         snprintf(text, sizeof text, "condition-variable misuse: T%u waits on %s with %s, "
-                 "which is a%s %s, not a mutex", t->num, cname, mname,
+                 "which is a%s %s, not a mutex", t->num, nm.c_name, nm.m_name,
                  l->type == LG_RWLOCK ? "n" : "", lg_lock_type_name(l));
         lg_report_misuse_text(t, "cond-misuse", l, m, NULL, 0, site, text);
     } else if (m % lg_abi_mutex_align() != 0) {
+        cond_names_need(&nm);
         snprintf(text, sizeof text, "condition-variable misuse: T%u waits on %s with %s, "
-                 "which is not a mutex (misaligned)", t->num, cname, mname);
+                 "which is not a mutex (misaligned)", t->num, nm.c_name, nm.m_name);
         lg_report_misuse_text(t, "cond-misuse", NULL, m, "mutex", 0, site, text);
         return; /* nothing more can be read there */
     } else if (!lg_check_mutex(t, m, "pthread_cond_wait", site)) {
@@ -1073,16 +1093,19 @@ lg_before_cond_wait(struct lg_thread *t, uintptr_t c, uintptr_t m, struct lg_loc
                 snprintf(who, sizeof who, "which T%u holds", o->num);
             else if (owner > 0)
                 snprintf(who, sizeof who, "which thread %ld holds", owner);
+            cond_names_need(&nm);
             snprintf(text, sizeof text, "condition-variable misuse: T%u waits on %s with "
-                     "%s, %s: the mutex must be held by the waiter", t->num, cname, mname, who);
+                     "%s, %s: the mutex must be held by the waiter", t->num, nm.c_name,
+                     nm.m_name, who);
             lg_report_misuse_text(t, "cond-misuse", l, m, NULL, owner, site, text);
         }
     }
     uintptr_t other = 0;
     if (!lg_cond_enter(c, m, &other)) {
+        cond_names_need(&nm);
         snprintf(text, sizeof text, "condition-variable misuse: T%u waits on %s with %s "
                  "while other threads wait on it with %s: one condition variable, two "
-                 "mutexes", t->num, cname, mname,
+                 "mutexes", t->num, nm.c_name, nm.m_name,
                  object_name(other, lg_abi_mutex_size(), obuf, sizeof obuf));
         lg_report_misuse_text(t, "cond-misuse", l, m, NULL, 0, site, text);
     }

@@ -1,7 +1,11 @@
 /* One condition variable, two mutexes at once: a thread waits on it with
  * mutex one, and while it waits another waits on it with mutex two. POSIX
  * leaves that undefined (the first waiter binds the cond to its mutex).
- * EXPECT: cond-misuse */
+ * The report names all three objects (found only when a report is
+ * written: a wait that is fine looks no symbol up).
+ * EXPECT: cond-misuse
+ * REPORT: waits on c with two while other threads wait on it with one
+ */
 #include "probe.h"
 #include <errno.h>
 #include <stdbool.h>
