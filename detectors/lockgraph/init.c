@@ -306,6 +306,18 @@ lg_start(void)
     leave();
 }
 
+/* The closing line: always in the process the launcher ran (or with no
+ * launcher: summary=1 set by hand), and in the processes that one started
+ * (which inherit summary=1) only when they had something to say. */
+static bool
+summary_wanted(void)
+{
+    const char *top = getenv("LOCKGRAPH_TOP_PID");
+    if (!top || strtol(top, NULL, 10) == (long)getpid())
+        return true;
+    return lg_reports_count() != 0 || lg_locks_seen() != 0;
+}
+
 __attribute__((destructor)) static void
 lg_stop(void)
 {
@@ -313,7 +325,8 @@ lg_stop(void)
     lg_perturb_finish();
     if (atomic_load_explicit(&lg_active, memory_order_relaxed))
         lg_pend_flush_all();
-    if (lg_opt.summary && atomic_load_explicit(&lg_active, memory_order_relaxed))
+    if (lg_opt.summary && atomic_load_explicit(&lg_active, memory_order_relaxed)
+        && summary_wanted())
         say_summary();
     lg_reporting_finish();
     atomic_store_explicit(&lg_active, false, memory_order_relaxed);

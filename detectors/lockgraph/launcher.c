@@ -13,7 +13,10 @@
  * library), a set-user-ID, set-group-ID or capability-raising one (the
  * loader ignores LD_PRELOAD), one built with a sanitizer (the library turns
  * itself off in it). Unless --quiet, the library closes with one line
- * (summary=1): "lockgraph: 0 reports; N locks, M threads checked".
+ * (summary=1): "lockgraph: 0 reports; N locks, M threads checked". The
+ * program's own process always says it; a process it starts (checked too,
+ * unless --follow-children=0) only when it had locks or reports, so that
+ * `lockgraph -- make -j` does not close with a line per compiler.
  *
  * Exit status: that of the program (this process becomes it), 2 for a usage
  * error or a bad option, 1 when the library cannot be found, 127 when the
@@ -703,6 +706,12 @@ main(int argc, char **argv)
 
     if (hunt.runs)
         return lg_hunt_run(&hunt, argc, argv, i);
+    /* The program will have this pid: its closing line is the run's (the
+     * processes it starts say theirs only when they had locks or reports,
+     * init.c). */
+    char pid[24];
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    setenv("LOCKGRAPH_TOP_PID", pid, 1);
     execvp(argv[i], argv + i);
     fprintf(stderr, "lockgraph: cannot run '%s': %s\n", argv[i], strerror(errno));
     return LG_EXIT_NOEXEC;

@@ -91,7 +91,8 @@
       "post by the thread that took it; Python's threading.Lock) as a lock")   \
     X(BOOL, summary, 0, 0, 1,                                                 \
       "at exit, say in one line how many reports, locks and threads the "     \
-      "process had (the launcher sets it unless --quiet)")                    \
+      "process had (the launcher sets it unless --quiet; a process its "     \
+      "program starts says it only if it had locks or reports)")              \
     X(BOOL, follow_children, 1, 0, 1,                                         \
       "0: check only this process: its children inherit LD_PRELOAD without " \
       "lockgraph, and no LOCKGRAPH_OPTIONS")                                  \
