@@ -88,14 +88,14 @@ def main():
           "clean program: exit 0, and one closing line 'lockgraph: 0 reports; N locks, "
           "M threads checked'")
     # A program that starts others: its own closing line, and one from each
-    # child that had locks to check, none from those that had none.
+    # child that ran threads, none from those that ran one thread.
     # (bash: dash leaves by _exit, with no closing line of its own.)
     rc, out, err = run([lg, "--", "/bin/bash", "-c", "/bin/true; /bin/true; %s; :" % a.clean])
     lines = [l for l in err.splitlines() if SUMMARY.match(l)]
-    check(rc == 0 and len(lines) == 2 and "0 locks" not in lines[0]
+    check(rc == 0 and len(lines) == 2 and " 1 thread " not in lines[0]
           and " 0 locks, 1 thread checked" in lines[-1],
-          "children: a closing line from the one that took locks and from the shell, "
-          "none from the two that took none")
+          "children: a closing line from the threaded one and from the shell, "
+          "none from the two single-threaded ones")
     rc, out, err = run([lg, "--perturb", "--perturb-seed=12345", "--", a.clean])
     lines = [l for l in err.splitlines() if "lockgraph" in l]
     check(rc == 0 and len(lines) == 1 and SUMMARY.match(lines[0])

@@ -308,14 +308,16 @@ lg_start(void)
 
 /* The closing line: always in the process the launcher ran (or with no
  * launcher: summary=1 set by hand), and in the processes that one started
- * (which inherit summary=1) only when they had something to say. */
+ * (which inherit summary=1) only when they had something to say: reports,
+ * or more than one thread (a compiler under `make` takes a few locks on
+ * its one thread). */
 static bool
 summary_wanted(void)
 {
     const char *top = getenv("LOCKGRAPH_TOP_PID");
     if (!top || strtol(top, NULL, 10) == (long)getpid())
         return true;
-    return lg_reports_count() != 0 || lg_locks_seen() != 0;
+    return lg_reports_count() != 0 || lg_threads_seen() > 1;
 }
 
 __attribute__((destructor)) static void

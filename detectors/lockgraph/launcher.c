@@ -15,8 +15,9 @@
  * itself off in it). Unless --quiet, the library closes with one line
  * (summary=1): "lockgraph: 0 reports; N locks, M threads checked". The
  * program's own process always says it; a process it starts (checked too,
- * unless --follow-children=0) only when it had locks or reports, so that
- * `lockgraph -- make -j` does not close with a line per compiler.
+ * unless --follow-children=0) only when it had reports or more than one
+ * thread, so that `lockgraph -- make -j` does not close with a line per
+ * compiler.
  *
  * Exit status: that of the program (this process becomes it), 2 for a usage
  * error or a bad option, 1 when the library cannot be found, 127 when the
@@ -707,8 +708,8 @@ main(int argc, char **argv)
     if (hunt.runs)
         return lg_hunt_run(&hunt, argc, argv, i);
     /* The program will have this pid: its closing line is the run's (the
-     * processes it starts say theirs only when they had locks or reports,
-     * init.c). */
+     * processes it starts say theirs only when they had reports or more
+     * than one thread, init.c). */
     char pid[24];
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
     setenv("LOCKGRAPH_TOP_PID", pid, 1);

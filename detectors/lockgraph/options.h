@@ -92,7 +92,7 @@
     X(BOOL, summary, 0, 0, 1,                                                 \
       "at exit, say in one line how many reports, locks and threads the "     \
       "process had (the launcher sets it unless --quiet; a process its "     \
-      "program starts says it only if it had locks or reports)")              \
+      "program starts says it only with reports or more than one thread)")    \
     X(BOOL, follow_children, 1, 0, 1,                                         \
       "0: check only this process: its children inherit LD_PRELOAD without " \
       "lockgraph, and no LOCKGRAPH_OPTIONS")                                  \
