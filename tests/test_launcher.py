@@ -161,19 +161,20 @@ def main():
     rc, out, err = run([lg, "--follow-children=0", "--", shell, "-c", a.inversion])
     check(rc == 0 and "lock-order-inversion" not in err,
           "--follow-children=0: a child is not checked")
-    show = 'echo "[$LD_PRELOAD][$LOCKGRAPH_OPTIONS]"'
+    show = 'echo "[$LD_PRELOAD][$LOCKGRAPH_OPTIONS][$LOCKGRAPH_TOP_PID]"'
     rc, out, err = run([lg, "--follow-children=0", "--", shell, "-c", show])
-    check(rc == 0 and out.strip() == "[][]",
-          "--follow-children=0: children get neither LD_PRELOAD nor LOCKGRAPH_OPTIONS")
+    check(rc == 0 and out.strip() == "[][][]",
+          "--follow-children=0: children get neither LD_PRELOAD nor LOCKGRAPH_OPTIONS "
+          "(nor LOCKGRAPH_TOP_PID)")
     other_lib = os.path.join(os.path.dirname(os.path.abspath(a.lib)), "liblockgraph.so")
     rc, out, err = run([lg, "--follow-children=0", "--", shell, "-c", show],
                        env={"LD_PRELOAD": "libc.so.6 " + os.path.abspath(a.lib) + ":libm.so.6"})
-    check(rc == 0 and out.strip() == "[libc.so.6:libm.so.6][]",
+    check(rc == 0 and out.strip() == "[libc.so.6:libm.so.6][][]",
           "--follow-children=0: the rest of LD_PRELOAD is kept")
     rc, out, err = run([shell, "-c", show], env={"LD_PRELOAD": "liblockgraph.so.0",
                                                 "LD_LIBRARY_PATH": os.path.dirname(other_lib),
                                                 "LOCKGRAPH_OPTIONS": "follow_children=0"})
-    check(rc == 0 and out.strip() == "[][]",
+    check(rc == 0 and out.strip() == "[][][]",
           "follow_children=0: a bare library name in LD_PRELOAD is recognised too")
 
     with tempfile.TemporaryDirectory() as tmp:

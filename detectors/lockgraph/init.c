@@ -163,7 +163,8 @@ environ_drop(size_t i)
 }
 
 /*
- * Children inherit LD_PRELOAD without lockgraph, and no LOCKGRAPH_OPTIONS.
+ * Children inherit LD_PRELOAD without lockgraph, and no LOCKGRAPH_OPTIONS
+ * (nor the launcher's LOCKGRAPH_TOP_PID).
  * Done on environ itself, before main() (and before any thread but this
  * one exists): no setenv, which would allocate with the program's malloc;
  * the strings already there are left as they are (whoever holds one keeps
@@ -172,15 +173,16 @@ environ_drop(size_t i)
 static void
 keep_children_out(void)
 {
-    static const char preload[] = "LD_PRELOAD=", options[] = "LOCKGRAPH_OPTIONS=";
-    const size_t plen = sizeof preload - 1, olen = sizeof options - 1;
+    static const char preload[] = "LD_PRELOAD=", options[] = "LOCKGRAPH_OPTIONS=",
+                      top[] = "LOCKGRAPH_TOP_PID=";
+    const size_t plen = sizeof preload - 1, olen = sizeof options - 1, tlen = sizeof top - 1;
     const char *self = lg_self_path();
     struct stat self_st;
     bool have_st = self && stat(self, &self_st) == 0;
     for (size_t i = 0; environ && environ[i];) {
         const char *e = environ[i];
-        if (strncmp(e, options, olen) == 0) {
-            environ_drop(i);
+        if (strncmp(e, options, olen) == 0 || strncmp(e, top, tlen) == 0) {
+            environ_drop(i); /* (this process is the top one anyway) */
             continue;
         }
         if (!self || strncmp(e, preload, plen) != 0) {
