@@ -129,7 +129,7 @@ lg_mutex_reset(lg_mutex *m)
  * and blocks up to 64 KiB from chunks, 9.2 ms from the second chunk with
  * blocks up to 1 MiB, 6.8 ms from the first. The cost: where huge pages
  * are on, a process under lockgraph is resident in 2 MiB more (/bin/true:
- * 3.8 MiB, against 1.8). */
+ * 3.7 MiB, against 1.7). */
 #define HUGE_AFTER_CHUNKS 0
 
 /*

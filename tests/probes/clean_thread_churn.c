@@ -4,7 +4,7 @@
  * 16 bytes for each exited thread the graph may name): the probe fails if
  * its peak RSS passes 16 MiB. Measured on the dev build (2-core VM, git
  * 9897a5d plus the allocator of the commit after it): 1.7 MiB natively,
- * 7.1 MiB under lockgraph (4.3 MiB before that allocator: its 2 MiB
+ * 6.9 MiB under lockgraph (4.2 MiB before that allocator: its 2 MiB
  * huge-page chunks); 62 MiB before thread records were recycled, when
  * lockgraph kept 3 KiB per thread ever created.
  * EXPECT: none */
