@@ -263,6 +263,24 @@ test_slow_holder_is_not_starvation(void **state)
     assert_int_equal(tick(5000 * MS, s, 2), 0);
 }
 
+/* data_race (fixed) under the matrix's load: T3 holds A for 1.8 s (it
+ * waits at a meeting point that times out), T2 blocked on A all along;
+ * then T3 takes A 628 times in the next tick, before T2 gets on the CPU.
+ * T2 was passed in one tick only: no starvation_ms of being passed, so
+ * not starvation (the slow hold before it is a slow holder's). */
+static void
+test_a_burst_after_a_slow_holder_is_not_starvation(void **state)
+{
+    (void)state;
+    struct lg_live_sample s[2] = { blocked(2, LG_LIVE_LOCK, 0, LOCK_A), running(3) };
+    set_grants(&s[1], LOCK_A, 1);
+    for (uint64_t ms = 10; ms <= 1810; ms += 100)
+        assert_int_equal(tick(ms * MS, s, 2), 0);
+    set_grants(&s[1], LOCK_A, 629);
+    s[0].block_bypass = 628;
+    assert_int_equal(tick(1910 * MS, s, 2), 0);
+}
+
 static void
 test_blocked_waiter_starves_under_barging(void **state)
 {
@@ -538,14 +556,29 @@ static void
 test_an_undecided_window_is_told_once(void **state)
 {
     (void)state;
-    /* The slow holder: T2 waits 5 s, nobody passes it. One window is
-     * judged at every tick from 1 s on, and told once. */
+    /* T2 waits 5 s; T3 passes it 50 times in the first 100 ms and then
+     * keeps the lock: too few grants to tell (starvation_grants is 100).
+     * One window is judged at every tick from 1 s on, and told once. (It
+     * used to be the slow holder, nobody passing T2 at all; since a window
+     * starts only once the thread is passed, that is no window.) */
     windows_told = 0;
     lg_live_on_window(lv, count_window, NULL);
     struct lg_live_sample s[2] = { blocked(2, LG_LIVE_LOCK, 0, LOCK_A), running(3) };
-    for (uint64_t ms = 0; ms <= 5000; ms += 100)
+    assert_int_equal(tick(0, s, 2), 0);
+    set_grants(&s[1], LOCK_A, 50);
+    s[0].block_bypass = 50;
+    for (uint64_t ms = 100; ms <= 5000; ms += 100)
         assert_int_equal(tick(ms * MS, s, 2), 0);
     assert_int_equal(windows_told, 1);
+    /* The slow holder alone: no window at all. */
+    lg_live_free(lv);
+    assert_int_equal(lg_live_new(&lv, &alloc, &cfg), 0);
+    windows_told = 0;
+    lg_live_on_window(lv, count_window, NULL);
+    struct lg_live_sample h[2] = { blocked(2, LG_LIVE_LOCK, 0, LOCK_A), running(3) };
+    for (uint64_t ms = 0; ms <= 5000; ms += 100)
+        assert_int_equal(tick(ms * MS, h, 2), 0);
+    assert_int_equal(windows_told, 0);
 }
 
 static void
@@ -848,6 +881,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_starvation_needs_enough_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_starvation_reported_once_per_episode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_holder_is_not_starvation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_burst_after_a_slow_holder_is_not_starvation,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_waiter_starves_under_barging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crumbs_do_not_end_starvation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_tick_off_the_cpu_does_not_end_a_window, setup,

@@ -579,6 +579,14 @@ find_starvation(struct lg_live *lv, uint64_t now, const struct lg_live_sample *s
             else if (g && acc_add(lv, t, s[j].thread, g) != 0)
                 return -ENOMEM;
         }
+        /* Nobody has passed the thread yet: what it waited so far was for a
+         * holder that kept the lock (a slow holder is not starvation), so
+         * the window starts now. Otherwise a burst of grants right after a
+         * long hold would be judged as if it had lasted all that time. */
+        if (t->w_bypass == 0 && t->w_nacc == 0) {
+            window_start(t, t->w_lock, now);
+            continue;
+        }
         if (now < t->w_start || now - t->w_start < lv->cfg.starvation_ns)
             continue;
         /* A livelock reported on this lock is not also starvation. */
