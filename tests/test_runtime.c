@@ -74,26 +74,6 @@ reports_of(const char *kind)
     return reports_with(needle);
 }
 
-static void
-test_mem_is_zeroed_and_reused(void **state)
-{
-    (void)state;
-    unsigned char *p = lg_mem_alloc(100);
-    assert_non_null(p);
-    for (int i = 0; i < 100; i++)
-        assert_int_equal(p[i], 0);
-    memset(p, 0xAB, 100);
-    lg_mem_free(p, 100);
-    unsigned char *q = lg_mem_alloc(100);
-    assert_ptr_equal(p, q); /* same size class: the block comes back */
-    for (int i = 0; i < 100; i++)
-        assert_int_equal(q[i], 0);
-    lg_mem_free(q, 100);
-    void *big = lg_mem_alloc(1 << 20);
-    assert_non_null(big);
-    lg_mem_free(big, 1 << 20);
-}
-
 static bool
 all_zero(const unsigned char *p, size_t n)
 {
@@ -101,6 +81,32 @@ all_zero(const unsigned char *p, size_t n)
         if (p[i])
             return false;
     return true;
+}
+
+/* A block of `size` comes out zero, and once written and given back it is
+ * the next block of that size handed out, zero again. */
+static void
+check_comes_back_zeroed(size_t size)
+{
+    unsigned char *p = lg_mem_alloc(size);
+    assert_non_null(p);
+    assert_true(all_zero(p, size));
+    memset(p, 0xAB, size);
+    lg_mem_free(p, size);
+    unsigned char *q = lg_mem_alloc(size);
+    assert_ptr_equal(q, p); /* same size class: the block comes back */
+    assert_true(all_zero(q, size));
+    lg_mem_free(q, size);
+}
+
+static void
+test_mem_is_zeroed_and_reused(void **state)
+{
+    (void)state;
+    check_comes_back_zeroed(100);
+    void *big = lg_mem_alloc(1 << 20);
+    assert_non_null(big);
+    lg_mem_free(big, 1 << 20);
 }
 
 /* A block of 1 KiB or more that is given back merges with its free buddy:
@@ -196,16 +202,8 @@ static void
 test_mem_big_blocks(void **state)
 {
     (void)state;
-    const size_t mib = 1 << 20, huge = 3 << 20;
-    unsigned char *p = lg_mem_alloc(mib);
-    assert_non_null(p);
-    assert_true(all_zero(p, mib));
-    memset(p, 0xAB, mib);
-    lg_mem_free(p, mib);
-    unsigned char *q = lg_mem_alloc(mib);
-    assert_ptr_equal(q, p);
-    assert_true(all_zero(q, mib));
-    lg_mem_free(q, mib);
+    const size_t huge = 3 << 20;
+    check_comes_back_zeroed(1 << 20);
 
     size_t before = lg_mem_mapped();
     unsigned char *h = lg_mem_alloc(huge);
