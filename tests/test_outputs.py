@@ -2,9 +2,9 @@
 """Tests of where lockgraph's output goes and what happens when it cannot
 get there: write failures said once on standard error, outputs that are
 FIFOs never blocking the program, the DOT picture written when lockgraph
-ends the program itself, suppressions files read whole and checked, SARIF
-shaped for code scanning, C++ names demangled, and full stacks for held
-locks (held_stacks=1).
+ends the program itself, a closing line that counts every report,
+suppressions files read whole and checked, SARIF shaped for code scanning,
+C++ names demangled, and full stacks for held locks (held_stacks=1).
 
 Each check runs a probe program (tests/probes) with liblockgraph.so
 preloaded. Every run has a timeout; a program that hangs is killed and the
@@ -16,6 +16,7 @@ import argparse
 import fcntl
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -215,6 +216,27 @@ def test_dot_when_lockgraph_stops_the_program(a, tmp):
 
 
 
+# ---- the closing line counts every report -----------------------------------
+
+CLOSING = re.compile(r"^==\d+== lockgraph: (\d+) reports?; \d+ locks?, \d+ threads? checked")
+
+
+def test_closing_line_counts_every_report(a, tmp):
+    """summary=1's closing line is the last thing lockgraph says, and its
+    count takes in every report: those after which lockgraph ends the
+    program, and one still being written when the program exits."""
+    cases = [("deadlock_real", "", 2), ("inversion_two_locks", "halt_on_error=1", 1),
+             ("out_report_during_exit", "", 1)]
+    for program, opts, want in cases:
+        r = run(a, program, ":".join(o for o in (opts, "summary=1") if o))
+        said = [l for l in r.err.splitlines() if l.startswith("==") and l.strip("=0123456789 ")]
+        last = CLOSING.match(said[-1]) if said else None
+        reports = sum(1 for l in said if "SUMMARY: lockgraph:" in l)
+        check(r.rc == 66 and reports == want and last is not None and int(last.group(1)) == want,
+              f"{program}{' ' + opts if opts else ''}: the closing line comes last and counts "
+              f"{want} report(s)", str(r))
+
+
 def read(path):
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -393,6 +415,7 @@ TESTS = {
     "fd_takeover": test_fd_takeover,
     "rotated_output": test_rotated_output,
     "dot_when_lockgraph_stops_the_program": test_dot_when_lockgraph_stops_the_program,
+    "closing_line_counts_every_report": test_closing_line_counts_every_report,
     "sarif_for_code_scanning": test_sarif_for_code_scanning,
     "cxx_names": test_cxx_names,
     "held_stacks": test_held_stacks,

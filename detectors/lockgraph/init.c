@@ -225,30 +225,6 @@ keep_children_out(void)
     }
 }
 
-/* ---- the clean-run line ------------------------------------------------------ */
-
-/* summary=1 (the launcher's default): one line at exit, after whatever the
- * program printed (its buffered standard output is flushed first, as exit
- * would a moment later, if nobody holds it). */
-static void
-say_summary(void)
-{
-    int cancel;
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
-    if (ftrylockfile(stdout) == 0) {
-        fflush_unlocked(stdout);
-        funlockfile(stdout);
-    }
-    pthread_setcancelstate(cancel, NULL);
-    unsigned long long reports = lg_reports_count(), locks = lg_locks_seen();
-    unsigned threads = lg_threads_seen();
-    char seed[64] = "";
-    if (lg_opt.perturb) /* the seed that replays this run's schedule */
-        snprintf(seed, sizeof seed, "; perturbed with perturb_seed=%ld", lg_opt.perturb_seed);
-    lg_note("%llu report%s; %llu lock%s, %u thread%s checked%s", reports, reports == 1 ? "" : "s",
-            locks, locks == 1 ? "" : "s", threads, threads == 1 ? "" : "s", seed);
-}
-
 __attribute__((constructor)) static void
 lg_start(void)
 {
@@ -308,20 +284,6 @@ lg_start(void)
     leave();
 }
 
-/* The closing line: always in the process the launcher ran (or with no
- * launcher: summary=1 set by hand), and in the processes that one started
- * (which inherit summary=1) only when they had something to say: reports,
- * or more than one thread (a compiler under `make` takes a few locks on
- * its one thread). */
-static bool
-summary_wanted(void)
-{
-    const char *top = getenv("LOCKGRAPH_TOP_PID");
-    if (!top || strtol(top, NULL, 10) == (long)getpid())
-        return true;
-    return lg_reports_count() != 0 || lg_threads_seen() > 1;
-}
-
 __attribute__((destructor)) static void
 lg_stop(void)
 {
@@ -329,9 +291,6 @@ lg_stop(void)
     lg_perturb_finish();
     if (atomic_load_explicit(&lg_active, memory_order_relaxed))
         lg_pend_flush_all();
-    if (lg_opt.summary && atomic_load_explicit(&lg_active, memory_order_relaxed)
-        && summary_wanted())
-        say_summary();
-    lg_reporting_finish();
+    lg_reporting_finish(); /* and the closing line, once the count is final */
     atomic_store_explicit(&lg_active, false, memory_order_relaxed);
 }

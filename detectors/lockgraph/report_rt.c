@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ static atomic_bool exiting;
  * exit status stand; a report made after that must still end the process
  * with exitcode (see emit()). */
 static atomic_bool exit_decided_clean;
+static atomic_bool closing_said; /* the closing line was said (closing_line()) */
 
 /* Signatures of what was already reported (open addressing, 0 = empty). */
 static uint64_t *seen;
@@ -480,6 +482,7 @@ write_sarif(bool ended, int status, const char *why)
 
 static void flush_stdio(void);
 static void write_final_outputs(bool may_wait, bool sarif, int status, const char *why);
+static void closing_line(void);
 
 /* Write a built report, unless suppressed. Called under report_lock. */
 static bool
@@ -511,6 +514,8 @@ emit(struct lg_report *r)
         write_final_outputs(false, true, (int)lg_opt.exitcode,
                             "lockgraph reported a problem while the program exited: the exit "
                             "status is its exitcode");
+        if (atomic_load_explicit(&closing_said, memory_order_relaxed))
+            closing_line(); /* again: the one said before counted without it */
         flush_stdio();
         _exit((int)lg_opt.exitcode);
     }
@@ -1132,15 +1137,68 @@ flush_stdio(void)
         }
 }
 
+/* The closing line of a process (summary=1): always in the one the launcher
+ * ran (LOCKGRAPH_TOP_PID, which exec keeps; or, with no launcher, where
+ * summary=1 was set by hand), and in the processes that one started (which
+ * inherit summary=1) only when they had something to say: reports, or more
+ * than one thread (a compiler under `make` takes a few locks on its one
+ * thread). */
+static bool
+closing_line_wanted(void)
+{
+    if (!lg_opt.summary || !atomic_load_explicit(&lg_active, memory_order_relaxed))
+        return false;
+    const char *top = getenv("LOCKGRAPH_TOP_PID");
+    if (!top || strtol(top, NULL, 10) == (long)getpid())
+        return true;
+    return lg_reports_count() != 0 || lg_threads_seen() > 1;
+}
+
+/* Say it, after whatever the program printed (its buffered standard output
+ * is flushed first, as exit would a moment later, if nobody holds it). It
+ * is said where the count is final: at exit once no report is being
+ * written (lg_reporting_finish), when lockgraph ends the program
+ * (lg_exit_now), and once more after a report made later still, while the
+ * process exits (emit), so that the last closing line is always right. */
+static void
+closing_line(void)
+{
+    atomic_store_explicit(&closing_said, true, memory_order_relaxed);
+    int cancel;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+    if (ftrylockfile(stdout) == 0) {
+        fflush_unlocked(stdout);
+        funlockfile(stdout);
+    }
+    pthread_setcancelstate(cancel, NULL);
+    unsigned long long reports = lg_reports_count(), locks = lg_locks_seen();
+    unsigned threads = lg_threads_seen();
+    char seed[64] = "";
+    if (lg_opt.perturb) /* the seed that replays this run's schedule */
+        snprintf(seed, sizeof seed, "; perturbed with perturb_seed=%ld", lg_opt.perturb_seed);
+    lg_note("%llu report%s; %llu lock%s, %u thread%s checked%s", reports, reports == 1 ? "" : "s",
+            locks, locks == 1 ? "" : "s", threads, threads == 1 ? "" : "s", seed);
+}
+
+static void
+say_closing_line(void)
+{
+    if (closing_line_wanted())
+        closing_line();
+}
+
 _Noreturn void
 lg_exit_now(void)
 {
     int status = lg_opt.exitcode ? (int)lg_opt.exitcode : 66;
+    bool closing = closing_line_wanted();
     atomic_store_explicit(&exiting, true, memory_order_relaxed);
     atomic_store_explicit(&lg_active, false, memory_order_relaxed);
     write_final_outputs(false, true, status,
                         "lockgraph stopped the program after a report it could not go on from "
                         "(a deadlock, a self-deadlock, a stall, or halt_on_error)");
+    if (closing)
+        closing_line();
     flush_stdio();
     _exit(status);
 }
@@ -1413,6 +1471,7 @@ lg_reporting_finish(void)
         atomic_store_explicit(&exit_decided_clean, true, memory_order_release);
     if (locked)
         lg_mutex_unlock(&report_lock);
+    say_closing_line();
     /* The program's own status is known only later (at_exit_status). */
     write_final_outputs(true, stop, (int)lg_opt.exitcode,
                         "lockgraph reported a problem: the exit status is its exitcode");
