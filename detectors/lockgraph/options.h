@@ -44,6 +44,10 @@
     X(STR, suppressions, "", 0, 0,                                            \
       "file of suppressions, one '<kind>:<pattern>' a line; the pattern "     \
       "matches a function, file or module name in the report's stacks")       \
+    X(BOOL, default_suppressions, 1, 0, 1,                                    \
+      "also apply the built-in suppressions: what a runtime does on purpose " \
+      "(the JVM's VM Thread exits holding a lock as the VM ends; see docs/"   \
+      "lockgraph-outputs.md)")                                                \
     X(BOOL, halt_on_error, 0, 0, 1,                                           \
       "exit with exitcode right after the first report")                      \
     X(BOOL, symbolize, 1, 0, 1,                                               \

@@ -295,9 +295,63 @@ stack_matches(const struct lg_stack *s, const char *pattern)
     return false;
 }
 
+/*
+ * Built-in suppressions (default_suppressions=1): what a runtime does on
+ * purpose, which its users cannot change. One matches a report of its kind
+ * when every row's held_at stack has a frame of `module` (its file name)
+ * whose function matches `function`: the runtime's own lock, taken in the
+ * runtime, and nothing else held.
+ *
+ * HotSpot: the VM Thread ends by bringing the VM to a safepoint it never
+ * leaves, and exits still holding the lock that stops Java threads
+ * (Threads_lock, taken in Mutex::lock), so that none runs again while the
+ * process exits. Every java run would otherwise end with an abandoned-lock
+ * report and exit status 66.
+ */
+static const struct builtin_suppression {
+    const char *kind, *module, *function;
+} builtin_supps[] = {
+    { "abandoned-lock", "libjvm.so", "Mutex::lock*" },
+};
+
+static bool
+stack_has_frame_of(const struct lg_stack *s, const char *module, const char *function)
+{
+    for (uint32_t i = 0; s && i < s->n; i++) {
+        const struct lg_frame *f = &s->frames[i];
+        if (!f->module || !f->function)
+            continue;
+        const char *base = strrchr(f->module, '/');
+        if (fnmatch(module, base ? base + 1 : f->module, 0) == 0
+            && fnmatch(function, f->function, 0) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool
+builtin_suppressed(const struct lg_report *r)
+{
+    if (!lg_opt.default_suppressions)
+        return false;
+    for (size_t k = 0; k < sizeof builtin_supps / sizeof builtin_supps[0]; k++) {
+        const struct builtin_suppression *b = &builtin_supps[k];
+        if (strcmp(b->kind, r->kind) != 0 || r->nrows == 0)
+            continue;
+        uint32_t i = 0;
+        while (i < r->nrows && stack_has_frame_of(r->rows[i].held_at, b->module, b->function))
+            i++;
+        if (i == r->nrows)
+            return true;
+    }
+    return false;
+}
+
 static bool
 suppressed(const struct lg_report *r)
 {
+    if (builtin_suppressed(r))
+        return true;
     for (size_t k = 0; k < nsupps; k++) {
         if (strcmp(supps[k].kind, "*") != 0 && strcmp(supps[k].kind, r->kind) != 0)
             continue;
