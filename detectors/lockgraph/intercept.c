@@ -816,6 +816,36 @@ mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
     return p;
 }
 
+/*
+ * free(): a heap block given back may have held locks (a C++ object's
+ * std::mutex, whose destructor is trivial, never calls
+ * pthread_mutex_destroy; much C code frees without it too), and the
+ * allocator hands the addresses to the next objects, whose locks must not
+ * inherit the old ones' order (TSan and Helgrind forget them too). The
+ * block's size is its allocator's malloc_usable_size, so both must come
+ * from one object (an allocator that defines free but not that would be
+ * asked about a pointer glibc never made): lg_resolve() checks that, and
+ * else free is only passed on. A free near no lock costs the size and one
+ * read of a small table (lg_locks_block_may_hold).
+ */
+LG_EXPORT void
+free(void *p)
+{
+    void (*real)(void *) = REAL(free);
+    if (LG_UNLIKELY(!real))
+        return; /* called back from inside lg_resolve(): leak, rather than guess */
+    if (p && lg_real_free_sized && !lg_busy
+        && atomic_load_explicit(&lg_active, memory_order_relaxed)) {
+        uintptr_t lo = (uintptr_t)p, hi = lo + lg_real.malloc_usable_size(p);
+        if (hi > lo && lg_locks_block_may_hold(lo, hi)) {
+            reenter();
+            lg_locks_forget_block(lo, hi);
+            leave();
+        }
+    }
+    real(p);
+}
+
 /* The loaded segments of one object, found by its load address. */
 struct segments {
     uintptr_t base;

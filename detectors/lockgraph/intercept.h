@@ -67,7 +67,9 @@
     X(int, thrd_create, (thrd_t *, thrd_start_t, void *))                                 \
     X(int, thrd_join, (thrd_t, int *))                                                    \
     X(int, cnd_signal, (cnd_t *))                                                         \
-    X(int, cnd_broadcast, (cnd_t *))
+    X(int, cnd_broadcast, (cnd_t *))                                                      \
+    X(void, free, (void *))                                                               \
+    X(size_t, malloc_usable_size, (void *))
 
 #define REAL_FIELD(ret, name, args) ret(*name) args;
 struct lg_real {
@@ -75,6 +77,9 @@ struct lg_real {
 };
 #undef REAL_FIELD
 extern struct lg_real lg_real;
+/* The real free and malloc_usable_size come from one object (one
+ * allocator), so that a freed block's size can be asked (intercept.c). */
+extern bool lg_real_free_sized;
 
 /* Find every real function (idempotent; resolve.c). */
 void lg_resolve(void);

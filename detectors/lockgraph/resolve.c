@@ -35,6 +35,7 @@
 #include <link.h>
 
 struct lg_real lg_real;
+bool lg_real_free_sized;
 
 static const char *const real_names[] = {
 #define REAL_NAME(ret, name, args) #name,
@@ -276,6 +277,34 @@ ask_object(struct dl_phdr_info *info, size_t size, void *ctx)
     return 0;
 }
 
+struct pair {
+    uintptr_t a, b;
+    int in_a, in_b; /* the object numbers they lie in, -1: none yet */
+    int n;
+};
+
+static int
+pair_object(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    (void)size;
+    struct pair *p = ctx;
+    if (p->in_a < 0 && contains(info, p->a))
+        p->in_a = p->n;
+    if (p->in_b < 0 && contains(info, p->b))
+        p->in_b = p->n;
+    p->n++;
+    return 0;
+}
+
+/* Whether two addresses lie in one loaded object. */
+static bool
+same_object(const void *a, const void *b)
+{
+    struct pair p = { (uintptr_t)a, (uintptr_t)b, -1, -1, 0 };
+    dl_iterate_phdr(pair_object, &p);
+    return p.in_a >= 0 && p.in_a == p.in_b;
+}
+
 const char *
 lg_resolve_shadowed_by(void)
 {
@@ -325,6 +354,8 @@ lg_resolve(void)
     for (size_t i = 0; i < NREAL; i++)
         if (!__atomic_load_n(real_slot(i), __ATOMIC_RELAXED))
             __atomic_store_n(real_slot(i), dlsym(RTLD_NEXT, real_names[i]), __ATOMIC_RELAXED);
+    lg_real_free_sized = lg_real.free && lg_real.malloc_usable_size
+                    && same_object((void *)lg_real.free, (void *)lg_real.malloc_usable_size);
     lg_busy = was_busy;
     resolving = 0;
     if (!lg_real.pthread_mutex_lock || !lg_real.pthread_mutex_unlock || !lg_real.pthread_create)

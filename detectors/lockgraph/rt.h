@@ -528,6 +528,12 @@ bool lg_lock_renew(struct lg_lock *l, uint64_t uid);
  * lock, condition-variable and barrier record in it. Cheap when the range
  * held none. Returns how many lock records went. */
 uint64_t lg_locks_forget_range(uintptr_t lo, uintptr_t hi);
+/* The same for a heap block free() gives back: per 256-byte line, and only
+ * the buckets of the block's own addresses, so that a free of a block near no
+ * lock costs one read of a small table (lg_locks_block_may_hold), and one
+ * near locks a few buckets. */
+bool lg_locks_block_may_hold(uintptr_t lo, uintptr_t hi);
+uint64_t lg_locks_forget_block(uintptr_t lo, uintptr_t hi);
 
 /* Where a lock at addr was last destroyed (0: not among the last few). */
 void lg_lock_note_destroyed(uintptr_t addr, uintptr_t site);
