@@ -1225,7 +1225,7 @@ lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *l,
      * the wait's first poll instead was cheaper for a busy lock, but let
      * the stall monitor judge a wait the inversion's report had delayed. */
     lg_pend_flush(t, true);
-    lg_thread_wait_begins(t);
+    lg_thread_wait_begins(t, kind == LG_WAIT_LOCK);
     t->wait_mode = (uint8_t)mode;
     atomic_store_explicit(&t->wait_timed, false, memory_order_relaxed);
     atomic_store_explicit(&t->wait_external, wait_is_external(kind, l, object),

@@ -6,6 +6,7 @@
 #include "intercept.h"
 
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +33,12 @@ thread_exit(void *p)
 }
 
 /* The liveness monitor: a detached thread that lockgraph never tracks
- * (lg_busy for good), started at init and again in a fork child, where
- * fork() did not copy it: there at the first watched wait (see
- * lg_threads_at_next_wait), so that a child that only execs never gets a
- * thread and a child that stalls is still reported. */
+ * (lg_busy for good), started when the process first needs it, and again
+ * in a fork child, where fork() did not copy it: at its first thread
+ * creation or watched wait (see lg_threads_at_next_wait_or_create). Until
+ * then the program has only its own threads: one that never starts
+ * another keeps glibc's single-threaded malloc, and a child that only
+ * execs never gets a thread. */
 static bool monitor_started;
 
 static void *
@@ -56,7 +59,18 @@ start_monitor(void)
     pthread_t th;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* Every signal blocked (glibc keeps its own, for cancellation and
+     * setuid, open): a signal sent to the process must go to one of the
+     * program's threads, as without lockgraph. A monitor that took it ran
+     * the program's handler beside the thread that had blocked it around
+     * its own work: bash, which blocks SIGCHLD while it edits its job
+     * table, crashed or waited for ever for a child reaped there. The
+     * monitor inherits the mask of the thread that creates it. */
+    sigset_t all, was;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &was);
     monitor_started = REAL(pthread_create)(&th, &attr, monitor_main, NULL) == 0;
+    pthread_sigmask(SIG_SETMASK, &was, NULL);
     if (!monitor_started)
         lg_note("cannot start the liveness monitor: no starvation, livelock or stall "
                 "reports in this run");
@@ -103,9 +117,9 @@ fork_child(void)
     lg_mutex_reset(&lg_graph_lock);
     lg_reporting_atfork_child();
     lg_perturb_atfork_child();
-    if (monitor_started) {
+    if (monitor_started) { /* else it is still to start, as in the parent */
         monitor_started = false;
-        lg_threads_at_next_wait(start_monitor);
+        lg_threads_at_next_wait_or_create(start_monitor);
     }
     leave();
 }
@@ -280,7 +294,7 @@ lg_start(void)
     if (lg_opt.verbosity >= 1)
         lg_note("checking pid %ld", (long)getpid());
     lg_perturb_init();
-    start_monitor();
+    lg_threads_at_next_wait_or_create(start_monitor);
     leave();
 }
 

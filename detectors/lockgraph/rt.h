@@ -365,13 +365,18 @@ uint32_t lg_threads_seen(void); /* thread records ever made */
  * after sampling the threads: an exit is stored before the thread stops
  * counting as alive. */
 uint64_t lg_threads_last_exit_ns(void);
-/* Run fn() once, at the next watched wait (lg_wait_begin) of a thread that
- * holds no lock: init.c restarts the liveness monitor that way in a fork
- * child, lazily (a child that execs at once never starts a thread), and at
- * a point where creating a thread cannot need a lock the waiter holds (an
- * allocator's, say). */
-void lg_threads_at_next_wait(void (*fn)(void));
-void lg_thread_wait_begins(const struct lg_thread *t);
+/* Run fn() once, when the process first needs a thread of lockgraph's:
+ * at its next thread creation (lg_thread_creating), or at the next watched
+ * wait (lg_wait_begin) of its one thread, unless that is a lock wait while
+ * it holds a lock. init.c starts the liveness monitor that way, in the
+ * process and again in a fork child: a program that never runs a second
+ * thread keeps glibc's single-threaded paths (malloc's among them), a
+ * child that execs at once never starts a thread, and a single thread
+ * that waits for ever is still reported. A lock wait with a lock held is
+ * left out: the thread may be inside an allocator that locks (jemalloc),
+ * whose lock creating a thread would need. */
+void lg_threads_at_next_wait_or_create(void (*fn)(void));
+void lg_thread_wait_begins(const struct lg_thread *t, bool lock_wait);
 /* The pthread key whose destructor tells lockgraph a thread is exiting. */
 void lg_threads_set_exit_key(unsigned key);
 void lg_threads_atfork_prepare(void);

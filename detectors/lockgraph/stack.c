@@ -17,6 +17,7 @@
 #include <execinfo.h>
 #include <fcntl.h>
 #include <link.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,9 +390,18 @@ run_filter(char *const argv[], const char *input, size_t in_len, size_t out_cap,
     posix_spawn_file_actions_adddup2(&fa, to_child[0], 0);
     posix_spawn_file_actions_adddup2(&fa, from_child[1], 1);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    /* No signal blocked in the helper, whatever the reporting thread (the
+     * liveness monitor blocks them all) had blocked. */
+    posix_spawnattr_t sa;
+    posix_spawnattr_init(&sa);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&sa, &none);
+    posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK);
     char **env = clean_environ();
     pid_t pid;
-    int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, env ? env : environ);
+    int err = posix_spawnp(&pid, argv[0], &fa, &sa, argv, env ? env : environ);
+    posix_spawnattr_destroy(&sa);
     posix_spawn_file_actions_destroy(&fa);
     close(to_child[0]);
     close(from_child[1]);

@@ -176,20 +176,26 @@ unindex_handle(uintptr_t h)
 static void (*_Atomic at_next_wait)(void);
 
 void
-lg_threads_at_next_wait(void (*fn)(void))
+lg_threads_at_next_wait_or_create(void (*fn)(void))
 {
     atomic_store_explicit(&at_next_wait, fn, memory_order_release);
 }
 
-void
-lg_thread_wait_begins(const struct lg_thread *t)
+static void
+run_at_next_wait(void)
 {
-    if (LG_LIKELY(atomic_load_explicit(&at_next_wait, memory_order_relaxed) == NULL)
-        || t->nheld != 0)
-        return;
     void (*fn)(void) = atomic_exchange_explicit(&at_next_wait, NULL, memory_order_acquire);
     if (fn)
         fn();
+}
+
+void
+lg_thread_wait_begins(const struct lg_thread *t, bool lock_wait)
+{
+    if (LG_LIKELY(atomic_load_explicit(&at_next_wait, memory_order_relaxed) == NULL)
+        || (lock_wait && t->nheld != 0))
+        return;
+    run_at_next_wait();
 }
 
 void
@@ -611,6 +617,8 @@ lg_thread_creating(struct lg_thread *t)
     /* What t takes from now on may run beside the child: its chains must
      * reach the graph again, to move their labels' last epoch on. */
     lg_chains_reset(t);
+    if (LG_UNLIKELY(atomic_load_explicit(&at_next_wait, memory_order_relaxed) != NULL))
+        run_at_next_wait(); /* the program is about to create a thread anyway */
     return atomic_fetch_add_explicit(&sync_epoch, 1, memory_order_relaxed) + 1;
 }
 

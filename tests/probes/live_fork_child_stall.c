@@ -8,19 +8,10 @@
  * EXPECT: stall
  * OPTIONS: stall_ms=300 */
 #include "probe.h"
-#include <dirent.h>
 #include <sys/wait.h>
 #include <unistd.h>
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
-static int threads_in_this_process(void) {
-    DIR *d = opendir("/proc/self/task");
-    int n = 0;
-    if (!d) return -1;
-    for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
 int main(void) {
     fflush(stdout);
     pid_t pid = fork();

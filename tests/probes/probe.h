@@ -12,6 +12,7 @@
 #ifndef PROBE_H
 #define PROBE_H
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -52,6 +53,20 @@ pshared_mutex_init(pthread_mutex_t *m)
     CHECK(pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED));
     CHECK(pthread_mutex_init(m, &a));
     CHECK(pthread_mutexattr_destroy(&a));
+}
+
+/* The threads of this process now (/proc/self/task), -1 if unknown. */
+static inline int
+threads_in_this_process(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
 }
 
 /* Run fn(arg) on a new thread and wait for it: sequential threads give
