@@ -38,7 +38,8 @@ def run(cmd, env=None, timeout=30):
 
 def main():
     ap = argparse.ArgumentParser()
-    for name in ("launcher", "lib", "inversion", "clean", "readme", "static", "tsan", "asan"):
+    for name in ("launcher", "lib", "inversion", "clean", "readme", "static", "tsan", "asan",
+                 "no-locks"):
         ap.add_argument("--" + name, required=True)
     a = ap.parse_args()
     lg = a.launcher
@@ -101,6 +102,16 @@ def main():
     check(rc == 0 and len(lines) == 1 and SUMMARY.match(lines[0])
           and lines[0].endswith("; perturbed with perturb_seed=12345"),
           "--perturb: the closing line names the seed that replays the run")
+    # Threads and no pthread lock (a Rust program's locks are futexes of its
+    # own): "0 locks checked" is not "all is well", and the launcher says so.
+    rc, out, err = run([lg, "--", a.no_locks])
+    lines = [l for l in err.splitlines() if "lockgraph" in l]
+    check(rc == 0 and len(lines) == 2 and "took no lock lockgraph knows" in lines[0]
+          and "Rust" in lines[0] and SUMMARY.match(lines[1]),
+          "threads but no pthread lock: a note that other locks are not seen, then the "
+          "closing line")
+    rc, out, err = run([lg, "--", a.clean])
+    check("took no lock lockgraph knows" not in err, "a program that takes locks: no such note")
     rc, out, err = run([lg, "--quiet", "--", a.clean])
     check(rc == 0 and "lockgraph" not in err, "--quiet: a clean run says nothing")
     rc, out, err = run([lg, "--summary=0", "--", a.clean])
