@@ -1065,8 +1065,9 @@ cond_names_need(struct cond_names *n)
 
 void
 lg_before_cond_wait(struct lg_thread *t, uintptr_t c, uintptr_t m, struct lg_lock *l,
-                    uintptr_t site)
+                    bool untimed, uintptr_t site)
 {
+    t->cond_gen = 0;
     char text[320], obuf[32];
     struct cond_names nm = { c, m, NULL, NULL, "", "" };
     if (l && l->type != LG_MUTEX_NORMAL && l->type != LG_MUTEX_RECURSIVE
@@ -1101,7 +1102,7 @@ lg_before_cond_wait(struct lg_thread *t, uintptr_t c, uintptr_t m, struct lg_loc
         }
     }
     uintptr_t other = 0;
-    if (!lg_cond_enter(c, m, &other)) {
+    if (!lg_cond_enter(c, m, untimed, &t->cond_gen, &other)) {
         cond_names_need(&nm);
         snprintf(text, sizeof text, "condition-variable misuse: T%u waits on %s with %s "
                  "while other threads wait on it with %s: one condition variable, two "
@@ -1114,9 +1115,25 @@ lg_before_cond_wait(struct lg_thread *t, uintptr_t c, uintptr_t m, struct lg_loc
 void
 lg_after_cond_wait(struct lg_thread *t, uintptr_t c, uintptr_t m)
 {
-    (void)t;
     if (m % lg_abi_mutex_align() == 0)
-        lg_cond_leave(c);
+        lg_cond_leave(c, t->cond_gen);
+    t->cond_gen = 0;
+}
+
+bool
+lg_before_cond_destroy(struct lg_thread *t, uintptr_t c, uintptr_t site)
+{
+    uint32_t n = lg_cond_blocked(c);
+    if (!n)
+        return false;
+    char text[320], buf[32];
+    snprintf(text, sizeof text, "condition-variable misuse: T%u destroys %s while %u "
+             "thread%s wait%s on it and no signal or broadcast has come since %s began: "
+             "pthread_cond_destroy waits until %s leave%s the wait", t->num,
+             object_name(c, 48, buf, sizeof buf), n, n == 1 ? "" : "s", n == 1 ? "s" : "",
+             n == 1 ? "its wait" : "their waits", n == 1 ? "it" : "they", n == 1 ? "s" : "");
+    lg_report_misuse_text(t, "cond-misuse", NULL, c, "condition variable", 0, site, text);
+    return true;
 }
 
 /* "barrier misuse: T<n> <verb> barrier <name><why>" */
@@ -1208,7 +1225,8 @@ wait_is_external(enum lg_wait_kind kind, const struct lg_lock *l, uintptr_t obje
 {
     switch (kind) {
     case LG_WAIT_LOCK: return l && l->pshared;
-    case LG_WAIT_COND: return lg_abi_cond_pshared(object);
+    case LG_WAIT_COND:
+    case LG_WAIT_COND_DESTROY: return lg_abi_cond_pshared(object);
     case LG_WAIT_BARRIER: return lg_abi_barrier_pshared(object);
     case LG_WAIT_SEM: return lg_abi_sem_pshared(object);
     default: return false;

@@ -50,6 +50,7 @@
     X(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *)) \
     X(int, pthread_cond_signal, (pthread_cond_t *))                                       \
     X(int, pthread_cond_broadcast, (pthread_cond_t *))                                    \
+    X(int, pthread_cond_destroy, (pthread_cond_t *))                                      \
     X(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *)) \
     X(int, pthread_join, (pthread_t, void **))                                            \
     X(int, pthread_barrier_init, (pthread_barrier_t *, const pthread_barrierattr_t *, unsigned)) \
@@ -185,6 +186,10 @@ int lg_intercept_sem_wait_lock(struct lg_thread *t, struct lg_lock *l, sem_t *s,
 /* intercept_sync.c */
 int lg_intercept_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime,
                            bool timed, uintptr_t site);
+/* After a real signal or broadcast on c (pthread or C11). */
+void lg_intercept_cond_woken(pthread_cond_t *c, int err);
+/* pthread_cond_destroy, or C11 cnd_destroy (glibc's is the same call). */
+int lg_intercept_cond_destroy(pthread_cond_t *c, uintptr_t site);
 /* pthread_create with a record for the new thread; `c11_fn`, when set, is
  * a C11 start function (int result) and `fn` is ignored. -1 when lockgraph
  * cannot follow the thread (not running, no memory): the caller then makes

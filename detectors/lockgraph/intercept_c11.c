@@ -1,6 +1,6 @@
 /*
  * intercept_c11.c - C11 <threads.h>: mtx_*, cnd_wait, cnd_timedwait,
- * cnd_signal, cnd_broadcast, thrd_create, thrd_join.
+ * cnd_signal, cnd_broadcast, cnd_destroy, thrd_create, thrd_join.
  *
  * In glibc an mtx_t is a pthread_mutex_t, a cnd_t a pthread_cond_t and a
  * thrd_t a pthread_t (thrd_priv.h asserts the sizes), but the C11 functions
@@ -82,6 +82,12 @@ cnd_wait(cnd_t *c, mtx_t *m)
                                              false, SITE));
 }
 
+LG_EXPORT void
+cnd_destroy(cnd_t *c)
+{
+    lg_intercept_cond_destroy((pthread_cond_t *)(void *)c, SITE);
+}
+
 LG_EXPORT int
 cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m, const struct timespec *restrict abstime)
 {
@@ -89,12 +95,13 @@ cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m, const struct timespec *restr
                                              true, SITE));
 }
 
-/* Signal and broadcast are glibc's own, bracketed for perturbation only,
- * as their pthread twins are (intercept_sync.c). */
+/* Signal and broadcast are glibc's own, bracketed as their pthread twins
+ * are (intercept_sync.c). */
 LG_EXPORT int
 cnd_signal(cnd_t *c)
 {
     int err = REAL(cnd_signal)(c);
+    lg_intercept_cond_woken((pthread_cond_t *)(void *)c, err == thrd_success ? 0 : EINVAL);
     if (LG_UNLIKELY(lg_perturb_on) && !lg_busy)
         lg_perturb_after(lg_self_peek(), LG_PT_SIGNAL, (uintptr_t)c,
                          err == thrd_success ? 0 : EINVAL);
@@ -105,6 +112,7 @@ LG_EXPORT int
 cnd_broadcast(cnd_t *c)
 {
     int err = REAL(cnd_broadcast)(c);
+    lg_intercept_cond_woken((pthread_cond_t *)(void *)c, err == thrd_success ? 0 : EINVAL);
     if (LG_UNLIKELY(lg_perturb_on) && !lg_busy)
         lg_perturb_after(lg_self_peek(), LG_PT_BROADCAST, (uintptr_t)c,
                          err == thrd_success ? 0 : EINVAL);

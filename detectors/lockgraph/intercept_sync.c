@@ -46,7 +46,7 @@ cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock, const struct t
         }
     }
     struct lg_lock *l = lg_lock_find(t, (uintptr_t)m);
-    lg_before_cond_wait(t, (uintptr_t)c, (uintptr_t)m, l, site);
+    lg_before_cond_wait(t, (uintptr_t)c, (uintptr_t)m, l, kind == 0, site);
     struct lg_held saved;
     bool had = l && lg_held_find(t, l);
     if (lg_perturb_on && had && deadline_ahead(kind, clock, until)) {
@@ -113,12 +113,22 @@ pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
     return cond_wait(c, m, clock, abstime, 2, SITE);
 }
 
-/* Signal and broadcast are interposed for perturbation only: the signaller
- * may yield to the threads it woke. */
+/* A signal or broadcast ends what lockgraph counts as certainly blocked
+ * on c (booked after the real call: a wait begun in between is then taken
+ * as woken, never the other way round); and with perturbation, the
+ * signaller may yield to the threads it woke. */
+void
+lg_intercept_cond_woken(pthread_cond_t *c, int err)
+{
+    if (err == 0 && !lg_busy)
+        lg_cond_woken((uintptr_t)c);
+}
+
 LG_EXPORT int
 pthread_cond_signal(pthread_cond_t *c)
 {
     int err = REAL(pthread_cond_signal)(c);
+    lg_intercept_cond_woken(c, err);
     if (LG_UNLIKELY(lg_perturb_on) && !lg_busy)
         lg_perturb_after(lg_self_peek(), LG_PT_SIGNAL, (uintptr_t)c, err);
     return err;
@@ -128,9 +138,38 @@ LG_EXPORT int
 pthread_cond_broadcast(pthread_cond_t *c)
 {
     int err = REAL(pthread_cond_broadcast)(c);
+    lg_intercept_cond_woken(c, err);
     if (LG_UNLIKELY(lg_perturb_on) && !lg_busy)
         lg_perturb_after(lg_self_peek(), LG_PT_BROADCAST, (uintptr_t)c, err);
     return err;
+}
+
+/* glibc's pthread_cond_destroy waits until every thread inside a wait on c
+ * has left it: with one still blocked and nobody to wake it, for ever. That
+ * is reported, and the destroy is then a wait the stall monitor watches. */
+int
+lg_intercept_cond_destroy(pthread_cond_t *c, uintptr_t site)
+{
+    struct lg_thread *t = enter();
+    if (!t)
+        return REAL(pthread_cond_destroy)(c);
+    bool blocks = lg_before_cond_destroy(t, (uintptr_t)c, site);
+    if (blocks)
+        lg_wait_begin(t, LG_WAIT_COND_DESTROY, NULL, (uintptr_t)c, LG_EXCL, site);
+    leave();
+    int err = REAL(pthread_cond_destroy)(c);
+    if (blocks) {
+        reenter();
+        lg_wait_end(t);
+        leave();
+    }
+    return err;
+}
+
+LG_EXPORT int
+pthread_cond_destroy(pthread_cond_t *c)
+{
+    return lg_intercept_cond_destroy(c, SITE);
 }
 
 /* ---- threads and barriers -------------------------------------------------- */

@@ -111,6 +111,7 @@ enum lg_live_block {
     LG_LIVE_JOIN,
     LG_LIVE_BARRIER,
     LG_LIVE_SEM,
+    LG_LIVE_COND_DESTROY, /* in pthread_cond_destroy while others wait on it */
 };
 
 /* One thread as the monitor saw it at one tick. */

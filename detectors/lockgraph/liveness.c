@@ -51,6 +51,7 @@ block_of(int kind)
     case LG_WAIT_JOIN: return LG_LIVE_JOIN;
     case LG_WAIT_BARRIER: return LG_LIVE_BARRIER;
     case LG_WAIT_SEM: return LG_LIVE_SEM;
+    case LG_WAIT_COND_DESTROY: return LG_LIVE_COND_DESTROY;
     default: return LG_LIVE_RUNNING;
     }
 }

@@ -602,6 +602,8 @@ struct obj {
     uint64_t id;
     uintptr_t mutex;     /* cond: the mutex of its waiters */
     uint32_t inside;     /* threads inside a wait on it */
+    uint32_t blocked;    /* cond: untimed waits begun since the last wake-up */
+    uint64_t gen;        /* cond: signals and broadcasts seen, plus 1 */
     uint32_t count;      /* barrier: its count */
     uintptr_t init_site; /* barrier: where it was set up, 0 unknown */
     struct obj *next;
@@ -613,6 +615,16 @@ static struct obj *obj_free;
 static lg_mutex obj_lock = LG_MUTEX_INIT;
 static uint32_t obj_live;
 static uint64_t obj_next_id = 1;
+/* The sum of every cond record's `blocked`: signal and broadcast look no
+ * further while it is 0. Written under obj_lock. */
+static atomic_uint cond_blocked_total;
+
+static void
+cond_unblock(struct obj *o, uint32_t n)
+{
+    o->blocked -= n;
+    atomic_fetch_sub_explicit(&cond_blocked_total, n, memory_order_relaxed);
+}
 
 static struct obj **
 obj_slot(uintptr_t addr, uint8_t kind)
@@ -648,6 +660,8 @@ static void
 obj_release(struct obj **link)
 {
     struct obj *o = *link;
+    if (o->blocked)
+        cond_unblock(o, o->blocked);
     *link = o->next;
     o->next = obj_free;
     obj_free = o;
@@ -674,9 +688,10 @@ obj_info(const struct obj *o)
 }
 
 bool
-lg_cond_enter(uintptr_t c, uintptr_t m, uintptr_t *other)
+lg_cond_enter(uintptr_t c, uintptr_t m, bool untimed, uint64_t *gen, uintptr_t *other)
 {
     bool same = true;
+    *gen = 0;
     lg_mutex_lock(&obj_lock);
     struct obj *o = obj_get(c, OBJ_COND, true);
     if (o) {
@@ -687,21 +702,55 @@ lg_cond_enter(uintptr_t c, uintptr_t m, uintptr_t *other)
             o->mutex = m;
         }
         o->inside++;
+        if (!o->gen)
+            o->gen = 1;
+        if (untimed) {
+            *gen = o->gen;
+            o->blocked++;
+            atomic_fetch_add_explicit(&cond_blocked_total, 1, memory_order_relaxed);
+        }
     }
     lg_mutex_unlock(&obj_lock);
     return same;
 }
 
 void
-lg_cond_leave(uintptr_t c)
+lg_cond_leave(uintptr_t c, uint64_t gen)
 {
     lg_mutex_lock(&obj_lock);
     struct obj *o = obj_get(c, OBJ_COND, false);
+    if (o && gen && gen == o->gen && o->blocked) /* it woke by itself */
+        cond_unblock(o, 1);
     if (o && o->inside > 1)
         o->inside--;
     else if (o) /* the binding to a mutex ends with the last waiter */
         obj_drop(c, OBJ_COND);
     lg_mutex_unlock(&obj_lock);
+}
+
+void
+lg_cond_woken(uintptr_t c)
+{
+    if (!atomic_load_explicit(&cond_blocked_total, memory_order_relaxed))
+        return;
+    lg_mutex_lock(&obj_lock);
+    struct obj *o = obj_get(c, OBJ_COND, false);
+    if (o) {
+        o->gen++;
+        if (o->blocked)
+            cond_unblock(o, o->blocked);
+    }
+    lg_mutex_unlock(&obj_lock);
+}
+
+uint32_t
+lg_cond_blocked(uintptr_t c)
+{
+    lg_mutex_lock(&obj_lock);
+    struct obj *o = obj_get(c, OBJ_COND, false);
+    uint32_t n = o ? o->blocked : 0;
+    lg_mutex_unlock(&obj_lock);
+    return n;
 }
 
 struct lg_obj_info

@@ -959,6 +959,7 @@ block_name(uint8_t block)
     case LG_LIVE_JOIN: return "pthread_join";
     case LG_LIVE_BARRIER: return "a barrier";
     case LG_LIVE_SEM: return "a semaphore";
+    case LG_LIVE_COND_DESTROY: return "pthread_cond_destroy";
     default: return "nothing";
     }
 }
@@ -967,7 +968,9 @@ block_name(uint8_t block)
 static const char *
 waits_for(uint8_t block)
 {
-    return block == LG_LIVE_JOIN ? "a thread to exit (pthread_join)" : block_name(block);
+    return block == LG_LIVE_JOIN ? "a thread to exit (pthread_join)"
+           : block == LG_LIVE_COND_DESTROY ? "a condition variable's waiters to leave (pthread_cond_destroy)"
+                                           : block_name(block);
 }
 
 /* Where thread `num` is stuck: the stack of its retries, or of its wait. */

@@ -217,6 +217,7 @@ enum lg_wait_kind {
     LG_WAIT_JOIN,       /* pthread_join */
     LG_WAIT_BARRIER,    /* pthread_barrier_wait */
     LG_WAIT_SEM,        /* sem_wait (untimed) */
+    LG_WAIT_COND_DESTROY, /* pthread_cond_destroy, waiting for waiters to leave */
 };
 
 struct lg_thread {
@@ -270,6 +271,7 @@ struct lg_thread {
      * which lockgraph cannot see, may end the wait. */
     atomic_bool wait_external;
     uint64_t dl_sig, dl_since_ns; /* the wait-for cycle seen last, and since when */
+    uint64_t cond_gen;            /* lg_cond_enter's *gen for the wait under way */
 
     atomic_uintptr_t wait_site;   /* return address of the blocking call */
 
@@ -554,9 +556,18 @@ struct lg_obj_info {
     uintptr_t init_site;
 };
 /* A wait on cond c with mutex m begins; false (and *other) when threads
- * already wait on c with another mutex. */
-bool lg_cond_enter(uintptr_t c, uintptr_t m, uintptr_t *other);
-void lg_cond_leave(uintptr_t c);
+ * already wait on c with another mutex. An untimed wait is counted as
+ * blocked until a signal or broadcast on c follows its start: *gen is what
+ * lg_cond_leave is given back (0: not counted). */
+bool lg_cond_enter(uintptr_t c, uintptr_t m, bool untimed, uint64_t *gen, uintptr_t *other);
+void lg_cond_leave(uintptr_t c, uint64_t gen);
+/* A signal or broadcast on c: the waits counted as blocked are not any more
+ * (a signal wakes at least one waiter; which one is unknown, so none stays
+ * certain). One relaxed load when no untimed wait is counted anywhere. */
+void lg_cond_woken(uintptr_t c);
+/* Untimed waits on c that no signal or broadcast has followed: threads
+ * certainly blocked on c, for pthread_cond_destroy. */
+uint32_t lg_cond_blocked(uintptr_t c);
 /* Barrier b is set up with count (what lockgraph knew of it before), or
  * destroyed (what it knew), or waited at. */
 struct lg_obj_info lg_barrier_init_rec(uintptr_t b, unsigned count, uintptr_t site);
@@ -843,13 +854,17 @@ bool lg_check_mutex(struct lg_thread *t, uintptr_t m, const char *call, uintptr_
 /* Around a condition-variable wait: cond-misuse checks (the mutex is not
  * held by the waiter, is no mutex, or differs from other waiters'). */
 void lg_before_cond_wait(struct lg_thread *t, uintptr_t c, uintptr_t m, struct lg_lock *l,
-                         uintptr_t site);
+                         bool untimed, uintptr_t site);
 void lg_after_cond_wait(struct lg_thread *t, uintptr_t c, uintptr_t m);
 /* Barriers: barrier-misuse checks of init (count 0, again while in use or
  * without destroy) and destroy (while threads wait); the record of init. */
 void lg_before_barrier_init(struct lg_thread *t, uintptr_t b, unsigned count, uintptr_t site);
 void lg_after_barrier_init(struct lg_thread *t, uintptr_t b, unsigned count, uintptr_t site);
 void lg_before_barrier_destroy(struct lg_thread *t, uintptr_t b, uintptr_t site);
+/* pthread_cond_destroy of c: a cond-misuse report when threads are
+ * certainly blocked on it (glibc's destroy then waits for them to leave);
+ * true then, and the destroy is a watched wait. */
+bool lg_before_cond_destroy(struct lg_thread *t, uintptr_t c, uintptr_t site);
 /* On the thread's way out (return, pthread_exit, cancellation): report the
  * locks it abandoned, then retire its record. */
 void lg_thread_exit(struct lg_thread *t);
