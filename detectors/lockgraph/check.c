@@ -28,7 +28,9 @@ static atomic_bool said_graph_memory, said_deadlock_size;
  * reported before the call is made (a semaphore lock taken again never is:
  * another thread may post it). Without a deadline the thread would block
  * forever, so the process stops; with one (timedlock, clocklock) the call
- * times out as it would natively (ETIMEDOUT), and the program goes on.
+ * times out as it would natively (ETIMEDOUT), and the program goes on. The
+ * rwlock re-taken while held for writing is reported too (POSIX leaves it
+ * undefined), with glibc's EDEADLK returned.
  */
 static bool
 is_self_deadlock(const struct lg_lock *l, const struct lg_held *h, enum lg_mode mode,
@@ -900,12 +902,20 @@ lg_before_acquire(struct lg_thread *t, struct lg_lock *l, enum lg_mode mode,
 {
     struct lg_held *h = held_by_self(t, l);
     if (LG_UNLIKELY(h != NULL)) {
-        if (!is_self_deadlock(l, h, mode, how))
+        if (!is_self_deadlock(l, h, mode, how)) {
+            /* glibc answers EDEADLK to a read or write lock of an rwlock
+             * the thread holds for writing (TSan and DRD report it). */
+            if (l->type == LG_RWLOCK && h->mode == LG_EXCL && how != LG_TRY
+                && really_held(t, l, h))
+                lg_report_self_deadlock(t, l, h, LG_SELF_REFUSED, site);
             return lg_chain_for(t, lg_lock_uid(l), mode); /* a re-take orders nothing */
+        }
         if (really_held(t, l, h)) {
             /* A timed attempt ends by itself (ETIMEDOUT): report it, but
              * let the program have its answer (the report says which). */
-            if (lg_report_self_deadlock(t, l, h, how != LG_BLOCKING, site) && how == LG_BLOCKING) {
+            if (lg_report_self_deadlock(t, l, h, how == LG_BLOCKING ? LG_SELF_FOREVER
+                                                                     : LG_SELF_TIMES_OUT, site)
+                && how == LG_BLOCKING) {
                 lg_pend_flush_all(); /* what the threads noted, before the end */
                 lg_exit_now();
             }

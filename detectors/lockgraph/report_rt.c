@@ -768,7 +768,7 @@ out:
 
 bool
 lg_report_self_deadlock(struct lg_thread *t, struct lg_lock *l, const struct lg_held *held,
-                        bool timed, uintptr_t site)
+                        enum lg_self_outcome outcome, uintptr_t site)
 {
     (void)site;
     bool written = false;
@@ -782,13 +782,16 @@ lg_report_self_deadlock(struct lg_thread *t, struct lg_lock *l, const struct lg_
         row->held_at = stack_of(&b, lg_held_stack(held));
         row->wanted_at = stack_of(&b, lg_stack_capture(2));
         char name[160];
-        snprintf(b.summary, sizeof b.summary,
-                 timed ? "self-deadlock: T%u takes %s, which it already holds; the call has "
-                         "a deadline, so lockgraph lets it fail with ETIMEDOUT, as it would "
-                         "without lockgraph, and the program goes on"
-                       : "self-deadlock: T%u takes %s, which it already holds; it would wait "
-                         "forever, so lockgraph stops the program",
-                 t->num, lock_label(&b, row->held, name, sizeof name));
+        const char *what =
+            outcome == LG_SELF_FOREVER ? "it would wait forever, so lockgraph stops the program"
+            : outcome == LG_SELF_TIMES_OUT
+                ? "the call has a deadline, so lockgraph lets it fail with ETIMEDOUT, as it "
+                  "would without lockgraph, and the program goes on"
+                : "glibc refuses the call (EDEADLK) and the program goes on; POSIX leaves "
+                  "the result undefined";
+        snprintf(b.summary, sizeof b.summary, "self-deadlock: T%u takes %s, which it already "
+                 "holds%s; %s", t->num, lock_label(&b, row->held, name, sizeof name),
+                 outcome == LG_SELF_REFUSED ? " for writing" : "", what);
         finish_report(&b, t, true, &written);
     }
     builder_free(&b);

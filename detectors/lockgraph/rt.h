@@ -905,9 +905,13 @@ long lg_wait_slice_ms(void);
 /* `at`: the stack of the acquisition that closed the cycle, 0 when it is
  * the reporting thread's stack now. */
 bool lg_report_inversion(struct lg_thread *t, const struct lg_cycle *cycle, lg_stack_id at);
-/* `timed`: the call has a deadline, and the program is let go on. */
-bool lg_report_self_deadlock(struct lg_thread *t, struct lg_lock *l,
-                             const struct lg_held *held, bool timed, uintptr_t site);
+/* What the call that re-takes a held lock does: waits for ever (the
+ * program is then stopped), times out (ETIMEDOUT), or is refused by glibc
+ * (EDEADLK: an rwlock the thread holds for writing). In the last two the
+ * program is let go on. */
+enum lg_self_outcome { LG_SELF_FOREVER, LG_SELF_TIMES_OUT, LG_SELF_REFUSED };
+bool lg_report_self_deadlock(struct lg_thread *t, struct lg_lock *l, const struct lg_held *held,
+                             enum lg_self_outcome outcome, uintptr_t site);
 bool lg_report_deadlock(struct lg_thread *const *threads, uint32_t n);
 bool lg_report_abandoned(struct lg_thread *t);
 bool lg_report_misuse(struct lg_thread *t, const char *kind, struct lg_lock *l,
