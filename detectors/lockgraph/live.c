@@ -745,6 +745,12 @@ find_stall(struct lg_live *lv, uint64_t now, const struct lg_live_sample *s, uin
     return 0;
 }
 
+void
+lg_live_stall_withheld(struct lg_live *lv)
+{
+    lv->stall_reported = false;
+}
+
 int
 lg_live_tick(struct lg_live *lv, uint64_t now, const struct lg_live_sample *s, uint32_t n,
              struct lg_live_verdict *out, uint32_t max)

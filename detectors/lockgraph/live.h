@@ -231,6 +231,9 @@ int lg_live_tick(struct lg_live *lv, uint64_t now_ns, const struct lg_live_sampl
 /* A thread exited at when_ns (it was running until then). Calls may come
  * late and out of order: the newest time counts. */
 void lg_live_thread_gone(struct lg_live *lv, uint64_t when_ns);
+/* The caller did not report the stall verdict it was given (something the
+ * samples do not show may still end a wait): judge it again next tick. */
+void lg_live_stall_withheld(struct lg_live *lv);
 
 /* Jain's fairness index of n values: (sum x)^2 / (n * sum x^2); 1 when all
  * are zero or n is 0. */

@@ -11,7 +11,13 @@
 #include "rt.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "live.h"
 #include "lockgraph.h"
@@ -190,6 +196,93 @@ note_window(const struct lg_live_window *w, void *ctx)
             w->starving ? "starving" : "not starving");
 }
 
+/* ---- what the samples cannot show ------------------------------------------ */
+
+/* getdents64 records, read without the program's malloc. */
+struct dirent64_rec {
+    uint64_t ino;
+    int64_t off;
+    unsigned short reclen;
+    unsigned char type;
+    char name[];
+};
+
+/* A thread of this process that lockgraph never saw (a glibc helper thread,
+ * such as a SIGEV_THREAD timer's; one made by a raw clone): it may end any
+ * wait. The monitor itself is no such thread. */
+static bool
+unseen_thread(void)
+{
+    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    long self = (long)syscall(SYS_gettid);
+    _Alignas(8) char buf[4096];
+    bool unseen = false;
+    long n;
+    while (!unseen && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+        for (long at = 0; at < n && !unseen;) {
+            const struct dirent64_rec *d = (const void *)(buf + at);
+            at += d->reclen;
+            long tid = strtol(d->name, NULL, 10);
+            unseen = tid > 0 && tid != self && !lg_thread_by_tid(tid);
+        }
+    close(fd);
+    return unseen;
+}
+
+/* An alarm, interval timer or POSIX timer that will still fire: its signal
+ * handler may post a semaphore (sem_post is async-signal-safe), its
+ * SIGEV_THREAD callback do anything. */
+static bool
+armed_timer(void)
+{
+    struct itimerval it;
+    if (getitimer(ITIMER_REAL, &it) == 0 && (it.it_value.tv_sec || it.it_value.tv_usec))
+        return true;
+    int fd = open("/proc/self/timers", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    char buf[4096];
+    bool armed = false;
+    size_t have = 0;
+    ssize_t got;
+    /* Lines "ID: <n>", one per timer; each is asked directly of the kernel. */
+    while (!armed && (got = read(fd, buf + have, sizeof buf - 1 - have)) > 0) {
+        have += (size_t)got;
+        buf[have] = 0;
+        char *line = buf, *nl;
+        while (!armed && (nl = strchr(line, '\n')) != NULL) {
+            *nl = 0;
+            if (strncmp(line, "ID: ", 4) == 0) {
+                struct itimerspec its;
+                long id = strtol(line + 4, NULL, 10);
+                armed = syscall(SYS_timer_gettime, id, &its) == 0
+                        && (its.it_value.tv_sec || its.it_value.tv_nsec);
+            }
+            line = nl + 1;
+        }
+        have = (size_t)(buf + have - line);
+        memmove(buf, line, have);
+        if (have == sizeof buf - 1)
+            have = 0; /* a line that long is no ID line */
+    }
+    close(fd);
+    return armed;
+}
+
+/* Why a stall verdict must wait: what may still end one of its waits that
+ * no sample shows, or NULL. */
+static const char *
+stall_may_end(void)
+{
+    if (armed_timer())
+        return "a timer of the process is armed (its signal handler or callback may wake a thread)";
+    if (unseen_thread())
+        return "a thread lockgraph did not see start (a library's helper thread) is running";
+    return NULL;
+}
+
 static long
 tick_ms(void)
 {
@@ -220,7 +313,7 @@ lg_liveness_run(void (*each_tick)(void))
         lg_live_on_window(lv, note_window, NULL);
     struct sampling sm = { 0 };
     struct timespec nap = { 0, tick_ms() * 1000000L };
-    static atomic_bool said_memory;
+    static atomic_bool said_memory, said_withheld;
     for (;;) {
         while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
             ;
@@ -242,6 +335,14 @@ lg_liveness_run(void (*each_tick)(void))
             continue;
         }
         for (int i = 0; i < n; i++) {
+            const char *why = v[i].kind == LG_LIVE_STALL ? stall_may_end() : NULL;
+            if (why) {
+                lg_live_stall_withheld(lv);
+                if (lg_opt.verbosity >= 1 && !atomic_exchange(&said_withheld, true))
+                    lg_note("every thread seen is blocked, but %s: no stall is reported "
+                            "while it is (said once)", why);
+                continue;
+            }
             bool written = lg_report_liveness(&v[i], lock_of, &sm);
             if (written && v[i].kind == LG_LIVE_STALL)
                 lg_exit_now();
