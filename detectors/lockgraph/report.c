@@ -150,14 +150,28 @@ lg_basename(const char *path)
     return s ? s + 1 : path;
 }
 
+static bool
+in_libc(const struct lg_frame *f)
+{
+    return f->module && strncmp(lg_basename(f->module), "libc.so", 7) == 0;
+}
+
 /* The innermost frame with a source file (or, when want_file is false, with
- * a function name) of s, or NULL. */
+ * a function name) of s, or NULL. Not past the program's own frames: the
+ * C library's frames after them (start_thread, __libc_start_main) have
+ * source lines where the C library has debug information, and would name
+ * the same place in every report of a program built without it. */
 const struct lg_frame *
 lg_stack_pick(const struct lg_stack *s, bool want_file)
 {
     uint32_t n = lg_nframes(s);
+    bool own = false;
     for (uint32_t i = 0; i < n; i++) {
         const struct lg_frame *f = &s->frames[i];
+        bool libc = in_libc(f);
+        if (libc && own)
+            break;
+        own = own || !libc;
         if (want_file ? f->file != NULL : f->function != NULL)
             return f;
     }
@@ -181,6 +195,15 @@ lg_report_place(const struct lg_report *r)
         }
         if (f)
             return f;
+    }
+    /* Nothing named: the innermost frame, shown as module+offset. */
+    if (lg_nframes(r->current))
+        return &r->current->frames[0];
+    for (uint32_t i = 0; i < lg_nrows(r); i++) {
+        if (lg_nframes(r->rows[i].wanted_at))
+            return &r->rows[i].wanted_at->frames[0];
+        if (lg_nframes(r->rows[i].held_at))
+            return &r->rows[i].held_at->frames[0];
     }
     return NULL;
 }

@@ -1236,7 +1236,8 @@ closing_line(void)
     if (locks == 0 && threads > 1) /* "0 locks checked" alone reads as "all is well" */
         lg_note("note: %u threads ran and took no lock lockgraph knows (a pthread mutex, "
                 "rwlock or spinlock, a C11 mtx, a semaphore used as a lock); locks of other "
-                "kinds (Rust's std::sync, Go's, a raw futex) are not seen", threads);
+                "kinds (Rust's std::sync, Go's, OpenMP's omp_set_lock and critical sections, "
+                "GLib's GMutex, a raw futex) are not seen", threads);
     char seed[64] = "";
     if (lg_opt.perturb) /* the seed that replays this run's schedule */
         snprintf(seed, sizeof seed, "; perturbed with perturb_seed=%ld", lg_opt.perturb_seed);

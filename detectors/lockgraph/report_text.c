@@ -393,5 +393,7 @@ lg_report_text(struct lg_buf *b, const struct lg_report *r)
     }
     if (f && f->function)
         lg_buf_printf(b, " in %s", f->function);
+    else if (f && !f->file && f->module)
+        lg_buf_printf(b, " (%s+0x%" PRIxPTR ")", lg_basename(f->module), f->offset);
     lg_text_end(b, start);
 }

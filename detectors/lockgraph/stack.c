@@ -573,6 +573,36 @@ module_symbol(struct module *m, uintptr_t addr, unsigned type, bool with_offset,
     return copy_str(buf, strlen(buf));
 }
 
+/*
+ * Whether the name addr2line gave an address without DWARF can be right.
+ * With only a symbol table it names the nearest function symbol below the
+ * address, even one whose size ends before it: in a stripped library, the
+ * static function there is hidden, and the nearest exported one is
+ * unrelated. False only when the module's table shows that: no function
+ * symbol contains addr, and the nearest one below has a size (one without,
+ * hand-written assembly, may well run on).
+ */
+static bool
+name_may_cover(const struct module *m, uintptr_t addr)
+{
+    if (!m->syms)
+        return true;
+    uintptr_t rel = m->is_exec ? addr : addr - m->base;
+    const Elf64_Sym *below = NULL;
+    for (size_t i = 0; i < m->nsyms; i++) {
+        const Elf64_Sym *s = &m->syms[i];
+        if (ELF64_ST_TYPE(s->st_info) != STT_FUNC || s->st_shndx == SHN_UNDEF
+            || s->st_value > rel)
+            continue;
+        if (rel < s->st_value + s->st_size)
+            return true;
+        if (!below || s->st_value > below->st_value
+            || (s->st_value == below->st_value && s->st_size == 0))
+            below = s;
+    }
+    return below && below->st_size == 0;
+}
+
 const char *
 lg_symbolize_data(uintptr_t addr, size_t elem_size)
 {
@@ -635,6 +665,8 @@ symbolize(struct depot_entry *e)
                 f->function = res[i].level[lv].function;
                 f->file = res[i].level[lv].file;
                 f->line = res[i].level[lv].line;
+                if (f->function && !f->file && m && !name_may_cover(m, e->pcs[i] - 1))
+                    f->function = NULL; /* module+offset says more than a wrong name */
             }
             /* The ELF symbol names the outermost level when DWARF did not. */
             if (!f->function && m && lv + 1 == levels)

@@ -1,8 +1,8 @@
 /* main waits on a condition variable that a POSIX timer's SIGEV_THREAD
  * callback signals, three times stall_ms later. glibc runs the callback on
  * a helper thread it creates itself, past pthread_create, so lockgraph
- * never sees it start; while the timer is armed, and while that thread
- * lives, main's wait is not a stall.
+ * never sees it start; while that thread lives, main's wait is not a
+ * stall.
  * EXPECT: none
  * OPTIONS: stall_ms=200 */
 #include "probe.h"
