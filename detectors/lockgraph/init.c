@@ -19,9 +19,24 @@ extern char **environ;
 
 static pthread_key_t exit_key;
 
+/*
+ * The thread's way out. glibc runs the thread-specific-data destructors in
+ * rounds, while any of them sets a value again, up to
+ * PTHREAD_DESTRUCTOR_ITERATIONS rounds. A program's own destructor may
+ * unlock what the thread held, or take locks; so lockgraph's sets its value
+ * again until the last round, and checks for abandoned locks (and retires
+ * the record) only then, after the program's destructors of the first
+ * rounds: one that unlocked was reported as an abandoned lock.
+ */
 static void
 thread_exit(void *p)
 {
+    struct lg_thread *self = p;
+    if (self && self->exit_rounds + 1 < PTHREAD_DESTRUCTOR_ITERATIONS) {
+        self->exit_rounds++;
+        pthread_setspecific(exit_key, self);
+        return;
+    }
     int was = lg_busy;
     lg_busy = 1;
     lg_perturb_exit(p); /* before its record can serve another thread */

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -206,28 +207,82 @@ struct dirent64_rec {
     char name[];
 };
 
+/* Calls stop(tid, ctx) for each task of this process but the caller,
+ * until it returns true: 1 if one did, 0 if none, -1 if /proc could not
+ * tell. Read with getdents64, without the program's malloc. */
+static int
+any_other_task(bool (*stop)(long tid, void *ctx), void *ctx)
+{
+    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    long self = (long)syscall(SYS_gettid);
+    _Alignas(8) char buf[4096];
+    bool found = false;
+    long n;
+    while (!found && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+        for (long at = 0; at < n && !found;) {
+            const struct dirent64_rec *d = (const void *)(buf + at);
+            at += d->reclen;
+            long tid = strtol(d->name, NULL, 10);
+            found = tid > 0 && tid != self && stop(tid, ctx);
+        }
+    close(fd);
+    return found ? 1 : n < 0 ? -1 : 0;
+}
+
 /* A thread of this process that lockgraph never saw (a glibc helper thread,
  * such as a SIGEV_THREAD timer's; one made by a raw clone): it may end any
  * wait. The monitor itself is no such thread. */
 static bool
+not_seen(long tid, void *ctx)
+{
+    (void)ctx;
+    return !lg_thread_by_tid(tid);
+}
+
+static bool
 unseen_thread(void)
 {
-    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return any_other_task(not_seen, NULL) == 1;
+}
+
+/* Whether task tid has not exited yet: its state in /proc is not zombie
+ * or dead (a main thread that called pthread_exit stays a zombie until the
+ * whole process ends). A task that is gone already is not running. */
+static bool
+still_running(long tid, void *ctx)
+{
+    (void)ctx;
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/stat", tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    long self = (long)syscall(SYS_gettid);
-    _Alignas(8) char buf[4096];
-    bool unseen = false;
-    long n;
-    while (!unseen && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
-        for (long at = 0; at < n && !unseen;) {
-            const struct dirent64_rec *d = (const void *)(buf + at);
-            at += d->reclen;
-            long tid = strtol(d->name, NULL, 10);
-            unseen = tid > 0 && tid != self && !lg_thread_by_tid(tid);
-        }
+    ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
-    return unseen;
+    if (n <= 0)
+        return false;
+    buf[n] = 0;
+    const char *paren = strrchr(buf, ')'); /* after the command, which may hold ')' */
+    char state = paren && paren[1] == ' ' ? paren[2] : '?';
+    return state != 'Z' && state != 'X' && state != 'x';
+}
+
+/*
+ * The program's last thread has exited, and the monitor is all that is
+ * left. Without lockgraph, glibc's last exiting thread calls exit(0) (a
+ * main that ended with pthread_exit leaves the process to its other
+ * threads, and it ends with the last of them); the monitor, created by
+ * pthread_create like them, kept the process alive for ever. It does that
+ * exit instead: atexit handlers and stdio flushing run, then lockgraph's
+ * own end (closing line, exit status when something was reported).
+ */
+static void
+exit_if_last(void)
+{
+    if (lg_threads_alive() == 0 && any_other_task(still_running, NULL) == 0)
+        exit(0);
 }
 
 /*
@@ -282,6 +337,7 @@ lg_liveness_run(void (*each_tick)(void))
         while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
             ;
         nap.tv_nsec = tick_ms() * 1000000L;
+        exit_if_last();
         if (!atomic_load_explicit(&lg_active, memory_order_acquire))
             continue;
         if (each_tick)

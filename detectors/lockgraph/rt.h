@@ -272,6 +272,7 @@ struct lg_thread {
     atomic_bool wait_external;
     uint64_t dl_sig, dl_since_ns; /* the wait-for cycle seen last, and since when */
     uint64_t cond_gen;            /* lg_cond_enter's *gen for the wait under way */
+    uint8_t exit_rounds;          /* destructor rounds its exit was put off (init.c) */
 
     atomic_uintptr_t wait_site;   /* return address of the blocking call */
 
