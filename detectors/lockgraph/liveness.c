@@ -231,22 +231,6 @@ any_other_task(bool (*stop)(long tid, void *ctx), void *ctx)
     return found ? 1 : n < 0 ? -1 : 0;
 }
 
-/* A thread of this process that lockgraph never saw (a glibc helper thread,
- * such as a SIGEV_THREAD timer's; one made by a raw clone): it may end any
- * wait. The monitor itself is no such thread. */
-static bool
-not_seen(long tid, void *ctx)
-{
-    (void)ctx;
-    return !lg_thread_by_tid(tid);
-}
-
-static bool
-unseen_thread(void)
-{
-    return any_other_task(not_seen, NULL) == 1;
-}
-
 /* Whether task tid has not exited yet: its state in /proc is not zombie
  * or dead (a main thread that called pthread_exit stays a zombie until the
  * whole process ends). A task that is gone already is not running. */
@@ -267,6 +251,22 @@ still_running(long tid, void *ctx)
     const char *paren = strrchr(buf, ')'); /* after the command, which may hold ')' */
     char state = paren && paren[1] == ' ' ? paren[2] : '?';
     return state != 'Z' && state != 'X' && state != 'x';
+}
+
+/* A thread of this process that lockgraph never saw (a glibc helper thread,
+ * such as a SIGEV_THREAD timer's; one made by a raw clone), and that has
+ * not exited (a main thread that ended with pthread_exit is a zombie): it
+ * may end any wait. The monitor itself is no such thread. */
+static bool
+not_seen(long tid, void *ctx)
+{
+    return !lg_thread_by_tid(tid) && still_running(tid, ctx);
+}
+
+static bool
+unseen_thread(void)
+{
+    return any_other_task(not_seen, NULL) == 1;
 }
 
 /*
