@@ -101,10 +101,10 @@ LG_EXPORT int
 cnd_signal(cnd_t *c)
 {
     int err = REAL(cnd_signal)(c);
-    lg_intercept_cond_woken((pthread_cond_t *)(void *)c, err == thrd_success ? 0 : EINVAL);
+    int perr = err == thrd_success ? 0 : EINVAL; /* as the pthread call would say */
+    lg_intercept_cond_woken((pthread_cond_t *)(void *)c, perr);
     if (LG_UNLIKELY(lg_perturb_on) && !lg_busy)
-        lg_perturb_after(lg_self_peek(), LG_PT_SIGNAL, (uintptr_t)c,
-                         err == thrd_success ? 0 : EINVAL);
+        lg_perturb_after(lg_self_peek(), LG_PT_SIGNAL, (uintptr_t)c, perr);
     return err;
 }
 
@@ -112,10 +112,10 @@ LG_EXPORT int
 cnd_broadcast(cnd_t *c)
 {
     int err = REAL(cnd_broadcast)(c);
-    lg_intercept_cond_woken((pthread_cond_t *)(void *)c, err == thrd_success ? 0 : EINVAL);
+    int perr = err == thrd_success ? 0 : EINVAL; /* as the pthread call would say */
+    lg_intercept_cond_woken((pthread_cond_t *)(void *)c, perr);
     if (LG_UNLIKELY(lg_perturb_on) && !lg_busy)
-        lg_perturb_after(lg_self_peek(), LG_PT_BROADCAST, (uintptr_t)c,
-                         err == thrd_success ? 0 : EINVAL);
+        lg_perturb_after(lg_self_peek(), LG_PT_BROADCAST, (uintptr_t)c, perr);
     return err;
 }
 

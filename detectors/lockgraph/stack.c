@@ -665,8 +665,10 @@ symbolize(struct depot_entry *e)
                 f->function = res[i].level[lv].function;
                 f->file = res[i].level[lv].file;
                 f->line = res[i].level[lv].line;
-                if (f->function && !f->file && m && !name_may_cover(m, e->pcs[i] - 1))
+                if (f->function && !f->file && m && !name_may_cover(m, e->pcs[i] - 1)) {
                     f->function = NULL; /* module+offset says more than a wrong name */
+                    continue;           /* and no symbol there has one */
+                }
             }
             /* The ELF symbol names the outermost level when DWARF did not. */
             if (!f->function && m && lv + 1 == levels)
