@@ -254,8 +254,47 @@ keep_children_out(void)
     }
 }
 
+/*
+ * The start runs once: from lockgraph's constructor, or earlier, from the
+ * first thread creation that comes before it. The loader runs the
+ * constructors of the program's own libraries (DT_NEEDED) before a
+ * preloaded library's; threads one of them started were never followed,
+ * and their inversions were missed with "0 locks" said. Only a thread
+ * creation starts it early: a lock call may come from inside an
+ * allocator that is initialising (jemalloc's malloc takes its mutexes
+ * before any constructor), where lockgraph's start, which may allocate
+ * (pthread_atfork), must not run; pthread_create itself allocates.
+ */
+static atomic_int start_state; /* 0 not begun, 1 under way, 2 done */
+
+static void start(void);
+
+void
+lg_start_early(void)
+{
+    int expect = 0;
+    if (!lg_busy && atomic_load_explicit(&start_state, memory_order_relaxed) == 0
+        && atomic_compare_exchange_strong(&start_state, &expect, 1)) {
+        start();
+        atomic_store_explicit(&start_state, 2, memory_order_release);
+        if (lg_opt.verbosity >= 1)
+            lg_note("started at a thread creation before lockgraph's constructor (a "
+                    "library's constructor creates threads)");
+    }
+}
+
 __attribute__((constructor)) static void
 lg_start(void)
+{
+    int expect = 0;
+    if (atomic_compare_exchange_strong(&start_state, &expect, 1)) {
+        start();
+        atomic_store_explicit(&start_state, 2, memory_order_release);
+    }
+}
+
+static void
+start(void)
 {
     lg_busy = 1;
     lg_resolve();

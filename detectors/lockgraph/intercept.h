@@ -94,6 +94,9 @@ const char *lg_self_path(void);
  * functions (the program then calls it directly, past lockgraph), or
  * NULL: the usual case, where they come after lockgraph. */
 const char *lg_resolve_shadowed_by(void);
+/* Start lockgraph now, if its constructor has not run yet: a thread
+ * creation before it (init.c). */
+void lg_start_early(void);
 #define REAL(name) (LG_LIKELY(lg_real.name != NULL) ? (void)0 : lg_resolve(), lg_real.name)
 
 /* ---- entering and leaving lockgraph ------------------------------------- */

@@ -206,6 +206,8 @@ int
 lg_intercept_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
                            int (*c11_fn)(void *), void *arg)
 {
+    if (LG_UNLIKELY(!atomic_load_explicit(&lg_active, memory_order_relaxed)))
+        lg_start_early(); /* a library's constructor, before lockgraph's */
     struct lg_thread *t = enter();
     struct start *s = t ? lg_mem_alloc(sizeof *s) : NULL;
     if (s) {

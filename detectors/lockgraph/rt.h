@@ -6,8 +6,10 @@
  * each other):
  *   intercept_c11.c, intercept_sem.c   C11 <threads.h> and POSIX semaphores,
  *                through the pthread interposers' own paths (intercept.h)
- *   intercept.c, intercept_sync.c, init.c   the interposed functions, start,
- *                exit and fork (intercept.h: what they share)
+ *   intercept.c, intercept_sync.c   the interposed functions (intercept.h:
+ *                what they share with init.c)
+ *   init.c       start (at lockgraph's constructor, or at a thread creation
+ *                before it), exit and fork
  *   resolve.c    the real functions behind the interposers
  *   perturb.c    schedule perturbation: holds and spurious wake-ups (perturb.h)
  *   check.c      what an acquisition/release means: self-deadlock, edges,
