@@ -352,9 +352,36 @@ start(void)
     leave();
 }
 
+/*
+ * The program's own _exit (and _Exit, the same function): a signal
+ * handler's, often, as a watchdog's. If the liveness monitor is holding a
+ * stall back because a signal handler might end it, it is asked to look
+ * again first (lg_liveness_exiting). Nothing else changes: the real
+ * _exit follows, with the program's status. lockgraph's own calls
+ * (lg_busy) go straight through.
+ */
+LG_EXPORT void
+_exit(int status)
+{
+    /* Nothing is written before the pid is checked (in there): a vfork
+     * child's _exit runs in its parent's memory. */
+    if (!lg_busy && atomic_load_explicit(&lg_active, memory_order_relaxed))
+        lg_liveness_exiting();
+    REAL(_exit)(status);
+    __builtin_unreachable();
+}
+
+LG_EXPORT void
+_Exit(int status)
+{
+    _exit(status);
+}
+
 __attribute__((destructor)) static void
 lg_stop(void)
 {
+    if (!lg_busy && atomic_load_explicit(&lg_active, memory_order_relaxed))
+        lg_liveness_exiting(); /* exit() from a signal handler, as _exit */
     lg_busy = 1;
     lg_perturb_finish();
     if (atomic_load_explicit(&lg_active, memory_order_relaxed))

@@ -70,6 +70,7 @@
     X(int, cnd_signal, (cnd_t *))                                                         \
     X(int, cnd_broadcast, (cnd_t *))                                                      \
     X(void, free, (void *))                                                               \
+    X(void, _exit, (int))                                                                 \
     X(size_t, malloc_usable_size, (void *))
 
 #define REAL_FIELD(ret, name, args) ret(*name) args;

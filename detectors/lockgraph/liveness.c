@@ -12,10 +12,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -286,20 +288,107 @@ exit_if_last(void)
 }
 
 /*
+ * A signal whose handler may post a semaphore (sem_post is
+ * async-signal-safe, and the one wake-up a handler may make): a daemon's
+ * main thread waits on one that its SIGTERM handler posts, with its
+ * workers idle; an alarm's handler posts one. Not counted: SIGINT (a
+ * person's Ctrl-C; every Python interpreter has a handler for it), the
+ * signals of a fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS,
+ * SIGABRT) or of a write or a limit (SIGPIPE, SIGXCPU, SIGXFSZ), and the
+ * CPU-time timers (SIGVTALRM, SIGPROF), none of which comes while every
+ * thread is blocked. The signal number, or 0.
+ */
+static int
+handled_signal(void)
+{
+    for (int sig = 1; sig < NSIG; sig++) {
+        switch (sig) {
+        case SIGKILL: case SIGSTOP: case SIGINT: case SIGSEGV: case SIGBUS: case SIGFPE:
+        case SIGILL: case SIGTRAP: case SIGSYS: case SIGABRT: case SIGPIPE: case SIGXCPU:
+        case SIGXFSZ: case SIGVTALRM: case SIGPROF:
+            continue;
+        }
+        struct sigaction sa;
+        /* glibc's own signals (cancellation, setxid) answer EINVAL. */
+        if (sigaction(sig, NULL, &sa) != 0)
+            continue;
+        if ((sa.sa_flags & SA_SIGINFO) ? sa.sa_sigaction != NULL
+                                       : sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)
+            return sig;
+    }
+    return 0;
+}
+
+static bool
+waits_on_semaphore(const struct lg_live_verdict *v)
+{
+    for (uint32_t i = 0; i < v->n; i++)
+        if (v->members[i].block == LG_LIVE_SEM)
+            return true;
+    return false;
+}
+
+/*
+ * A stall held back because a signal handler may post its semaphore, for
+ * the program's _exit (lg_liveness_exiting): a watchdog alarm whose
+ * handler ends the program instead (racebed's own programs bound their
+ * runs that way, and so do many tests) must not take the stall's report
+ * with it. Only while the real-time timer (alarm, setitimer) is armed: a
+ * daemon whose SIGTERM handler calls exit while its threads idle is
+ * ending as it should.
+ * signal_stall: the last tick held one back, with the timer armed.
+ * exit_asked: a thread is exiting and waits for the monitor's answer,
+ * exit_answered; exit_taken: the monitor is reporting the stall.
+ */
+static atomic_bool signal_stall, exit_asked, exit_answered, exit_taken;
+static atomic_long monitor_pid;
+
+/*
  * Why a stall verdict must wait: what may still end one of its waits that
- * no sample shows, or NULL. A timer's signal handler is not counted,
- * although one may post a semaphore (sem_post is async-signal-safe): a
- * watchdog alarm whose handler ends the program is far more common, and
- * with it every stall of a program that bounds its own run would go
- * unreported. (A SIGEV_THREAD timer's callback runs on a helper thread,
- * which is counted.)
+ * no sample shows, or NULL. *by_signal: the reason is a signal handler.
  */
 static const char *
-stall_may_end(void)
+stall_may_end(const struct lg_live_verdict *v, bool *by_signal, char *why, size_t len)
 {
+    *by_signal = false;
     if (unseen_thread())
         return "a thread lockgraph did not see start (a library's helper thread) is running";
+    int sig;
+    if (waits_on_semaphore(v) && (sig = handled_signal()) != 0) {
+        *by_signal = true;
+        snprintf(why, len, "the program's handler of signal %d (%s) may post the semaphore "
+                 "waited for", sig, sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+        return why;
+    }
     return NULL;
+}
+
+/*
+ * The program ends (_exit, or exit from a signal handler) while the last
+ * tick held a stall back for a signal handler, with the real-time timer
+ * armed: the monitor is asked to
+ * look once more, and reports the stall and ends the process itself if it
+ * still stands (the program's exit status is then lockgraph's). It answers
+ * at its next tick; after 2 s without one the program's exit goes on.
+ */
+void
+lg_liveness_exiting(void)
+{
+    if (!atomic_load_explicit(&signal_stall, memory_order_acquire)
+        || atomic_load_explicit(&monitor_pid, memory_order_relaxed) != (long)getpid())
+        return;
+    /* (Nothing is written before the pid check above: a vfork child runs
+     * in its parent's memory.) */
+    atomic_store_explicit(&exit_answered, false, memory_order_relaxed);
+    atomic_store_explicit(&exit_asked, true, memory_order_release);
+    const struct timespec ms = { 0, 1000000 };
+    /* Once the monitor has taken the stall, it ends the process: writing
+     * the report may take longer than 2 s on a loaded machine. */
+    for (int i = 0; !atomic_load_explicit(&exit_answered, memory_order_acquire)
+                    && (i < 2000 || (atomic_load_explicit(&exit_taken, memory_order_relaxed)
+                                     && i < 60000));
+         i++)
+        nanosleep(&ms, NULL);
 }
 
 static long
@@ -328,6 +417,7 @@ lg_liveness_run(void (*each_tick)(void))
     struct lg_live *lv;
     if (lg_live_new(&lv, &lg_mem, &cfg) != 0)
         return;
+    atomic_store_explicit(&monitor_pid, (long)getpid(), memory_order_relaxed);
     if (lg_opt.verbosity >= 2)
         lg_live_on_window(lv, note_window, NULL);
     struct sampling sm = { 0 };
@@ -354,9 +444,23 @@ lg_liveness_run(void (*each_tick)(void))
                          "is skipped");
             continue;
         }
+        bool asked = atomic_load_explicit(&exit_asked, memory_order_acquire), held = false;
         for (int i = 0; i < n; i++) {
-            const char *why = v[i].kind == LG_LIVE_STALL ? stall_may_end() : NULL;
+            char text[160];
+            bool by_signal = false;
+            const char *why = v[i].kind == LG_LIVE_STALL
+                                  ? stall_may_end(&v[i], &by_signal, text, sizeof text)
+                                  : NULL;
+            if (why && by_signal && asked) {
+                atomic_store_explicit(&exit_taken, true, memory_order_relaxed);
+                lg_note("the program is exiting while every thread is blocked: the stall "
+                        "below lasted until then");
+                why = NULL;
+            }
             if (why) {
+                struct itimerval it;
+                held |= by_signal && getitimer(ITIMER_REAL, &it) == 0
+                        && (it.it_value.tv_sec != 0 || it.it_value.tv_usec != 0);
                 lg_live_stall_withheld(lv);
                 if (lg_opt.verbosity >= 1 && !atomic_exchange(&said_withheld, true))
                     lg_note("every thread seen is blocked, but %s: no stall is reported "
@@ -366,6 +470,11 @@ lg_liveness_run(void (*each_tick)(void))
             bool written = lg_report_liveness(&v[i], lock_of, &sm);
             if (written && v[i].kind == LG_LIVE_STALL)
                 lg_exit_now();
+        }
+        atomic_store_explicit(&signal_stall, held, memory_order_release);
+        if (asked) {
+            atomic_store_explicit(&exit_asked, false, memory_order_relaxed);
+            atomic_store_explicit(&exit_answered, true, memory_order_release);
         }
     }
 }
