@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Tests of where lockgraph's output goes and what happens when it cannot
 get there: write failures said once on standard error, outputs that are
-FIFOs never blocking the program, the DOT picture written when lockgraph
+FIFOs (or a standard error nobody reads) never blocking the program, a file
+size limit never killing it, the DOT picture written when lockgraph
 ends the program itself, a closing line that counts every report,
 suppressions files read whole and checked, SARIF shaped for code scanning,
 C++ names demangled, and full stacks for held locks (held_stacks=1).
@@ -87,6 +88,76 @@ def test_write_failures(a, tmp):
     r = run(a, "out_many_reports", "log=/dev/full")
     check(r.err.count("SUMMARY: lockgraph:") == 3,
           "log=/dev/full: the reports go to standard error instead of being lost", str(r))
+
+
+def test_file_size_limit(a, tmp):
+    """RLIMIT_FSIZE below what lockgraph writes: the write past it fails with
+    EFBIG instead of raising SIGXFSZ, whose default action killed the
+    program (exit by signal 25, the program's own output lost)."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
+
+    for where in ("stderr", "log"):
+        path = os.path.join(tmp, where + ".txt")
+        with open(path, "w") as err:
+            opts = f"log={path}" if where == "log" else ""
+            p = subprocess.Popen([os.path.join(a.probes, "out_many_reports")],
+                                 env=dict(os.environ, LD_PRELOAD=a.lib, LOCKGRAPH_OPTIONS=opts),
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL if where == "log" else err,
+                                 preexec_fn=limit, start_new_session=True)
+            try:
+                p.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.communicate()
+        size = os.path.getsize(path)
+        check(p.returncode == 66 and size <= 2000,
+              f"RLIMIT_FSIZE of 2000 bytes, reports to {where}: the program is not killed by "
+              "SIGXFSZ (exit 66), and the file stops at the limit",
+              f"exit status {p.returncode}, {where} file {size} bytes")
+
+
+def test_stderr_pipe_nobody_reads(a, tmp):
+    """Standard error is a pipe of one page that nobody reads while the
+    program runs (a parent that drains it only at the end): lockgraph's
+    writes to it wait output_timeout_ms, then its text is dropped. They
+    waited for ever, and the program, which writes nothing there itself,
+    hung."""
+    rfd, wfd = os.pipe()
+    fcntl.fcntl(wfd, 1031, 4096)  # F_SETPIPE_SZ: one page
+    p = subprocess.Popen([os.path.join(a.probes, "out_many_reports")],
+                         env=dict(os.environ, LD_PRELOAD=a.lib,
+                                  LOCKGRAPH_OPTIONS="output_timeout_ms=300"),
+                         stdout=subprocess.PIPE, stderr=wfd, start_new_session=True)
+    os.close(wfd)
+    start_time = time.monotonic()
+    try:
+        p.communicate(timeout=20)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        timed_out = True
+    seconds = time.monotonic() - start_time
+    got = b""
+    os.set_blocking(rfd, False)
+    try:
+        while True:
+            chunk = os.read(rfd, 65536)
+            if not chunk:
+                break
+            got += chunk
+    except BlockingIOError:
+        pass
+    os.close(rfd)
+    check(not timed_out and p.returncode == 66 and 0 < len(got) <= 4096,
+          "standard error a full pipe nobody reads: the program is not held up (its text to "
+          "stderr is dropped after output_timeout_ms)",
+          f"exit status {p.returncode}{' (killed: timed out)' if timed_out else ''}, "
+          f"{seconds:.1f} s, {len(got)} bytes in the pipe")
 
 
 # ---- FIFOs --------------------------------------------------------------------
@@ -408,6 +479,8 @@ def test_fork_child_outlives_parent(a, tmp):
 TESTS = {
     "suppressions": test_suppressions,
     "write_failures": test_write_failures,
+    "file_size_limit": test_file_size_limit,
+    "stderr_pipe_nobody_reads": test_stderr_pipe_nobody_reads,
     "fifo_without_reader": test_fifo_without_reader,
     "fifo_reader_that_never_reads": test_fifo_reader_that_never_reads,
     "fifo_reader_that_leaves": test_fifo_reader_that_leaves,

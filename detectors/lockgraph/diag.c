@@ -11,7 +11,9 @@
  *  - an output is opened O_NONBLOCK, so a FIFO without a reader fails at
  *    once (ENXIO: said, then the open is tried again at the next write),
  *    and a write to a pipe nobody empties waits at most output_timeout_ms
- *    before its data is dropped (said once; that output gets nothing more);
+ *    before its data is dropped (said once; that output gets nothing more;
+ *    standard error, the program's, gets later text again once it has
+ *    room, after a line that says how much was lost);
  *  - the descriptor is moved out of the program's way (F_DUPFD_CLOEXEC
  *    near the top of the usual range) and, before each write, checked to
  *    still be the file lockgraph opened (fstat's dev/ino and the flags): a
@@ -19,7 +21,8 @@
  *    never gets lockgraph's text; the output is opened again by its path
  *    (as it is when the path names another file now: a rotated log);
  *  - a write to a pipe whose reader is gone returns EPIPE and never raises
- *    SIGPIPE in the program.
+ *    SIGPIPE in the program; one past RLIMIT_FSIZE returns EFBIG and never
+ *    raises SIGXFSZ.
  * When the log cannot be written, its text goes to standard error instead.
  *
  * No lock: an output's state is an immutable record, published with one
@@ -60,22 +63,21 @@ errno_name(int err)
  * write(2) all of it to fd; 0, or -errno. For a pipe, a FIFO or a socket
  * (not `regular`) it never waits longer than `wait_ms` in all (-1: as long
  * as it takes; poll before each piece of at most PIPE_BUF bytes, which then
- * fits) and fails with -ETIMEDOUT after that, and SIGPIPE is
- * blocked around the write and a SIGPIPE it raised is taken back, so a
- * reader that went away costs the program an EPIPE here, not its life.
+ * fits) and fails with -ETIMEDOUT after that. SIGPIPE and SIGXFSZ are
+ * blocked around the write, and one it raised is taken back: a reader that
+ * went away costs the program an EPIPE here, and a file at the process's
+ * RLIMIT_FSIZE an EFBIG, not its life (the signal's default action kills).
  */
 static int
 write_fd(int fd, const char *p, size_t n, bool regular, long wait_ms)
 {
-    sigset_t pipe_only, old, pending;
-    bool had_pipe = false;
-    if (!regular) {
-        sigemptyset(&pipe_only);
-        sigaddset(&pipe_only, SIGPIPE);
-        sigpending(&pending);
-        had_pipe = sigismember(&pending, SIGPIPE);
-        pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
-    }
+    sigset_t ours, old, pending;
+    sigemptyset(&ours);
+    sigaddset(&ours, SIGPIPE);
+    sigaddset(&ours, SIGXFSZ);
+    sigpending(&pending);
+    bool had_pipe = sigismember(&pending, SIGPIPE), had_fsize = sigismember(&pending, SIGXFSZ);
+    pthread_sigmask(SIG_BLOCK, &ours, &old);
     uint64_t deadline = lg_now_ns() + (uint64_t)(wait_ms < 0 ? 0 : wait_ms) * 1000000u;
     int err = 0;
     while (n > 0) {
@@ -111,13 +113,20 @@ write_fd(int fd, const char *p, size_t n, bool regular, long wait_ms)
         p += w;
         n -= (size_t)w;
     }
-    if (!regular) {
-        if (err == -EPIPE && !had_pipe) {
-            static const struct timespec now = { 0, 0 };
-            sigtimedwait(&pipe_only, NULL, &now);
-        }
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    static const struct timespec now = { 0, 0 };
+    if (err == -EPIPE && !had_pipe) {
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, SIGPIPE);
+        sigtimedwait(&one, NULL, &now);
     }
+    if (err == -EFBIG && !had_fsize) {
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, SIGXFSZ);
+        sigtimedwait(&one, NULL, &now);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return err;
 }
 
@@ -133,13 +142,42 @@ format_line(char *line, size_t size, const char *fmt, va_list ap)
     return (size_t)len;
 }
 
-/* fd 2 is the program's: lockgraph writes to it as before, waiting as long
- * as the program's own writes would. */
+/*
+ * fd 2 is the program's. A pipe there that nobody reads (a parent that
+ * never drains it, `2>&1 | sleep`) hung the program in lockgraph's write,
+ * where natively it never writes to fd 2 at all: a write waits at most
+ * output_timeout_ms, like the other outputs', and the text is dropped
+ * after that. While fd 2 stays full, later writes do not wait at all
+ * (stderr_dropped counts what went); the first one that gets through
+ * again says how much was lost.
+ */
+static atomic_ulong stderr_dropped;
+
 static void
 write_stderr(const char *data, size_t len)
 {
     struct stat st;
-    write_fd(2, data, len, fstat(2, &st) == 0 && S_ISREG(st.st_mode), -1);
+    bool regular = fstat(2, &st) == 0 && S_ISREG(st.st_mode);
+    unsigned long dropped = atomic_load_explicit(&stderr_dropped, memory_order_relaxed);
+    long wait = dropped ? 0 : lg_opt.output_timeout_ms;
+    if (dropped && !regular) {
+        struct pollfd pfd = { 2, POLLOUT, 0 };
+        if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLOUT)) {
+            atomic_fetch_add_explicit(&stderr_dropped, len, memory_order_relaxed);
+            return;
+        }
+    }
+    if (dropped && atomic_exchange_explicit(&stderr_dropped, 0, memory_order_relaxed)) {
+        char note[160];
+        int n = snprintf(note, sizeof note,
+                         "==%ld== lockgraph: up to %lu bytes of its output to standard error were "
+                         "dropped: nobody read it for output_timeout_ms (%ld ms)\n",
+                         (long)getpid(), dropped, (long)lg_opt.output_timeout_ms);
+        write_fd(2, note, n > 0 ? (size_t)n : 0, regular, lg_opt.output_timeout_ms);
+    }
+    int err = write_fd(2, data, len, regular, wait);
+    if (err == -ETIMEDOUT)
+        atomic_fetch_add_explicit(&stderr_dropped, len ? len : 1, memory_order_relaxed);
 }
 
 /* A message line, to fd 2 itself (`to_stderr`) or to the log. */

@@ -88,8 +88,9 @@
       "1: say when lockgraph starts and what it checked at exit; "            \
       "2: also every new lock-order edge and every starvation window judged") \
     X(INT, output_timeout_ms, 1000, 0, 600000,                                \
-      "how long a write may wait for the reader of an output that is a pipe " \
-      "or FIFO; then that output is dropped (said once)")                     \
+      "how long a write may wait for the reader of an output (standard "     \
+      "error included) that is a pipe or FIFO; then that output is dropped "  \
+      "(said once)")                                                          \
     X(BOOL, sem_locks, 1, 0, 1,                                               \
       "treat a semaphore that behaves as a binary lock (sem_init to 1, each " \
       "post by the thread that took it; Python's threading.Lock) as a lock")   \
