@@ -90,6 +90,22 @@ def test_write_failures(a, tmp):
           "log=/dev/full: the reports go to standard error instead of being lost", str(r))
 
 
+def test_exit_keeps_unclosed_files(a, tmp):
+    path = os.path.join(tmp, "unclosed.txt")
+    r = run(a, "out_unclosed_file", args=(path,))
+    text = read(path)
+    check(r.rc == 66 and text == "line the program never flushed\n",
+          "exit status 66 after a report: a file the program never closed still gets its "
+          "buffered line", f"{r}\nfile: {text!r}")
+
+
+def test_exit_runs_library_destructors(a, tmp):
+    r = run(a, "inversion_in_library_constructor")
+    check(r.rc == 66 and "ctor_threads_lib: destructor ran" in r.out,
+          "exit status 66 after a report: the destructors of the program's own libraries "
+          "still run", f"{r}\n---- stdout ----\n{r.out}")
+
+
 def test_file_size_limit(a, tmp):
     """RLIMIT_FSIZE below what lockgraph writes: the write past it fails with
     EFBIG instead of raising SIGXFSZ, whose default action killed the
@@ -479,6 +495,8 @@ def test_fork_child_outlives_parent(a, tmp):
 TESTS = {
     "suppressions": test_suppressions,
     "write_failures": test_write_failures,
+    "exit_keeps_unclosed_files": test_exit_keeps_unclosed_files,
+    "exit_runs_library_destructors": test_exit_runs_library_destructors,
     "file_size_limit": test_file_size_limit,
     "stderr_pipe_nobody_reads": test_stderr_pipe_nobody_reads,
     "fifo_without_reader": test_fifo_without_reader,

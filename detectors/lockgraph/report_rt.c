@@ -1184,17 +1184,45 @@ lg_reports_count(void)
     return atomic_load_explicit(&nreports, memory_order_relaxed);
 }
 
-/* Flush what the program wrote, if nobody holds the stream (a deadlocked
- * thread may be inside printf), then leave. */
+/* glibc's list of open streams (exported, chained by the public _chain
+ * field): what its exit flushes (_IO_cleanup) after the exit handlers. */
+extern FILE *_IO_list_all;
+
+/*
+ * Flush what the program wrote before lockgraph ends the process, as
+ * glibc's exit would: every stream with output in its buffer, not only
+ * stdout and stderr (a log file the program never closed lost its last
+ * lines), if nobody holds it (a deadlocked thread may be inside printf).
+ * The list is walked without its lock, as glibc's own exit does.
+ */
 static void
 flush_stdio(void)
 {
-    FILE *streams[] = { stdout, stderr };
-    for (size_t i = 0; i < 2; i++)
-        if (ftrylockfile(streams[i]) == 0) {
-            fflush_unlocked(streams[i]);
-            funlockfile(streams[i]);
+    for (FILE *f = _IO_list_all; f; f = f->_chain)
+        if (f->_IO_write_ptr > f->_IO_write_base && ftrylockfile(f) == 0) {
+            fflush_unlocked(f);
+            funlockfile(f);
         }
+}
+
+/*
+ * The exit status is lockgraph's, but the process is not ended from its
+ * destructor: the loader runs the destructors of the libraries the program
+ * was linked against after a preloaded library's, and they were skipped.
+ * The exit is left to a handler registered now, which glibc runs once
+ * every destructor has run; it flushes the streams (glibc's own flush
+ * comes after every handler) and ends the process. Registered with no
+ * object's handle: atexit() would tie it to lockgraph's, and glibc runs
+ * those handlers with lockgraph's own destructors, before the others.
+ */
+int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);
+
+static void
+exit_with_exitcode(void *unused)
+{
+    (void)unused;
+    flush_stdio();
+    _exit((int)lg_opt.exitcode);
 }
 
 /* The closing line of a process (summary=1): always in the one the launcher
@@ -1554,8 +1582,6 @@ lg_reporting_finish(void)
                 (unsigned long long)st.held_sets, (unsigned long long)st.searches_truncated);
     }
     report_leave();
-    if (stop) {
-        flush_stdio();
-        _exit((int)lg_opt.exitcode);
-    }
+    if (stop && __cxa_atexit(exit_with_exitcode, NULL, NULL) != 0)
+        exit_with_exitcode(NULL);
 }
