@@ -106,6 +106,21 @@ def test_exit_runs_library_destructors(a, tmp):
           "still run", f"{r}\n---- stdout ----\n{r.out}")
 
 
+def test_log_refused_to_a_child(a, tmp):
+    """log= in a directory only root may enter; the program's child switches
+    to nobody and execs: it cannot open the log, and goes on with its text on
+    standard error (it was ended with status 2, and the program with it)."""
+    if os.geteuid() != 0:
+        print("skip log_refused_to_a_child: needs root to switch a child to nobody")
+        return
+    os.chmod(tmp, 0o700)
+    log = os.path.join(tmp, "x.log")
+    r = run(a, "out_droppriv_child", f"log={log}")
+    check(r.rc == 0 and "helper exit status 0" in r.out and "cannot open log file" in r.err,
+          "log= a file a privilege-dropping child may not open: the child runs, and says "
+          "where its reports go", str(r))
+
+
 def test_file_size_limit(a, tmp):
     """RLIMIT_FSIZE below what lockgraph writes: the write past it fails with
     EFBIG instead of raising SIGXFSZ, whose default action killed the
@@ -497,6 +512,7 @@ TESTS = {
     "write_failures": test_write_failures,
     "exit_keeps_unclosed_files": test_exit_keeps_unclosed_files,
     "exit_runs_library_destructors": test_exit_runs_library_destructors,
+    "log_refused_to_a_child": test_log_refused_to_a_child,
     "file_size_limit": test_file_size_limit,
     "stderr_pipe_nobody_reads": test_stderr_pipe_nobody_reads,
     "fifo_without_reader": test_fifo_without_reader,

@@ -1381,8 +1381,20 @@ lg_reporting_init(void)
     if (err < 0) {
         const char *path = lg_opt.log;
         lg_opt.log = ""; /* say it on standard error */
-        lg_note("cannot open log file '%s': %s", path, strerror(-err));
-        _exit(2);
+        /* A path that cannot be opened is bad input, and stops the program
+         * the user ran before it starts. Not a process it started (which
+         * inherits the options), nor one refused the file for want of
+         * permission: a daemon's helper that switched to an unprivileged
+         * user before exec (varnishd's compiler) failed, and so did the
+         * daemon. Its text goes to standard error instead. */
+        const char *top = getenv("LOCKGRAPH_TOP_PID");
+        bool child = top && strtol(top, NULL, 10) != (long)getpid();
+        if (!child && err != -EACCES && err != -EPERM && err != -EROFS) {
+            lg_note("cannot open log file '%s': %s", path, strerror(-err));
+            _exit(2);
+        }
+        lg_note("cannot open log file '%s': %s; this process's reports go to standard error",
+                path, strerror(-err));
     }
     outputs_pid = getpid();
     lg_buf_init(&sarif_results, &lg_mem);
