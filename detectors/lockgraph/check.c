@@ -1262,7 +1262,9 @@ lg_wait_begin(struct lg_thread *t, enum lg_wait_kind kind, struct lg_lock *l,
     t->dl_sig = 0;
     atomic_store_explicit(&t->wait_stack, 0, memory_order_relaxed);
     atomic_store_explicit(&t->wait_object, object, memory_order_relaxed);
-    atomic_store_explicit(&t->wait_since_ns, lg_now_ns(), memory_order_relaxed);
+    uint64_t begun = lg_now_ns();
+    atomic_store_explicit(&t->wait_polled_ns, begun, memory_order_relaxed);
+    atomic_store_explicit(&t->wait_since_ns, begun, memory_order_relaxed);
     bool counted = false;
     if (l) {
         atomic_store_explicit(&t->waiting_uid, atomic_load_explicit(&l->uid, memory_order_relaxed),
@@ -1425,9 +1427,27 @@ nobody_can_post(struct lg_thread *const *path, uint32_t n, uint64_t since)
     return c.joins_alive == (1u << c.njoins) - 1;
 }
 
+/*
+ * Has every other member of the cycle polled its wait since the cycle was
+ * first seen? A thread really blocked in a lock call polls every slice. One
+ * that a signal handler took out of the call with siglongjmp has not ended
+ * its wait (lockgraph never saw the call return) and polls no more: it is
+ * running, and the cycle through it is a belief the program contradicts
+ * (it was reported as a deadlock, and the program stopped).
+ */
+static bool
+members_still_wait(struct lg_thread *const *path, uint32_t n, uint64_t since)
+{
+    for (uint32_t i = 1; i < n; i++)
+        if (atomic_load_explicit(&path[i]->wait_polled_ns, memory_order_relaxed) < since)
+            return false;
+    return true;
+}
+
 void
 lg_wait_poll(struct lg_thread *t)
 {
+    atomic_store_explicit(&t->wait_polled_ns, lg_now_ns(), memory_order_relaxed);
     if (atomic_load_explicit(&t->wait_stack, memory_order_relaxed) == 0)
         atomic_store_explicit(&t->wait_stack, lg_stack_capture(2), memory_order_relaxed);
     if (!lg_opt.detect_deadlocks)
@@ -1456,7 +1476,8 @@ lg_wait_poll(struct lg_thread *t)
         t->dl_sig = 0;
         return;
     }
-    if (now - t->dl_since_ns < (uint64_t)lg_opt.deadlock_ms * 1000000u)
+    if (now - t->dl_since_ns < (uint64_t)lg_opt.deadlock_ms * 1000000u
+        || !members_still_wait(path, n, t->dl_since_ns))
         return;
     /* The orders behind it first: a thread of the cycle may have noted its
      * chain and not polled yet (its buffer is free while it waits). */

@@ -73,6 +73,19 @@ bypassed(struct lg_lock *l, uint64_t uid, uint64_t grants0)
     return lg_lock_uid(l) == uid && now > grants0 ? now - grants0 : 0;
 }
 
+/* A lock wait that has not polled for far longer than its slices (at most
+ * 100 ms each; lg_wait_slice_ms): the thread left the call without
+ * lockgraph seeing (a signal handler's siglongjmp), and is running. */
+#define STALE_WAIT_NS 3000000000ull
+
+static bool
+wait_stale(struct lg_thread *t, uint64_t now)
+{
+    uint64_t polled = atomic_load_explicit(&t->wait_polled_ns, memory_order_relaxed);
+    return atomic_load_explicit(&t->wait_kind, memory_order_relaxed) == LG_WAIT_LOCK
+           && now > polled && now - polled > STALE_WAIT_NS;
+}
+
 static void
 sample_thread(struct lg_thread *t, void *ctx)
 {
@@ -103,9 +116,11 @@ sample_thread(struct lg_thread *t, void *ctx)
     s->thread = t->num;
     s->block = block_of(atomic_load_explicit(&t->wait_kind, memory_order_acquire));
     if (atomic_load_explicit(&t->wait_timed, memory_order_relaxed)
-        || atomic_load_explicit(&t->wait_external, memory_order_relaxed))
+        || atomic_load_explicit(&t->wait_external, memory_order_relaxed)
+        || wait_stale(t, lg_now_ns()))
         s->block = LG_LIVE_RUNNING; /* a timed wait ends by itself; another
-                                     * process may end a process-shared one */
+                                     * process may end a process-shared one;
+                                     * a stale one was left by siglongjmp */
     s->block_since_ns = atomic_load_explicit(&t->wait_since_ns, memory_order_relaxed);
     struct lg_lock *target = NULL;
     if (s->block == LG_LIVE_LOCK) {

@@ -273,6 +273,10 @@ struct lg_thread {
      * which lockgraph cannot see, may end the wait. */
     atomic_bool wait_external;
     uint64_t dl_sig, dl_since_ns; /* the wait-for cycle seen last, and since when */
+    /* When a lock wait last polled (every slice, lg_wait_poll): a thread
+     * that a signal handler's siglongjmp took out of the wait never ends
+     * it, and stops polling. */
+    atomic_uint_fast64_t wait_polled_ns;
     uint64_t cond_gen;            /* lg_cond_enter's *gen for the wait under way */
     uint8_t exit_rounds;          /* destructor rounds its exit was put off (init.c) */
 

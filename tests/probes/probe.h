@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #define CHECK(call)                                                           \
@@ -67,6 +68,30 @@ threads_in_this_process(void)
         n += e->d_name[0] != '.';
     closedir(d);
     return n;
+}
+
+/* Wait (up to 10 s) until thread tid of this process is blocked in the
+ * futex system call (/proc/self/task/TID/syscall starts with its number):
+ * inside a lock or semaphore wait, for sure. false if it never was. */
+static inline bool
+blocked_in_futex(long tid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", tid);
+    for (int i = 0; i < 10000; i++) {
+        FILE *f = fopen(path, "r");
+        long nr = -1;
+        if (f) {
+            if (fscanf(f, "%ld", &nr) != 1)
+                nr = -1;
+            fclose(f);
+        }
+        if (nr == SYS_futex)
+            return true;
+        const struct timespec ms = { 0, 1000000 };
+        nanosleep(&ms, NULL);
+    }
+    return false;
 }
 
 /* Run fn(arg) on a new thread and wait for it: sequential threads give
