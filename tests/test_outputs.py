@@ -121,6 +121,15 @@ def test_log_refused_to_a_child(a, tmp):
           "where its reports go", str(r))
 
 
+def test_note_on_runtime_locks(a, tmp):
+    r = run(a, "out_runtime_own_locks", "summary=1")
+    note = [l for l in r.err.splitlines() if "this program runs libtbb.so" in l]
+    check(r.rc == 0 and len(note) == 1 and "does not see" in note[0]
+          and "0 reports; 1 lock, 3 threads checked" in r.err,
+          "a program that runs a runtime with locks of its own: the closing line says that "
+          "lockgraph does not see them", str(r))
+
+
 def test_file_size_limit(a, tmp):
     """RLIMIT_FSIZE below what lockgraph writes: the write past it fails with
     EFBIG instead of raising SIGXFSZ, whose default action killed the
@@ -513,6 +522,7 @@ TESTS = {
     "exit_keeps_unclosed_files": test_exit_keeps_unclosed_files,
     "exit_runs_library_destructors": test_exit_runs_library_destructors,
     "log_refused_to_a_child": test_log_refused_to_a_child,
+    "note_on_runtime_locks": test_note_on_runtime_locks,
     "file_size_limit": test_file_size_limit,
     "stderr_pipe_nobody_reads": test_stderr_pipe_nobody_reads,
     "fifo_without_reader": test_fifo_without_reader,
