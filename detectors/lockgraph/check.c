@@ -14,7 +14,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 static atomic_bool said_graph_memory, said_deadlock_size;
 
@@ -1190,6 +1192,37 @@ lg_before_barrier_destroy(struct lg_thread *t, uintptr_t b, uintptr_t site)
         barrier_misuse(t, b, site, "destroys", "", was.inside);
 }
 
+/*
+ * Does the lock object say that exiting thread t holds h's lock? Read
+ * through a copy taken with process_vm_readv, which fails instead of
+ * faulting: a lock at exit is not necessarily mapped any more (one in
+ * another thread's stack, which glibc unmaps past lockgraph's munmap). A
+ * lock whose memory is gone is held by nobody.
+ */
+static bool
+still_held_at_exit(const struct lg_thread *t, const struct lg_held *h)
+{
+    union {
+        pthread_mutex_t m;
+        pthread_rwlock_t rw;
+        pthread_spinlock_t s;
+    } copy;
+    size_t len = h->lock->type == LG_RWLOCK ? sizeof copy.rw
+                 : h->lock->type == LG_SPINLOCK ? sizeof copy.s : sizeof copy.m;
+    struct iovec local = { &copy, len }, remote = { (void *)lg_lock_addr(h->lock), len };
+    if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)len)
+        return errno == ENOSYS || errno == EPERM; /* cannot tell: keep the belief */
+    uintptr_t obj = (uintptr_t)&copy;
+    switch (h->lock->type) {
+    case LG_RWLOCK:
+        return h->mode == LG_SHARED ? lg_abi_rwlock_locked(obj) : lg_abi_rwlock_writer(obj) == t->tid;
+    case LG_SPINLOCK:
+        return lg_abi_spin_locked(obj);
+    default:
+        return lg_abi_mutex_locked(obj) && lg_abi_mutex_owner(obj) == t->tid;
+    }
+}
+
 void
 lg_thread_exit(struct lg_thread *t)
 {
@@ -1203,6 +1236,14 @@ lg_thread_exit(struct lg_thread *t)
     lg_held_drop_stale(t);
     for (uint32_t i = t->nheld; i-- > 0;)
         if (t->held[i].lock->type == LG_SEMAPHORE)
+            lg_held_remove(t, i);
+    /* What the lock object itself says, before a report: an entry the
+     * lock contradicts is lockgraph's stale belief, not an abandoned lock
+     * (a false one was seen only with perturbation, in Apache, with no
+     * reproduction). */
+    for (uint32_t i = t->nheld; i-- > 0;)
+        if (t->held[i].lock->type != LG_SEMAPHORE && !t->held[i].lock->robust
+            && !still_held_at_exit(t, &t->held[i]))
             lg_held_remove(t, i);
     /* A robust mutex held at exit is the robust protocol's business: the
      * next owner gets EOWNERDEAD. Anything else is abandoned. */
