@@ -101,6 +101,14 @@ held_set(struct lg_thread *t, uint32_t k)
     for (uint32_t i = (uint32_t)(j + 1); i <= k; i++) {
         struct lg_held *h = &t->held[i];
         if (!orders_nothing(t, i, NULL)) {
+            /* A lock forgotten while held (its memory freed, a semaphore
+             * another thread posted; its record may be another lock's by
+             * now) is in no order: left out, and not said as a lack of
+             * memory, which it is not (Apache, perturbed). */
+            if (h->uid != lg_lock_uid(h->lock)) {
+                h->hid = below;
+                continue;
+            }
             lg_node_id n = lg_lock_node(h->lock);
             lg_held_id id;
             if (n == LG_NODE_NONE
