@@ -55,6 +55,7 @@ thread_exit(void *p)
  * another keeps glibc's single-threaded malloc, and a child that only
  * execs never gets a thread. */
 static bool monitor_started;
+static atomic_bool monitor_given_way; /* stopped for the program's sake: not again */
 
 static void *
 monitor_main(void *unused)
@@ -68,7 +69,7 @@ monitor_main(void *unused)
 static void
 start_monitor(void)
 {
-    if (!lg_opt.liveness)
+    if (!lg_opt.liveness || atomic_load_explicit(&monitor_given_way, memory_order_relaxed))
         return;
     pthread_attr_t attr;
     pthread_t th;
@@ -90,6 +91,29 @@ start_monitor(void)
         lg_note("cannot start the liveness monitor: no starvation, livelock or stall "
                 "reports in this run");
     pthread_attr_destroy(&attr);
+}
+
+/*
+ * The monitor's thread counts against the process: a pthread_create at
+ * RLIMIT_NPROC failed with EAGAIN where it succeeds natively (and the
+ * thread's locks went unchecked), and unshare(CLONE_NEWUSER), which wants
+ * a single-threaded process, failed with EINVAL. When such a call fails
+ * and the monitor runs, the monitor ends, for good, and the caller tries
+ * the call once more: the program gets the answer it would natively.
+ * Starvation, livelock and stall checks end with it (said once);
+ * deadlocks are still found by the waiting threads themselves.
+ */
+bool
+lg_monitor_give_way(const char *why)
+{
+    if (!monitor_started || atomic_exchange(&monitor_given_way, true))
+        return false;
+    if (!lg_liveness_stop())
+        return false;
+    monitor_started = false;
+    lg_note("ended its liveness monitor, whose thread kept %s: no starvation, "
+            "livelock or stall reports from now on", why);
+    return true;
 }
 
 static void

@@ -71,6 +71,8 @@
     X(int, cnd_broadcast, (cnd_t *))                                                      \
     X(void, free, (void *))                                                               \
     X(void, _exit, (int))                                                                 \
+    X(int, unshare, (int))                                                                \
+    X(int, setns, (int, int))                                                             \
     X(size_t, malloc_usable_size, (void *))
 
 #define REAL_FIELD(ret, name, args) ret(*name) args;
@@ -98,6 +100,10 @@ const char *lg_resolve_shadowed_by(void);
 /* Start lockgraph now, if its constructor has not run yet: a thread
  * creation before it (init.c). */
 void lg_start_early(void);
+/* A call of the program's failed because lockgraph's monitor thread
+ * counts against the process (init.c): the monitor ends for good, and true
+ * says to try the call again. `why` completes "whose thread kept ...". */
+bool lg_monitor_give_way(const char *why);
 #define REAL(name) (LG_LIKELY(lg_real.name != NULL) ? (void)0 : lg_resolve(), lg_real.name)
 
 /* ---- entering and leaving lockgraph ------------------------------------- */

@@ -172,6 +172,35 @@ pthread_cond_destroy(pthread_cond_t *c)
     return lg_intercept_cond_destroy(c, SITE);
 }
 
+/* ---- calls that want a single-threaded process -------------------------- */
+
+/* unshare(CLONE_NEWUSER) and setns into a user or mount namespace fail
+ * with EINVAL in a process with more than one thread: lockgraph's monitor
+ * must not be the one (lg_monitor_give_way). */
+LG_EXPORT int
+unshare(int flags)
+{
+    int r = REAL(unshare)(flags);
+    if (r != 0 && errno == EINVAL
+        && lg_monitor_give_way("the process from being single-threaded (unshare)")) {
+        errno = 0;
+        r = REAL(unshare)(flags);
+    }
+    return r;
+}
+
+LG_EXPORT int
+setns(int fd, int nstype)
+{
+    int r = REAL(setns)(fd, nstype);
+    if (r != 0 && errno == EINVAL
+        && lg_monitor_give_way("the process from being single-threaded (setns)")) {
+        errno = 0;
+        r = REAL(setns)(fd, nstype);
+    }
+    return r;
+}
+
 /* ---- threads and barriers -------------------------------------------------- */
 
 struct start {
@@ -225,6 +254,9 @@ lg_intercept_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn
     if (!s)
         return -1;
     int err = REAL(pthread_create)(th, attr, thread_start, s);
+    if (err == EAGAIN && lg_monitor_give_way("a thread of the program from starting (the "
+                                             "process is at its thread limit)"))
+        err = REAL(pthread_create)(th, attr, thread_start, s);
     if (err != 0) {
         lg_perturb_create_failed(s->num);
         lg_mem_free(s, sizeof *s);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
@@ -358,6 +359,11 @@ waits_on_semaphore(const struct lg_live_verdict *v)
 static atomic_bool signal_stall, exit_asked, exit_answered, exit_taken;
 static atomic_long monitor_pid;
 
+/* The monitor's task, while it runs (0: none), and a request that it end
+ * (lg_liveness_stop). */
+static atomic_long monitor_tid;
+static atomic_bool stop_asked;
+
 /*
  * Why a stall verdict must wait: what may still end one of its waits that
  * no sample shows, or NULL. *by_signal: the reason is a signal handler.
@@ -376,6 +382,38 @@ stall_may_end(const struct lg_live_verdict *v, bool *by_signal, char *why, size_
         return why;
     }
     return NULL;
+}
+
+/*
+ * End the monitor's thread and wait until its task is gone (at most 1 s):
+ * the program needs the process's thread count back (a pthread_create at
+ * RLIMIT_NPROC, an unshare or setns that wants a single thread). true if
+ * a monitor was running and has gone.
+ */
+bool
+lg_liveness_stop(void)
+{
+    const struct timespec ms = { 0, 1000000 };
+    /* Asked for at once, before its first instruction, as a thread
+     * creation at the limit does (the monitor started just before it). */
+    atomic_store_explicit(&stop_asked, true, memory_order_release);
+    long tid = 0;
+    for (int i = 0; i < 1000 && !(tid = atomic_load_explicit(&monitor_tid, memory_order_acquire));
+         i++)
+        nanosleep(&ms, NULL);
+    if (tid == 0)
+        return false;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld", tid);
+    struct stat st;
+    for (int i = 0; i < 1000; i++) {
+        /* The task leaves /proc once the kernel has released it, and
+         * with it its place in the counts. */
+        if (atomic_load_explicit(&monitor_tid, memory_order_acquire) == 0 && stat(path, &st) != 0)
+            return true;
+        nanosleep(&ms, NULL);
+    }
+    return atomic_load_explicit(&monitor_tid, memory_order_acquire) == 0;
 }
 
 /*
@@ -430,9 +468,12 @@ lg_liveness_run(void (*each_tick)(void))
         .min_backoffs = 3,
     };
     struct lg_live *lv;
-    if (lg_live_new(&lv, &lg_mem, &cfg) != 0)
-        return;
     atomic_store_explicit(&monitor_pid, (long)getpid(), memory_order_relaxed);
+    atomic_store_explicit(&monitor_tid, (long)syscall(SYS_gettid), memory_order_release);
+    if (lg_live_new(&lv, &lg_mem, &cfg) != 0) {
+        atomic_store_explicit(&monitor_tid, 0, memory_order_release);
+        return;
+    }
     if (lg_opt.verbosity >= 2)
         lg_live_on_window(lv, note_window, NULL);
     struct sampling sm = { 0 };
@@ -442,6 +483,12 @@ lg_liveness_run(void (*each_tick)(void))
         while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
             ;
         nap.tv_nsec = tick_ms() * 1000000L;
+        if (atomic_load_explicit(&stop_asked, memory_order_acquire)) {
+            atomic_store_explicit(&monitor_pid, 0, memory_order_relaxed);
+            atomic_store_explicit(&signal_stall, false, memory_order_relaxed);
+            atomic_store_explicit(&monitor_tid, 0, memory_order_release);
+            return; /* its thread ends (its memory stays lockgraph's) */
+        }
         exit_if_last();
         if (!atomic_load_explicit(&lg_active, memory_order_acquire))
             continue;

@@ -956,5 +956,8 @@ void lg_liveness_run(void (*each_tick)(void));
  * and ends the process, if the stall still stands (waits up to 2 s for
  * its answer). */
 void lg_liveness_exiting(void);
+/* End the monitor's thread, and wait until its task is gone: true if one
+ * ran and has gone (the caller then keeps it from starting again). */
+bool lg_liveness_stop(void);
 
 #endif /* LG_RT_H */
