@@ -480,8 +480,18 @@ lg_liveness_run(void (*each_tick)(void))
     struct timespec nap = { 0, tick_ms() * 1000000L };
     static atomic_bool said_memory, said_withheld;
     for (;;) {
-        while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
+        int slept;
+        while ((slept = nanosleep(&nap, &nap)) != 0 && errno == EINTR)
             ;
+        if (slept != 0) {
+            /* A seccomp filter that refuses nanosleep made the monitor spin
+             * on a core for as long as the program ran. */
+            lg_note("the liveness monitor cannot sleep (nanosleep: %s): it ends, and with it "
+                    "the starvation, livelock and stall reports", strerror(errno));
+            atomic_store_explicit(&monitor_pid, 0, memory_order_relaxed);
+            atomic_store_explicit(&monitor_tid, 0, memory_order_release);
+            return;
+        }
         nap.tv_nsec = tick_ms() * 1000000L;
         if (atomic_load_explicit(&stop_asked, memory_order_acquire)) {
             atomic_store_explicit(&monitor_pid, 0, memory_order_relaxed);
