@@ -207,6 +207,7 @@ struct start {
     void *(*fn)(void *);
     int (*c11_fn)(void *); /* a C11 thread's start function, or NULL */
     void *arg;
+    size_t stack_size;     /* as the attributes ask, 0 unknown */
     uint32_t creator, num, epoch;
     lg_stack_id created_at;
 };
@@ -221,6 +222,10 @@ thread_start(void *p)
     if (t) {
         t->creator = s.creator;
         t->created_at = s.created_at;
+        /* This frame is near the top of the stack (glibc puts the thread's
+         * TLS above it): the size below it, about. */
+        uintptr_t top = (uintptr_t)__builtin_frame_address(0);
+        t->stack_low = s.stack_size && s.stack_size < top ? top - s.stack_size : 0;
         t->create_epoch = s.epoch;
         lg_thread_link_child(t);
         leave();
@@ -243,6 +248,14 @@ lg_intercept_thread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn
         s->fn = fn;
         s->c11_fn = c11_fn;
         s->arg = arg;
+        s->stack_size = 0;
+        pthread_attr_t dflt;
+        if (attr)
+            pthread_attr_getstacksize(attr, &s->stack_size);
+        else if (pthread_getattr_default_np(&dflt) == 0) { /* RLIMIT_STACK's, or as set */
+            pthread_attr_getstacksize(&dflt, &s->stack_size);
+            pthread_attr_destroy(&dflt);
+        }
         s->creator = t->num;
         s->num = lg_thread_number_next();
         s->created_at = lg_stack_capture(1);

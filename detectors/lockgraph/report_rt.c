@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <ucontext.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -628,8 +629,8 @@ cycle_class_key(uint8_t klass)
 /* Locks a held_between line names per dependency, at most. */
 #define VIA_NAMED 16
 
-bool
-lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c, lg_stack_id at)
+static bool
+report_inversion_here(struct lg_thread *t, const struct lg_cycle *c, lg_stack_id at)
 {
     /* The same set of dependencies is one problem, whichever closed it. */
     uint64_t sig = 0x1;
@@ -767,9 +768,9 @@ out:
     return written;
 }
 
-bool
-lg_report_self_deadlock(struct lg_thread *t, struct lg_lock *l, const struct lg_held *held,
-                        enum lg_self_outcome outcome, uintptr_t site)
+static bool
+report_self_deadlock_here(struct lg_thread *t, struct lg_lock *l, const struct lg_held *held,
+                          enum lg_self_outcome outcome, uintptr_t site)
 {
     (void)site;
     bool written = false;
@@ -800,8 +801,8 @@ lg_report_self_deadlock(struct lg_thread *t, struct lg_lock *l, const struct lg_
     return written;
 }
 
-bool
-lg_report_deadlock(struct lg_thread *const *threads, uint32_t n)
+static bool
+report_deadlock_here(struct lg_thread *const *threads, uint32_t n)
 {
     static atomic_bool claimed;
     if (atomic_exchange_explicit(&claimed, true, memory_order_acq_rel))
@@ -846,8 +847,8 @@ lg_report_deadlock(struct lg_thread *const *threads, uint32_t n)
     return written;
 }
 
-bool
-lg_report_abandoned(struct lg_thread *t)
+static bool
+report_abandoned_here(struct lg_thread *t)
 {
     bool written = false;
     report_enter();
@@ -940,18 +941,158 @@ misuse(struct lg_thread *t, const char *kind, struct lg_lock *l, uintptr_t addr,
     return written;
 }
 
+/*
+ * Reports are written on the thread that finds them, and building one
+ * (symbolising above all: the loader's lookups, addr2line's pipes) takes
+ * more stack than a thread made with a small one has: a thread with a
+ * PTHREAD_STACK_MIN (16 KiB) stack died of SIGSEGV in its report, and the
+ * report was lost (adversarial round h3, F4). On a thread whose stack has
+ * less than ROOMY_STACK left, the report is built on a stack of
+ * lockgraph's own (makecontext); the stacks it shows are the ones captured
+ * before. Threads whose stack size is unknown (the main thread, whose
+ * stack grows) are left as they are.
+ */
+#define ROOMY_STACK ((uintptr_t)128 << 10)
+#define OWN_STACK ((size_t)512 << 10)
+
+struct roomy_call {
+    bool (*fn)(void *);
+    void *arg;
+    bool result;
+};
+static LG_TLS struct roomy_call *roomy_now;
+
+static void
+roomy_trampoline(void)
+{
+    struct roomy_call *c = roomy_now;
+    c->result = c->fn(c->arg);
+}
+
+static bool
+on_roomy_stack(bool (*fn)(void *), void *arg)
+{
+    struct lg_thread *t = lg_self_peek();
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (!t || !t->stack_low || here < t->stack_low || here - t->stack_low >= ROOMY_STACK)
+        return fn(arg);
+    void *stack = lg_mem_alloc(OWN_STACK);
+    ucontext_t back, run;
+    if (!stack || getcontext(&run) != 0) {
+        if (stack)
+            lg_mem_free(stack, OWN_STACK);
+        return fn(arg);
+    }
+    struct roomy_call c = { fn, arg, false }, *was = roomy_now;
+    run.uc_stack.ss_sp = stack;
+    run.uc_stack.ss_size = OWN_STACK;
+    run.uc_link = &back;
+    makecontext(&run, roomy_trampoline, 0);
+    roomy_now = &c;
+    swapcontext(&back, &run);
+    roomy_now = was;
+    lg_mem_free(stack, OWN_STACK);
+    return c.result;
+}
+
+struct inversion_args {
+    struct lg_thread *t;
+    const struct lg_cycle *c;
+    lg_stack_id at;
+};
+static bool
+inversion_thunk(void *p)
+{
+    struct inversion_args *a = p;
+    return report_inversion_here(a->t, a->c, a->at);
+}
+bool
+lg_report_inversion(struct lg_thread *t, const struct lg_cycle *c, lg_stack_id at)
+{
+    struct inversion_args a = { t, c, at };
+    return on_roomy_stack(inversion_thunk, &a);
+}
+
+struct self_deadlock_args {
+    struct lg_thread *t;
+    struct lg_lock *l;
+    const struct lg_held *held;
+    enum lg_self_outcome outcome;
+    uintptr_t site;
+};
+static bool
+self_deadlock_thunk(void *p)
+{
+    struct self_deadlock_args *a = p;
+    return report_self_deadlock_here(a->t, a->l, a->held, a->outcome, a->site);
+}
+bool
+lg_report_self_deadlock(struct lg_thread *t, struct lg_lock *l, const struct lg_held *held,
+                        enum lg_self_outcome outcome, uintptr_t site)
+{
+    struct self_deadlock_args a = { t, l, held, outcome, site };
+    return on_roomy_stack(self_deadlock_thunk, &a);
+}
+
+struct deadlock_args {
+    struct lg_thread *const *threads;
+    uint32_t n;
+};
+static bool
+deadlock_thunk(void *p)
+{
+    struct deadlock_args *a = p;
+    return report_deadlock_here(a->threads, a->n);
+}
+bool
+lg_report_deadlock(struct lg_thread *const *threads, uint32_t n)
+{
+    struct deadlock_args a = { threads, n };
+    return on_roomy_stack(deadlock_thunk, &a);
+}
+
+static bool
+abandoned_thunk(void *p)
+{
+    return report_abandoned_here(p);
+}
+bool
+lg_report_abandoned(struct lg_thread *t)
+{
+    return on_roomy_stack(abandoned_thunk, t);
+}
+
+struct misuse_args {
+    struct lg_thread *t;
+    const char *kind;
+    struct lg_lock *l;
+    uintptr_t addr;
+    const char *type;
+    long owner_tid;
+    uintptr_t site;
+    const char *summary;
+};
+static bool
+misuse_thunk(void *p)
+{
+    struct misuse_args *a = p;
+    return misuse(a->t, a->kind, a->l, a->addr, a->type, a->owner_tid, a->site, a->summary);
+}
+
 bool
 lg_report_misuse(struct lg_thread *t, const char *kind, struct lg_lock *l, uintptr_t addr,
                  long owner_tid, uintptr_t site)
 {
-    return misuse(t, kind, l, addr, NULL, owner_tid, site, NULL);
+    struct misuse_args a = { t, kind, l, addr, NULL, owner_tid, site, NULL };
+    return on_roomy_stack(misuse_thunk, &a);
 }
 
 bool
 lg_report_misuse_text(struct lg_thread *t, const char *kind, struct lg_lock *l, uintptr_t addr,
                       const char *type, long owner_tid, uintptr_t site, const char *summary)
 {
-    return misuse(t, kind, l, addr, type, owner_tid, site, summary);
+    struct misuse_args a = { t, kind, l, addr, type, owner_tid, site, summary };
+    return on_roomy_stack(misuse_thunk, &a);
 }
 
 static const char *

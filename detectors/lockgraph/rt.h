@@ -229,6 +229,10 @@ struct lg_thread {
     atomic_bool alive;
     uint32_t creator;          /* T<num> of the creating thread, 0 unknown */
     lg_stack_id created_at;
+    /* The lowest address of its stack, about (0: unknown, as for the main
+     * thread): a report on a thread with little stack left is built on
+     * one of lockgraph's own (report_rt.c). */
+    uintptr_t stack_low;
     /* The epoch at which this thread was created (threads.c keeps the
      * thread order, past the record's life, in a table by number). */
     uint32_t create_epoch;
