@@ -57,6 +57,19 @@ thread_exit(void *p)
 static bool monitor_started;
 static atomic_bool monitor_given_way; /* stopped for the program's sake: not again */
 
+/* The status exit() was given (on_exit, registered when the monitor
+ * first starts, from within main: glibc registers the handler that runs
+ * the destructors after the constructors, so one registered at start would
+ * run after the destructors). */
+static int exit_status;
+
+static void
+note_exit_status(int status, void *unused)
+{
+    (void)unused;
+    exit_status = status;
+}
+
 static void *
 monitor_main(void *unused)
 {
@@ -71,6 +84,9 @@ start_monitor(void)
 {
     if (!lg_opt.liveness || atomic_load_explicit(&monitor_given_way, memory_order_relaxed))
         return;
+    static bool status_noted;
+    if (!status_noted)
+        status_noted = on_exit(note_exit_status, NULL) == 0;
     pthread_attr_t attr;
     pthread_t th;
     pthread_attr_init(&attr);
@@ -278,6 +294,7 @@ keep_children_out(void)
     }
 }
 
+
 /*
  * The start runs once: from lockgraph's constructor, or earlier, from the
  * first thread creation that comes before it. The loader runs the
@@ -390,7 +407,7 @@ _exit(int status)
     /* Nothing is written before the pid is checked (in there): a vfork
      * child's _exit runs in its parent's memory. */
     if (!lg_busy && atomic_load_explicit(&lg_active, memory_order_relaxed))
-        lg_liveness_exiting();
+        lg_liveness_exiting(status);
     REAL(_exit)(status);
     __builtin_unreachable();
 }
@@ -405,7 +422,7 @@ __attribute__((destructor)) static void
 lg_stop(void)
 {
     if (!lg_busy && atomic_load_explicit(&lg_active, memory_order_relaxed))
-        lg_liveness_exiting(); /* exit() from a signal handler, as _exit */
+        lg_liveness_exiting(exit_status); /* exit() from a signal handler, as _exit */
     lg_busy = 1;
     lg_perturb_finish();
     if (atomic_load_explicit(&lg_active, memory_order_relaxed))

@@ -955,11 +955,12 @@ uint64_t lg_evidence_add(uintptr_t held_site, lg_stack_id stack);
  * own that lockgraph never tracks, with each_tick() called every tick
  * (check.c's lg_pend_sweep, which this file cannot call itself). */
 void lg_liveness_run(void (*each_tick)(void));
-/* The program is ending (its _exit, or exit): if the monitor held a stall
- * back because a signal handler could end it, it reports the stall now
- * and ends the process, if the stall still stands (waits up to 2 s for
- * its answer). */
-void lg_liveness_exiting(void);
+/* The program is ending with `status` (its _exit, or exit) from its
+ * SIGALRM handler, with a failure: if the monitor held a stall back
+ * because a signal handler could end it, it reports the stall now and ends
+ * the process, if the stall still stands (waits up to 2 s for its
+ * answer). */
+void lg_liveness_exiting(int status);
 /* End the monitor's thread, and wait until its task is gone: true if one
  * ran and has gone (the caller then keeps it from starting again). */
 bool lg_liveness_stop(void);
