@@ -1616,6 +1616,11 @@ lg_reporting_atfork_child(void)
 {
     lg_mutex_reset(&report_lock);
     atomic_store_explicit(&report_owner, 0, memory_order_relaxed);
+    /* The parent's reports are the parent's: a child that inherited the
+     * count exited 66 from its own clean exit, and a parent that checks
+     * its children's status saw them fail. (What was reported stays known,
+     * so the child does not say it again.) */
+    atomic_store_explicit(&nreports, 0, memory_order_relaxed);
 }
 
 /* ---- the DOT picture at exit ------------------------------------------- */
