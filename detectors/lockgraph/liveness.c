@@ -349,9 +349,10 @@ waits_on_semaphore(const struct lg_live_verdict *v)
  * the program's _exit (lg_liveness_exiting): a watchdog alarm whose
  * handler ends the program instead (racebed's own programs bound their
  * runs that way, and so do many tests) must not take the stall's report
- * with it. Only while the real-time timer (alarm, setitimer) is armed: a
- * daemon whose SIGTERM handler calls exit while its threads idle is
- * ending as it should.
+ * with it. Only while the real-time timer (alarm, setitimer) is armed,
+ * and only for an exit from the SIGALRM handler with a failure status
+ * (lg_liveness_exiting): a daemon whose SIGTERM handler calls exit while
+ * its threads idle is ending as it should.
  * signal_stall: the last tick held one back, with the timer armed.
  * exit_asked: a thread is exiting and waits for the monitor's answer,
  * exit_answered; exit_taken: the monitor is reporting the stall.
