@@ -1412,6 +1412,9 @@ static const struct {
     { "libfolly.so", "folly's SharedMutex, MicroLock and DistributedMutex" },
 };
 
+/* lg_exit_now() is ending the program (a deadlock, a stall). */
+static atomic_bool stopping_program;
+
 struct runtime_seen {
     int found; /* index + 1 in own_lock_runtimes, 0: none */
 };
@@ -1447,7 +1450,9 @@ closing_line(void)
     unsigned long long reports = lg_reports_count(), locks = lg_locks_seen();
     unsigned threads = lg_threads_seen();
     struct runtime_seen runtime = { 0 };
-    if (threads > 1)
+    /* Not when lockgraph ends a stuck program (lg_exit_now): the walk takes
+     * the loader's lock, which a deadlocked thread may hold. */
+    if (threads > 1 && !atomic_load_explicit(&stopping_program, memory_order_relaxed))
         dl_iterate_phdr(find_runtime, &runtime);
     if (runtime.found) /* the closing line alone reads as "all is well" */
         lg_note("note: this program runs %s, whose own locks (%s) lockgraph does not see: "
@@ -1477,6 +1482,7 @@ lg_exit_now(void)
 {
     int status = lg_opt.exitcode ? (int)lg_opt.exitcode : 66;
     bool closing = closing_line_wanted();
+    atomic_store_explicit(&stopping_program, true, memory_order_relaxed);
     atomic_store_explicit(&exiting, true, memory_order_relaxed);
     atomic_store_explicit(&lg_active, false, memory_order_relaxed);
     write_final_outputs(false, true, status,
