@@ -45,11 +45,12 @@ class Run:
                 f"{self.seconds:.1f} s\n---- stderr ----\n{self.err}")
 
 
-def start(a, program, options="", cwd=None, args=(), stdin=subprocess.DEVNULL, env=None):
+def start(a, program, options="", cwd=None, args=(), stdin=subprocess.DEVNULL, env=None,
+          stderr=subprocess.PIPE, preexec_fn=None):
     env = dict(os.environ, LD_PRELOAD=a.lib, LOCKGRAPH_OPTIONS=options, **(env or {}))
     return subprocess.Popen([os.path.join(a.probes, program), *args], env=env, cwd=cwd,
-                            stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            stdin=stdin, stdout=subprocess.PIPE, stderr=stderr,
+                            preexec_fn=preexec_fn, start_new_session=True)
 
 
 def run(a, program, options="", timeout=30, cwd=None, args=(), proc=None, env=None):
@@ -64,8 +65,23 @@ def run(a, program, options="", timeout=30, cwd=None, args=(), proc=None, env=No
         os.killpg(p.pid, signal.SIGKILL)
         out, err = p.communicate()
         timed_out = True
-    return Run(p.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
-               time.monotonic() - start_time, timed_out)
+    return Run(p.returncode, out.decode("utf-8", "replace"),
+               (err or b"").decode("utf-8", "replace"), time.monotonic() - start_time,
+               timed_out)
+
+
+def drain(fd):
+    """Whatever a non-blocking read end holds now (its writers may be gone)."""
+    got = b""
+    try:
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            got += chunk
+    except BlockingIOError:
+        pass
+    return got
 
 
 def warnings(r, needle):
@@ -143,21 +159,14 @@ def test_file_size_limit(a, tmp):
         path = os.path.join(tmp, where + ".txt")
         with open(path, "w") as err:
             opts = f"log={path}" if where == "log" else ""
-            p = subprocess.Popen([os.path.join(a.probes, "out_many_reports")],
-                                 env=dict(os.environ, LD_PRELOAD=a.lib, LOCKGRAPH_OPTIONS=opts),
-                                 stdout=subprocess.PIPE,
-                                 stderr=subprocess.DEVNULL if where == "log" else err,
-                                 preexec_fn=limit, start_new_session=True)
-            try:
-                p.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.communicate()
+            r = run(a, "out_many_reports", proc=start(
+                a, "out_many_reports", opts, preexec_fn=limit,
+                stderr=subprocess.DEVNULL if where == "log" else err))
         size = os.path.getsize(path)
-        check(p.returncode == 66 and size <= 2000,
+        check(r.rc == 66 and size <= 2000,
               f"RLIMIT_FSIZE of 2000 bytes, reports to {where}: the program is not killed by "
               "SIGXFSZ (exit 66), and the file stops at the limit",
-              f"exit status {p.returncode}, {where} file {size} bytes")
+              f"{r}\n{where} file {size} bytes")
 
 
 def test_stderr_pipe_nobody_reads(a, tmp):
@@ -168,36 +177,15 @@ def test_stderr_pipe_nobody_reads(a, tmp):
     hung."""
     rfd, wfd = os.pipe()
     fcntl.fcntl(wfd, 1031, 4096)  # F_SETPIPE_SZ: one page
-    p = subprocess.Popen([os.path.join(a.probes, "out_many_reports")],
-                         env=dict(os.environ, LD_PRELOAD=a.lib,
-                                  LOCKGRAPH_OPTIONS="output_timeout_ms=300"),
-                         stdout=subprocess.PIPE, stderr=wfd, start_new_session=True)
+    p = start(a, "out_many_reports", "output_timeout_ms=300", stderr=wfd)
     os.close(wfd)
-    start_time = time.monotonic()
-    try:
-        p.communicate(timeout=20)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        p.communicate()
-        timed_out = True
-    seconds = time.monotonic() - start_time
-    got = b""
+    r = run(a, "out_many_reports", timeout=20, proc=p)
     os.set_blocking(rfd, False)
-    try:
-        while True:
-            chunk = os.read(rfd, 65536)
-            if not chunk:
-                break
-            got += chunk
-    except BlockingIOError:
-        pass
+    got = drain(rfd)
     os.close(rfd)
-    check(not timed_out and p.returncode == 66 and 0 < len(got) <= 4096,
+    check(not r.timed_out and r.rc == 66 and 0 < len(got) <= 4096,
           "standard error a full pipe nobody reads: the program is not held up (its text to "
-          "stderr is dropped after output_timeout_ms)",
-          f"exit status {p.returncode}{' (killed: timed out)' if timed_out else ''}, "
-          f"{seconds:.1f} s, {len(got)} bytes in the pipe")
+          "stderr is dropped after output_timeout_ms)", f"{r}\n{len(got)} bytes in the pipe")
 
 
 # ---- FIFOs --------------------------------------------------------------------
@@ -267,15 +255,7 @@ def test_fifo_sarif_reader(a, tmp):
     rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
     fcntl.fcntl(rfd, 1031, 1 << 20)  # F_SETPIPE_SZ
     r = run(a, "out_many_reports", f"sarif={fifo}", timeout=20)
-    got = b""
-    try:
-        while True:
-            chunk = os.read(rfd, 1 << 16)
-            if not chunk:
-                break
-            got += chunk
-    except BlockingIOError:
-        pass
+    got = drain(rfd)
     os.close(rfd)
     doc = None
     try:

@@ -856,15 +856,15 @@ held_by_self(struct lg_thread *t, const struct lg_lock *l)
 }
 
 /*
- * Does the lock object itself say this thread holds l, as entry h claims?
- * A normal mutex records its owner's tid; an rwlock its writer (readers are
- * anonymous: any reader will do); a spinlock only that it is taken. The
- * object is the one the program is acquiring right now, so it is mapped.
+ * Does the lock object at obj (l's, or a copy of it) say this thread holds
+ * l, as entry h claims? A normal mutex records its owner's tid; an rwlock
+ * its writer (readers are anonymous: any reader will do); a spinlock only
+ * that it is taken.
  */
 static bool
-really_held(const struct lg_thread *t, const struct lg_lock *l, const struct lg_held *h)
+held_per_object(const struct lg_thread *t, const struct lg_lock *l, const struct lg_held *h,
+                uintptr_t obj)
 {
-    uintptr_t obj = lg_lock_addr(l);
     switch (l->type) {
     case LG_RWLOCK:
         return h->mode == LG_SHARED ? lg_abi_rwlock_locked(obj)
@@ -874,6 +874,14 @@ really_held(const struct lg_thread *t, const struct lg_lock *l, const struct lg_
     default:
         return lg_abi_mutex_locked(obj) && lg_abi_mutex_owner(obj) == t->tid;
     }
+}
+
+/* The same, read in place: the object is the one the program is acquiring
+ * right now, so it is mapped. */
+static bool
+really_held(const struct lg_thread *t, const struct lg_lock *l, const struct lg_held *h)
+{
+    return held_per_object(t, l, h, lg_lock_addr(l));
 }
 
 static bool
@@ -1220,15 +1228,7 @@ still_held_at_exit(const struct lg_thread *t, const struct lg_held *h)
     struct iovec local = { &copy, len }, remote = { (void *)lg_lock_addr(h->lock), len };
     if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)len)
         return errno == ENOSYS || errno == EPERM; /* cannot tell: keep the belief */
-    uintptr_t obj = (uintptr_t)&copy;
-    switch (h->lock->type) {
-    case LG_RWLOCK:
-        return h->mode == LG_SHARED ? lg_abi_rwlock_locked(obj) : lg_abi_rwlock_writer(obj) == t->tid;
-    case LG_SPINLOCK:
-        return lg_abi_spin_locked(obj);
-    default:
-        return lg_abi_mutex_locked(obj) && lg_abi_mutex_owner(obj) == t->tid;
-    }
+    return held_per_object(t, h->lock, h, (uintptr_t)&copy);
 }
 
 void

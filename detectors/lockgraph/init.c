@@ -310,28 +310,31 @@ static atomic_int start_state; /* 0 not begun, 1 under way, 2 done */
 
 static void start(void);
 
+/* The start, if nobody began it yet; true when this call ran it. */
+static bool
+start_once(void)
+{
+    int expect = 0;
+    if (!atomic_compare_exchange_strong(&start_state, &expect, 1))
+        return false;
+    start();
+    atomic_store_explicit(&start_state, 2, memory_order_release);
+    return true;
+}
+
 void
 lg_start_early(void)
 {
-    int expect = 0;
     if (!lg_busy && atomic_load_explicit(&start_state, memory_order_relaxed) == 0
-        && atomic_compare_exchange_strong(&start_state, &expect, 1)) {
-        start();
-        atomic_store_explicit(&start_state, 2, memory_order_release);
-        if (lg_opt.verbosity >= 1)
-            lg_note("started at a thread creation before lockgraph's constructor (a "
-                    "library's constructor creates threads)");
-    }
+        && start_once() && lg_opt.verbosity >= 1)
+        lg_note("started at a thread creation before lockgraph's constructor (a "
+                "library's constructor creates threads)");
 }
 
 __attribute__((constructor)) static void
 lg_start(void)
 {
-    int expect = 0;
-    if (atomic_compare_exchange_strong(&start_state, &expect, 1)) {
-        start();
-        atomic_store_explicit(&start_state, 2, memory_order_release);
-    }
+    start_once();
 }
 
 static void
@@ -424,8 +427,10 @@ _Exit(int status)
  * library whose destructor joins its worker thread ran that thread's last
  * lock orders after lockgraph had stopped checking (adversarial round h5,
  * F2: an inversion missed, "0 reports"). The destructor only registers
- * this, with no object's handle (report_rt.c: exit_with_exitcode), so
- * glibc runs it once all destructors have run.
+ * this, with no object's handle (atexit would tie it to lockgraph's own,
+ * which glibc runs with lockgraph's destructors), so glibc runs it once
+ * all destructors have run; the exit status, when it is lockgraph's, is
+ * set there too (lg_reporting_finish).
  */
 int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);
 

@@ -1347,24 +1347,14 @@ flush_stdio(void)
         }
 }
 
-/*
- * The exit status is lockgraph's, but the process is not ended from its
- * destructor: the loader runs the destructors of the libraries the program
- * was linked against after a preloaded library's, and they were skipped.
- * The exit is left to a handler registered now, which glibc runs once
- * every destructor has run; it flushes the streams (glibc's own flush
- * comes after every handler) and ends the process. Registered with no
- * object's handle: atexit() would tie it to lockgraph's, and glibc runs
- * those handlers with lockgraph's own destructors, before the others.
- */
-int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);
 
-static void
-exit_with_exitcode(void *unused)
+/* The process the user ran: the launcher's (LOCKGRAPH_TOP_PID, which exec
+ * keeps), or any process when there is no launcher. */
+static bool
+top_process(void)
 {
-    (void)unused;
-    flush_stdio();
-    _exit((int)lg_opt.exitcode);
+    const char *top = getenv("LOCKGRAPH_TOP_PID");
+    return !top || strtol(top, NULL, 10) == (long)getpid();
 }
 
 /* The closing line of a process (summary=1): always in the one the launcher
@@ -1378,8 +1368,7 @@ closing_line_wanted(void)
 {
     if (!lg_opt.summary || !atomic_load_explicit(&lg_active, memory_order_relaxed))
         return false;
-    const char *top = getenv("LOCKGRAPH_TOP_PID");
-    if (!top || strtol(top, NULL, 10) == (long)getpid())
+    if (top_process())
         return true;
     return lg_reports_count() != 0 || lg_threads_seen() > 1;
 }
@@ -1415,22 +1404,20 @@ static const struct {
 /* lg_exit_now() is ending the program (a deadlock, a stall). */
 static atomic_bool stopping_program;
 
-struct runtime_seen {
-    int found; /* index + 1 in own_lock_runtimes, 0: none */
-};
-
+/* dl_iterate_phdr's callback: *ctx (an int) becomes the runtime's index
+ * + 1 in own_lock_runtimes. */
 static int
 find_runtime(struct dl_phdr_info *info, size_t size, void *ctx)
 {
     (void)size;
-    struct runtime_seen *rs = ctx;
+    int *found = ctx;
     const char *name = info->dlpi_name, *base = name ? strrchr(name, '/') : NULL;
     base = base ? base + 1 : name;
     if (!base || !base[0])
         return 0;
     for (size_t i = 0; i < sizeof own_lock_runtimes / sizeof own_lock_runtimes[0]; i++)
         if (strncmp(base, own_lock_runtimes[i].object, strlen(own_lock_runtimes[i].object)) == 0) {
-            rs->found = (int)i + 1;
+            *found = (int)i + 1;
             return 1;
         }
     return 0;
@@ -1449,15 +1436,15 @@ closing_line(void)
     pthread_setcancelstate(cancel, NULL);
     unsigned long long reports = lg_reports_count(), locks = lg_locks_seen();
     unsigned threads = lg_threads_seen();
-    struct runtime_seen runtime = { 0 };
+    int runtime = 0;
     /* Not when lockgraph ends a stuck program (lg_exit_now): the walk takes
      * the loader's lock, which a deadlocked thread may hold. */
     if (threads > 1 && !atomic_load_explicit(&stopping_program, memory_order_relaxed))
         dl_iterate_phdr(find_runtime, &runtime);
-    if (runtime.found) /* the closing line alone reads as "all is well" */
+    if (runtime) /* the closing line alone reads as "all is well" */
         lg_note("note: this program runs %s, whose own locks (%s) lockgraph does not see: "
                 "the line below covers only pthread, C11 and semaphore locks",
-                own_lock_runtimes[runtime.found - 1].object, own_lock_runtimes[runtime.found - 1].locks);
+                own_lock_runtimes[runtime - 1].object, own_lock_runtimes[runtime - 1].locks);
     else if (locks == 0 && threads > 1) /* "0 locks checked" alone reads as "all is well" */
         lg_note("note: %u threads ran and took no lock lockgraph knows (a pthread mutex, "
                 "rwlock or spinlock, a C11 mtx, a semaphore used as a lock); locks of other "
@@ -1585,9 +1572,7 @@ lg_reporting_init(void)
          * permission: a daemon's helper that switched to an unprivileged
          * user before exec (varnishd's compiler) failed, and so did the
          * daemon. Its text goes to standard error instead. */
-        const char *top = getenv("LOCKGRAPH_TOP_PID");
-        bool child = top && strtol(top, NULL, 10) != (long)getpid();
-        if (!child && err != -EACCES && err != -EPERM && err != -EROFS) {
+        if (top_process() && err != -EACCES && err != -EPERM && err != -EROFS) {
             lg_note("cannot open log file '%s': %s", path, strerror(-err));
             _exit(2);
         }
@@ -1797,6 +1782,11 @@ lg_reporting_finish(void)
                 (unsigned long long)st.held_sets, (unsigned long long)st.searches_truncated);
     }
     report_leave();
-    if (stop && __cxa_atexit(exit_with_exitcode, NULL, NULL) != 0)
-        exit_with_exitcode(NULL);
+    /* The exit status is lockgraph's. This runs once every destructor has
+     * (init.c: stop_checking): they are not skipped, and the streams are
+     * flushed here, as glibc's own flush after the exit handlers would. */
+    if (stop) {
+        flush_stdio();
+        _exit((int)lg_opt.exitcode);
+    }
 }
