@@ -328,6 +328,37 @@ def test_closing_line_counts_every_report(a, tmp):
               f"{want} report(s)", str(r))
 
 
+def test_closing_line_after_stderr_closed(a, tmp):
+    """A program that fcloses stderr (xz, sort), then has a report: the
+    report and the closing line still reach the stderr it was started with."""
+    r = run(a, "out_closes_stderr", "summary=1")
+    said = [l for l in r.err.splitlines() if l.startswith("==")]
+    last = CLOSING.match(said[-1]) if said else None
+    check(r.rc == 66 and r.err.count("SUMMARY: lockgraph:") == 1 and last is not None
+          and last.group(1) == "1",
+          "a program that closed its stderr: the report and the closing line still get to it",
+          str(r))
+
+
+def test_stderr_left_to_a_daemon(a, tmp):
+    """The copy of stderr is not held open in a fork child that detaches: the
+    stderr pipe ends when the parent exits, with the daemon still running."""
+    p = start(a, "out_closes_stderr", "summary=1", args=("daemon",))
+    r = run(a, "out_closes_stderr", proc=p, timeout=20)
+    pid = int(r.out.strip()) if r.out.strip().isdigit() else 0
+    alive = False
+    if pid:
+        try:
+            os.kill(pid, 0)
+            alive = True
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    check(not r.timed_out and r.rc == 0 and alive,
+          "a fork child that detaches (setsid, fd 0-2 on /dev/null): lockgraph's copy of stderr "
+          "does not keep the parent's stderr pipe open", f"{r}\nchild {pid} alive={alive}")
+
+
 def read(path):
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -513,6 +544,8 @@ TESTS = {
     "rotated_output": test_rotated_output,
     "dot_when_lockgraph_stops_the_program": test_dot_when_lockgraph_stops_the_program,
     "closing_line_counts_every_report": test_closing_line_counts_every_report,
+    "closing_line_after_stderr_closed": test_closing_line_after_stderr_closed,
+    "stderr_left_to_a_daemon": test_stderr_left_to_a_daemon,
     "sarif_for_code_scanning": test_sarif_for_code_scanning,
     "cxx_names": test_cxx_names,
     "held_stacks": test_held_stacks,

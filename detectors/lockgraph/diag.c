@@ -23,7 +23,8 @@
  *  - a write to a pipe whose reader is gone returns EPIPE and never raises
  *    SIGPIPE in the program; one past RLIMIT_FSIZE returns EFBIG and never
  *    raises SIGXFSZ.
- * When the log cannot be written, its text goes to standard error instead.
+ * When the log cannot be written, its text goes to standard error instead;
+ * when the program has closed fd 2, to the copy of it lockgraph kept.
  *
  * No lock: an output's state is an immutable record, published with one
  * atomic index (a reopened output gets a new record; they are never
@@ -130,6 +131,19 @@ write_fd(int fd, const char *p, size_t n, bool regular, long wait_ms)
     return err;
 }
 
+/* Where lockgraph's descriptors go: near the top of the range most
+ * programs use (fds below 1024, which select() can take), far from the
+ * low numbers a program's next open() gets. */
+static int
+high_fd_floor(void)
+{
+    struct rlimit rl;
+    rlim_t lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+    if (lim > 1024)
+        lim = 1024;
+    return lim > 64 ? (int)lim - 32 : (int)lim / 2;
+}
+
 /* "==pid== lockgraph: <message>\n" in line; its length. */
 static size_t
 format_line(char *line, size_t size, const char *fmt, va_list ap)
@@ -153,15 +167,89 @@ format_line(char *line, size_t size, const char *fmt, va_list ap)
  */
 static atomic_ulong stderr_dropped;
 
+/*
+ * A program that closes standard error before it ends (xz's and sort's
+ * fclose(stderr), to check that their own messages got out) left
+ * lockgraph nowhere to write the closing line, or a report found in the
+ * last destructors: they were lost with nothing said. lockgraph keeps a
+ * copy of fd 2 as it was at its start (F_DUPFD_CLOEXEC, high, like the
+ * outputs'), and writes there while fd 2 is closed. While fd 2 is open it
+ * is used, whatever it is now: text follows the program's own redirection
+ * (freopen, dup2), as the sanitizers' does.
+ * The copy must not keep the program's stderr open where the program
+ * would have let it go: it is closed at exec (CLOEXEC) and in a fork
+ * child (a daemon that forks, then detaches from its terminal or its
+ * parent's pipe, must not hold that open: a parent reading to EOF would
+ * wait for the daemon), which uses fd 2 alone, as before.
+ */
+static struct {
+    int fd;
+    dev_t dev;
+    ino_t ino;
+} stderr_copy = { .fd = -1 };
+
+/* Whether fd is still the copy lockgraph made: the same file, and still
+ * close-on-exec (the program's own descriptors rarely are both). */
+static bool
+copy_still_ours(int fd)
+{
+    struct stat st;
+    int fdflags = fcntl(fd, F_GETFD);
+    return fdflags >= 0 && (fdflags & FD_CLOEXEC) && fstat(fd, &st) == 0
+           && st.st_dev == stderr_copy.dev && st.st_ino == stderr_copy.ino;
+}
+
+void
+lg_diag_keep_stderr(void)
+{
+    if (stderr_copy.fd >= 0 || fcntl(2, F_GETFD) < 0)
+        return;
+    int fd = fcntl(2, F_DUPFD_CLOEXEC, high_fd_floor());
+    struct stat st;
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return;
+    }
+    stderr_copy.dev = st.st_dev;
+    stderr_copy.ino = st.st_ino;
+    stderr_copy.fd = fd;
+}
+
+void
+lg_diag_atfork_child(void)
+{
+    int fd = stderr_copy.fd;
+    stderr_copy.fd = -1;
+    if (fd >= 0 && copy_still_ours(fd))
+        close(fd);
+}
+
+/* Where text for standard error goes now: fd 2, or the copy while fd 2 is
+ * closed and the copy is still lockgraph's (a program that closed every
+ * descriptor may have got its number for a file of its own). -1: nowhere. */
+static int
+stderr_fd(void)
+{
+    if (fcntl(2, F_GETFD) >= 0 || errno != EBADF)
+        return 2;
+    int fd = stderr_copy.fd;
+    return fd >= 0 && copy_still_ours(fd) ? fd : -1;
+}
+
 static void
 write_stderr(const char *data, size_t len)
 {
+    int fd = stderr_fd();
+    if (fd < 0)
+        return;
     struct stat st;
-    bool regular = fstat(2, &st) == 0 && S_ISREG(st.st_mode);
+    bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     unsigned long dropped = atomic_load_explicit(&stderr_dropped, memory_order_relaxed);
     long wait = dropped ? 0 : lg_opt.output_timeout_ms;
     if (dropped && !regular) {
-        struct pollfd pfd = { 2, POLLOUT, 0 };
+        struct pollfd pfd = { fd, POLLOUT, 0 };
         if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLOUT)) {
             atomic_fetch_add_explicit(&stderr_dropped, len, memory_order_relaxed);
             return;
@@ -173,9 +261,9 @@ write_stderr(const char *data, size_t len)
                          "==%ld== lockgraph: up to %lu bytes of its output to standard error were "
                          "dropped: nobody read it for output_timeout_ms (%ld ms)\n",
                          (long)getpid(), dropped, (long)lg_opt.output_timeout_ms);
-        write_fd(2, note, n > 0 ? (size_t)n : 0, regular, lg_opt.output_timeout_ms);
+        write_fd(fd, note, n > 0 ? (size_t)n : 0, regular, lg_opt.output_timeout_ms);
     }
-    int err = write_fd(2, data, len, regular, wait);
+    int err = write_fd(fd, data, len, regular, wait);
     if (err == -ETIMEDOUT)
         atomic_fetch_add_explicit(&stderr_dropped, len ? len : 1, memory_order_relaxed);
 }
@@ -248,19 +336,6 @@ out_path(enum lg_out_id id)
                     : id == LG_OUT_SARIF ? lg_opt.sarif
                     : lg_opt.dot;
     return p ? p : "";
-}
-
-/* Where lockgraph's descriptors go: near the top of the range most
- * programs use (fds below 1024, which select() can take), far from the
- * low numbers a program's next open() gets. */
-static int
-high_fd_floor(void)
-{
-    struct rlimit rl;
-    rlim_t lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
-    if (lim > 1024)
-        lim = 1024;
-    return lim > 64 ? (int)lim - 32 : (int)lim / 2;
 }
 
 /* Open the output's file; its state, or one with fd -1 and err set. */

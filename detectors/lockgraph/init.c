@@ -164,6 +164,7 @@ fork_parent(void)
 static void
 fork_child(void)
 {
+    lg_diag_atfork_child();
     lg_mem_atfork_child();
     lg_stack_atfork_child();
     lg_locks_atfork_child();
@@ -376,6 +377,7 @@ start(void)
         leave();
         return;
     }
+    lg_diag_keep_stderr();
     struct lg_graph_config gc = lg_graph_config_runtime();
     if (lg_graph_new(&lg_graph, &lg_mem, &gc) != 0)
         LG_DIE("no memory for the lock-order graph");

@@ -72,6 +72,10 @@ void lg_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Text for the log: the log= file, or standard error (also when the log
  * cannot be written). */
 void lg_log_write(const char *data, size_t len);
+/* Keep a copy of standard error, for when the program closes fd 2 before
+ * lockgraph's last words (at start); drop it in a fork child. */
+void lg_diag_keep_stderr(void);
+void lg_diag_atfork_child(void);
 
 /* lockgraph's output files, one per option. Writes are checked (the first
  * failure of each output is said on standard error), never block on a
