@@ -294,7 +294,8 @@ def test_rotated_output(a, tmp):
 
 def test_dot_when_lockgraph_stops_the_program(a, tmp):
     cases = [("self_deadlock_static", "", False), ("inversion_two_locks", "halt_on_error=1", True),
-             ("deadlock_real", "", True), ("live_lost_wakeup_stall", "stall_ms=500", False)]
+             ("deadlock_real", "", True), ("live_lost_wakeup_stall", "stall_ms=500", False),
+             ("inversion_then_quick_exit", "", True)]
     for program, opts, red in cases:
         dot = os.path.join(tmp, program + ".dot")
         r = run(a, program, ":".join(o for o in (opts, "dot=" + dot) if o))
@@ -317,7 +318,7 @@ def test_closing_line_counts_every_report(a, tmp):
     count takes in every report: those after which lockgraph ends the
     program, and one still being written when the program exits."""
     cases = [("deadlock_real", "", 2), ("inversion_two_locks", "halt_on_error=1", 1),
-             ("out_report_during_exit", "", 1)]
+             ("out_report_during_exit", "", 1), ("inversion_then_quick_exit", "", 1)]
     for program, opts, want in cases:
         r = run(a, program, ":".join(o for o in (opts, "summary=1") if o))
         said = [l for l in r.err.splitlines() if l.startswith("==") and l.strip("=0123456789 ")]
@@ -455,15 +456,17 @@ def test_sarif_for_code_scanning(a, tmp):
           "SARIF: run from elsewhere, a source outside the root is an absolute file:// URI",
           str(loc))
 
-    for program, opts, status in (("clean_gate_lock", "", 0),
-                                  ("inversion_two_locks", "exitcode=0", 0),
-                                  ("self_deadlock_static", "", 66)):
-        r = run(a, program, ":".join(o for o in (opts, "sarif=" + sarif) if o))
+    for program, opts, args, status in (("clean_gate_lock", "", (), 0),
+                                        ("inversion_two_locks", "exitcode=0", (), 0),
+                                        ("self_deadlock_static", "", (), 66),
+                                        ("inversion_then_quick_exit", "", ("3",), 66),
+                                        ("inversion_then_quick_exit", "exitcode=0", ("3",), 3)):
+        r = run(a, program, ":".join(o for o in (opts, "sarif=" + sarif) if o), args=args)
         doc = sarif_doc(sarif)
         inv = ((doc.get("runs") or [{}])[0].get("invocations") or [{}])[0]
         check(r.rc == status and inv.get("exitCode") == status
               and inv.get("executionSuccessful") is True and inv.get("endTimeUtc"),
-              f"SARIF: {program} {opts}: the invocation's exitCode is the process's status "
+              f"SARIF: {program} {' '.join(x for x in (opts,) + args if x)}: the invocation's exitCode is the process's status "
               f"({status})", f"{r}\n{inv}")
 
 

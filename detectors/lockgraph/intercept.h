@@ -71,6 +71,8 @@
     X(int, cnd_broadcast, (cnd_t *))                                                      \
     X(void, free, (void *))                                                               \
     X(void, _exit, (int))                                                                 \
+    X(void, quick_exit, (int))                                                            \
+    X(void, abort, (void))                                                                \
     X(int, unshare, (int))                                                                \
     X(int, setns, (int, int))                                                             \
     X(size_t, malloc_usable_size, (void *))

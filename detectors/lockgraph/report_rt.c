@@ -1749,8 +1749,11 @@ write_final_outputs(bool may_wait, bool sarif, int status, const char *why)
         lg_mutex_unlock(&report_lock);
 }
 
-void
-lg_reporting_finish(void)
+/* The end of checking (flush: whether the program's streams are flushed
+ * before lockgraph ends the process with exitcode, as exit() would flush
+ * them; quick_exit does not). */
+static void
+reporting_finish(bool flush)
 {
     if (atomic_exchange_explicit(&exiting, true, memory_order_relaxed))
         return;
@@ -1786,7 +1789,23 @@ lg_reporting_finish(void)
      * (init.c: stop_checking): they are not skipped, and the streams are
      * flushed here, as glibc's own flush after the exit handlers would. */
     if (stop) {
-        flush_stdio();
+        if (flush)
+            flush_stdio();
         _exit((int)lg_opt.exitcode);
     }
+}
+
+void
+lg_reporting_finish(void)
+{
+    reporting_finish(true);
+}
+
+void
+lg_reporting_quick_exit(int status)
+{
+    reporting_finish(false);
+    /* Nothing was reported, or exitcode=0: the program's status stands.
+     * exit()'s handlers, at_exit_status among them, do not run. */
+    at_exit_status(status, NULL);
 }

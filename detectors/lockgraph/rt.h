@@ -946,6 +946,9 @@ uint64_t lg_reports_count(void);
 _Noreturn void lg_exit_now(void);
 void lg_reporting_init(void);
 void lg_reporting_finish(void); /* at exit: DOT, summary, exit status */
+/* The same at quick_exit(status): the program's streams are not flushed
+ * (quick_exit does not flush them), and the SARIF log gets the status. */
+void lg_reporting_quick_exit(int status);
 void lg_reporting_atfork_prepare(void);
 void lg_reporting_atfork_parent(void);
 void lg_reporting_atfork_child(void);
