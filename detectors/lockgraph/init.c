@@ -454,16 +454,13 @@ abort(void)
  */
 static int quick_exit_status;
 
+static void end_checking(const int *quick_status);
+
 static void
 quick_exit_finish(void)
 {
-    if (lg_busy || !atomic_load_explicit(&lg_active, memory_order_relaxed))
-        return;
-    lg_busy = 1;
-    lg_perturb_finish();
-    lg_pend_flush_all();
-    lg_reporting_quick_exit(quick_exit_status);
-    atomic_store_explicit(&lg_active, false, memory_order_relaxed);
+    if (!lg_busy && atomic_load_explicit(&lg_active, memory_order_relaxed))
+        end_checking(&quick_exit_status);
 }
 
 LG_EXPORT _Noreturn void
@@ -490,16 +487,29 @@ quick_exit(int status)
  */
 int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);
 
+/* The end, either way: at exit (quick_status NULL; the exit status,
+ * when it is lockgraph's, is set in lg_reporting_finish) or at quick_exit
+ * (the program's status; its streams are left unflushed). */
 static void
-stop_checking(void *unused)
+end_checking(const int *quick_status)
 {
-    (void)unused;
     lg_busy = 1;
     lg_perturb_finish();
     if (atomic_load_explicit(&lg_active, memory_order_relaxed))
         lg_pend_flush_all();
-    lg_reporting_finish(); /* and the closing line, once the count is final */
+    /* and the closing line, once the count is final */
+    if (quick_status)
+        lg_reporting_quick_exit(*quick_status);
+    else
+        lg_reporting_finish();
     atomic_store_explicit(&lg_active, false, memory_order_relaxed);
+}
+
+static void
+stop_checking(void *unused)
+{
+    (void)unused;
+    end_checking(NULL);
 }
 
 __attribute__((destructor)) static void
