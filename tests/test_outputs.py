@@ -18,6 +18,7 @@ import fcntl
 import json
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -186,6 +187,50 @@ def test_stderr_pipe_nobody_reads(a, tmp):
     check(not r.timed_out and r.rc == 66 and 0 < len(got) <= 4096,
           "standard error a full pipe nobody reads: the program is not held up (its text to "
           "stderr is dropped after output_timeout_ms)", f"{r}\n{len(got)} bytes in the pipe")
+
+
+def test_stderr_pipe_read_at_exit(a, tmp):
+    """Standard error is a pipe of one page that its reader drains only once
+    the program is done with its work (as a parent that reads at the end
+    does). The text dropped while nobody read was never said to be lost, and
+    the closing line, written while the pipe was still full, was dropped
+    without a wait. At the end the reader gets one more output_timeout_ms:
+    the note of what was dropped and the closing line get through."""
+    rfd, wfd = os.pipe()
+    fcntl.fcntl(wfd, 1031, 4096)  # F_SETPIPE_SZ: one page
+    p = start(a, "out_many_reports", "output_timeout_ms=3000:summary=1", args=("say-done",),
+              stderr=wfd)
+    os.close(wfd)
+    # The reports are made (and what did not fit dropped) once the program
+    # says so; its exit comes right after. The pipe stays full a while
+    # longer, then is read to its end.
+    done = b""
+    deadline = time.monotonic() + 20
+    while not done.endswith(b"\n") and time.monotonic() < deadline:
+        if select.select([p.stdout], [], [], 1)[0]:
+            chunk = os.read(p.stdout.fileno(), 256)
+            if not chunk:
+                break
+            done += chunk
+    time.sleep(0.5)
+    got = b""
+    while time.monotonic() < deadline:
+        if not select.select([rfd], [], [], 1)[0]:
+            continue
+        chunk = os.read(rfd, 1 << 16)
+        if not chunk:
+            break
+        got += chunk
+    os.close(rfd)
+    r = run(a, "out_many_reports", timeout=20, proc=p)
+    text = got.decode("utf-8", "replace")
+    said = [l for l in text.splitlines() if l.startswith("==")]
+    last = CLOSING.match(said[-1]) if said else None
+    check(done == b"reported\n" and not r.timed_out and r.rc == 66
+          and "bytes of its output to standard error were dropped" in text
+          and last is not None and last.group(1) == "3",
+          "standard error a full pipe read only after the program's work: what was dropped is "
+          "said, and the closing line gets through", f"{r}\n---- the pipe ----\n{text}")
 
 
 # ---- FIFOs --------------------------------------------------------------------
@@ -539,6 +584,7 @@ TESTS = {
     "note_on_runtime_locks": test_note_on_runtime_locks,
     "file_size_limit": test_file_size_limit,
     "stderr_pipe_nobody_reads": test_stderr_pipe_nobody_reads,
+    "stderr_pipe_read_at_exit": test_stderr_pipe_read_at_exit,
     "fifo_without_reader": test_fifo_without_reader,
     "fifo_reader_that_never_reads": test_fifo_reader_that_never_reads,
     "fifo_reader_that_leaves": test_fifo_reader_that_leaves,

@@ -268,6 +268,38 @@ write_stderr(const char *data, size_t len)
         atomic_fetch_add_explicit(&stderr_dropped, len ? len : 1, memory_order_relaxed);
 }
 
+/*
+ * The process's last words to standard error (its closing line, a report
+ * that ends it) came while fd 2 was still full from text dropped earlier
+ * (a parent that drains the pipe only once the program is done): they
+ * were dropped too, without waiting, and nothing ever said that output
+ * was lost (adversarial round h5, F3). At the end, the reader gets one
+ * more wait of output_timeout_ms; then what was lost is said, before the
+ * last words.
+ */
+void
+lg_diag_last_words(void)
+{
+    if (!atomic_load_explicit(&stderr_dropped, memory_order_relaxed))
+        return;
+    int fd = stderr_fd();
+    if (fd < 0)
+        return;
+    int cancel;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+    uint64_t deadline = lg_now_ns() + (uint64_t)lg_opt.output_timeout_ms * 1000000u;
+    for (;;) {
+        uint64_t now = lg_now_ns();
+        struct pollfd pfd = { fd, POLLOUT, 0 };
+        int left = now >= deadline ? 0 : (int)((deadline - now + 999999u) / 1000000u);
+        int ready = poll(&pfd, 1, left);
+        if (ready >= 0 || errno != EINTR)
+            break;
+    }
+    write_stderr("", 0); /* the count of what was dropped, if there is room now */
+    pthread_setcancelstate(cancel, NULL);
+}
+
 /* A message line, to fd 2 itself (`to_stderr`) or to the log. */
 static void
 vsay(bool to_stderr, const char *fmt, va_list ap)

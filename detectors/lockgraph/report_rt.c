@@ -1475,6 +1475,7 @@ lg_exit_now(void)
     write_final_outputs(false, true, status,
                         "lockgraph stopped the program after a report it could not go on from "
                         "(a deadlock, a self-deadlock, a stall, or halt_on_error)");
+    lg_diag_last_words();
     if (closing)
         closing_line();
     flush_stdio();
@@ -1767,6 +1768,7 @@ reporting_finish(bool flush)
         atomic_store_explicit(&exit_decided_clean, true, memory_order_release);
     if (locked)
         lg_mutex_unlock(&report_lock);
+    lg_diag_last_words();
     say_closing_line();
     /* The program's own status is known only later (at_exit_status). */
     write_final_outputs(true, stop, (int)lg_opt.exitcode,

@@ -76,6 +76,9 @@ void lg_log_write(const char *data, size_t len);
  * lockgraph's last words (at start); drop it in a fork child. */
 void lg_diag_keep_stderr(void);
 void lg_diag_atfork_child(void);
+/* At the end: if text to standard error was dropped, wait once more (up
+ * to output_timeout_ms) for its reader, and say how much was lost. */
+void lg_diag_last_words(void);
 
 /* lockgraph's output files, one per option. Writes are checked (the first
  * failure of each output is said on standard error), never block on a
