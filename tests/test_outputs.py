@@ -386,6 +386,28 @@ def test_closing_line_after_stderr_closed(a, tmp):
           str(r))
 
 
+def test_exec_keeps_reports(a, tmp):
+    """A program that reports an inversion, then execs (three ways): the new
+    program's exit status, closing line and SARIF log still count the
+    report made before. They said 0, "0 reports" and no result."""
+    for how in ("execl", "execvp", "execve"):
+        sarif = os.path.join(tmp, how + ".sarif")
+        r = run(a, "inversion_then_exec", f"summary=1:sarif={sarif}", args=(how,))
+        said = [l for l in r.err.splitlines() if l.startswith("==")]
+        last = CLOSING.match(said[-1]) if said else None
+        try:
+            doc = sarif_doc(sarif)
+            results = doc["runs"][0]["results"]
+            rules = [x.get("ruleId") for x in results]
+            code = doc["runs"][0]["invocations"][0].get("exitCode")
+        except (OSError, ValueError, KeyError, IndexError) as e:
+            rules, code = [f"unreadable: {e}"], None
+        check(r.rc == 66 and last is not None and last.group(1) == "1"
+              and rules == ["lock-order-inversion"] and code == 66,
+              f"a report before {how}(): the new program's exit status, closing line and "
+              "SARIF log count it", f"{r}\nSARIF rules {rules}, exitCode {code}")
+
+
 def test_stderr_left_to_a_daemon(a, tmp):
     """The copy of stderr is not held open in a fork child that detaches: the
     stderr pipe ends when the parent exits, with the daemon still running."""
@@ -599,6 +621,7 @@ TESTS = {
     "cxx_names": test_cxx_names,
     "held_stacks": test_held_stacks,
     "fork_child_outlives_parent": test_fork_child_outlives_parent,
+    "exec_keeps_reports": test_exec_keeps_reports,
 }
 
 

@@ -7,6 +7,7 @@
 
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,6 +376,7 @@ start(void)
         lg_note("this program runs %s, whose runtime intercepts pthread calls ahead of "
                 "lockgraph: a sanitizer and lockgraph cannot share a process, so lockgraph "
                 "is off", sanitizer);
+        unsetenv(LG_EXEC_STATE_VAR); /* lockgraph's, not the program's */
         leave();
         return;
     }
@@ -441,6 +443,171 @@ abort(void)
     REAL(abort)();
     __builtin_unreachable();
 }
+
+/*
+ * exec: the process goes on as another program, with the same pid, and
+ * lockgraph starts again in it (it inherits LD_PRELOAD). A report made
+ * before was lost from the new program's exit status, its closing line
+ * ("0 reports") and its SARIF log, which it started afresh (adversarial
+ * round h3, F11): a CI gate passed a program that reported an inversion and
+ * then exec'd. The count goes over in the environment given to the exec
+ * (lg_reporting_exec_state), only when there is one to carry and the new
+ * program preloads lockgraph too; it is taken out of the environment again
+ * when lockgraph starts there (report_rt.c). The environment passed is a
+ * copy with one more entry: the program's own is not changed, so a failed
+ * exec leaves nothing behind, and a copy that makes the exec fail (E2BIG)
+ * gives way to the program's own environment. Noted chains are stored
+ * first: an inversion they close is reported before the program is
+ * replaced. A vfork child (its exec runs in its parent's memory) and
+ * lockgraph's own calls go straight through.
+ */
+extern char **environ;
+
+/* Whether the environment preloads lockgraph. */
+static bool
+env_preloads_lockgraph(char *const envp[])
+{
+    const char *self = lg_self_path(), *base = self ? strrchr(self, '/') : NULL;
+    base = base ? base + 1 : self ? self : "liblockgraph.so";
+    for (size_t i = 0; envp && envp[i]; i++)
+        if (strncmp(envp[i], "LD_PRELOAD=", 11) == 0)
+            return strstr(envp[i] + 11, base) != NULL;
+    return false;
+}
+
+struct exec_env {
+    char **env;   /* what the exec is given */
+    size_t bytes; /* of the copy, when env is one */
+    char state[80];
+};
+
+static void
+exec_env_make(struct exec_env *x, char *const envp[])
+{
+    x->env = (char **)envp;
+    x->bytes = 0;
+    if (lg_busy || !atomic_load_explicit(&lg_active, memory_order_relaxed)
+        || !lg_reporting_own_process())
+        return;
+    lg_busy = 1;
+    lg_pend_flush_all();
+    size_t n = 0, name_len = strlen(LG_EXEC_STATE_VAR);
+    while (envp && envp[n])
+        n++;
+    char **copy;
+    if (lg_reporting_exec_state(x->state, sizeof x->state) && env_preloads_lockgraph(envp)
+        && (copy = lg_mem_alloc((n + 2) * sizeof *copy)) != NULL) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (strncmp(envp[i], LG_EXEC_STATE_VAR, name_len) != 0 || envp[i][name_len] != '=')
+                copy[k++] = envp[i];
+        copy[k++] = x->state;
+        copy[k] = NULL;
+        x->env = copy;
+        x->bytes = (n + 2) * sizeof *copy;
+    }
+    lg_busy = 0;
+}
+
+/* The exec failed (with r and errno as the real call left them): the copy
+ * goes, errno stays. */
+static int
+exec_failed(struct exec_env *x, int r)
+{
+    int e = errno;
+    if (x->bytes)
+        lg_mem_free(x->env, x->bytes);
+    x->bytes = 0;
+    errno = e;
+    return r;
+}
+
+/* E2BIG with the copy: the program's own environment might have fit. */
+#define EXEC_WITH(x, envp, call_with_env)                                      \
+    do {                                                                       \
+        char **env_ = (x)->env;                                                \
+        int r_ = call_with_env;                                                \
+        if (r_ != 0 && errno == E2BIG && (x)->bytes) {                         \
+            env_ = (char **)(envp);                                            \
+            r_ = call_with_env;                                                \
+        }                                                                      \
+        return exec_failed((x), r_);                                           \
+    } while (0)
+
+LG_EXPORT int
+execve(const char *path, char *const argv[], char *const envp[])
+{
+    struct exec_env x;
+    exec_env_make(&x, envp);
+    EXEC_WITH(&x, envp, REAL(execve)(path, argv, env_));
+}
+
+LG_EXPORT int
+execv(const char *path, char *const argv[])
+{
+    return execve(path, argv, environ);
+}
+
+LG_EXPORT int
+execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    struct exec_env x;
+    exec_env_make(&x, envp);
+    EXEC_WITH(&x, envp, REAL(execvpe)(file, argv, env_));
+}
+
+LG_EXPORT int
+execvp(const char *file, char *const argv[])
+{
+    return execvpe(file, argv, environ);
+}
+
+LG_EXPORT int
+fexecve(int fd, char *const argv[], char *const envp[])
+{
+    struct exec_env x;
+    exec_env_make(&x, envp);
+    EXEC_WITH(&x, envp, REAL(fexecve)(fd, argv, env_));
+}
+
+/* execl, execlp and execle: their arguments into an array on the stack, as
+ * glibc's own do, then the vector call; execle's environment follows the
+ * terminating NULL. */
+enum exec_list { EXEC_L, EXEC_LP, EXEC_LE };
+
+static int
+exec_list(enum exec_list kind, const char *file, const char *arg0, va_list ap)
+{
+    va_list count;
+    va_copy(count, ap);
+    size_t n = 1; /* the arguments and the terminating NULL */
+    for (const char *a = arg0; a; a = va_arg(count, const char *))
+        n++;
+    va_end(count);
+    char *argv[n];
+    argv[0] = (char *)arg0;
+    for (size_t i = 1; i < n; i++)
+        argv[i] = va_arg(ap, char *);
+    if (kind == EXEC_L)
+        return execv(file, argv);
+    if (kind == EXEC_LP)
+        return execvp(file, argv);
+    char *const *envp = va_arg(ap, char *const *);
+    return execve(file, argv, envp);
+}
+
+#define EXEC_LIST_CALL(name, kind)                                             \
+    LG_EXPORT int name(const char *file, const char *arg0, ...)                \
+    {                                                                          \
+        va_list ap;                                                            \
+        va_start(ap, arg0);                                                    \
+        int r = exec_list(kind, file, arg0, ap);                               \
+        va_end(ap);                                                            \
+        return r;                                                              \
+    }
+EXEC_LIST_CALL(execl, EXEC_L)
+EXEC_LIST_CALL(execlp, EXEC_LP)
+EXEC_LIST_CALL(execle, EXEC_LE)
 
 /*
  * quick_exit(status) runs the at_quick_exit handlers, then _exits from

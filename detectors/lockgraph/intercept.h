@@ -73,6 +73,9 @@
     X(void, _exit, (int))                                                                 \
     X(void, quick_exit, (int))                                                            \
     X(void, abort, (void))                                                                \
+    X(int, execve, (const char *, char *const[], char *const[]))                          \
+    X(int, execvpe, (const char *, char *const[], char *const[]))                         \
+    X(int, fexecve, (int, char *const[], char *const[]))                                  \
     X(int, unshare, (int))                                                                \
     X(int, setns, (int, int))                                                             \
     X(size_t, malloc_usable_size, (void *))

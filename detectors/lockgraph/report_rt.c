@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1560,6 +1561,105 @@ at_exit_status(int status, void *unused)
                                              "reported");
 }
 
+bool
+lg_reporting_own_process(void)
+{
+    return outputs_pid != 0 && getpid() == outputs_pid;
+}
+
+bool
+lg_reporting_exec_state(char *buf, size_t len)
+{
+    unsigned long long n = lg_reports_count();
+    if (!n || !lg_reporting_own_process())
+        return false;
+    int w = snprintf(buf, len, LG_EXEC_STATE_VAR "=%ld:%llu", (long)getpid(), n);
+    return w > 0 && (size_t)w < len;
+}
+
+/* The SARIF log's results as the program before the exec left them (this
+ * file is lockgraph's own writing: the array after the first "results":,
+ * to its closing bracket outside any string), kept in sarif_results. */
+#define SARIF_READ_BACK_MAX (64u << 20)
+
+static void
+sarif_read_back(void)
+{
+    int fd = open(lg_opt.sarif, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return;
+    struct stat st;
+    char *text = NULL;
+    size_t size = 0, got = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0
+        && (uint64_t)st.st_size < SARIF_READ_BACK_MAX) {
+        size = (size_t)st.st_size + 1;
+        text = lg_mem_alloc(size); /* zeroed: text ends in a NUL */
+    }
+    while (text && got + 1 < size) {
+        ssize_t r = read(fd, text + got, size - 1 - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    const char *key = "\"results\":[";
+    const char *start = text ? strstr(text, key) : NULL;
+    if (start) {
+        start += strlen(key);
+        int depth = 0;
+        bool in_string = false;
+        for (const char *c = start; *c; c++) {
+            if (in_string) {
+                if (*c == '\\' && c[1])
+                    c++;
+                else if (*c == '"')
+                    in_string = false;
+            } else if (*c == '"') {
+                in_string = true;
+            } else if (*c == '[' || *c == '{') {
+                depth++;
+            } else if ((*c == ']' || *c == '}') && depth-- == 0) {
+                if (*c == ']' && c > start)
+                    lg_buf_put(&sarif_results, start, (size_t)(c - start));
+                break;
+            }
+        }
+    }
+    if (text)
+        lg_mem_free(text, size);
+}
+
+/* A program that this process was before its exec made reports: they count
+ * here (exit status, closing line, SARIF). The entry leaves the
+ * environment: the program does not see it, nor do its children. */
+static void
+adopt_exec_state(void)
+{
+    const char *v = getenv(LG_EXEC_STATE_VAR);
+    if (!v)
+        return;
+    char *end;
+    long pid = strtol(v, &end, 10);
+    unsigned long long n = 0;
+    if (*end == ':' && pid == (long)getpid()) {
+        n = strtoull(end + 1, &end, 10);
+        if (*end)
+            n = 0;
+    }
+    unsetenv(LG_EXEC_STATE_VAR);
+    if (!n)
+        return;
+    atomic_store_explicit(&nreports, n, memory_order_relaxed);
+    if (lg_opt.sarif[0])
+        sarif_read_back();
+    if (lg_opt.verbosity >= 1)
+        lg_note("%llu report%s made before this process's exec count here", n,
+                n == 1 ? "" : "s");
+}
+
 void
 lg_reporting_init(void)
 {
@@ -1582,6 +1682,7 @@ lg_reporting_init(void)
     }
     outputs_pid = getpid();
     lg_buf_init(&sarif_results, &lg_mem);
+    adopt_exec_state();
     if (lg_opt.suppressions[0])
         load_suppressions(lg_opt.suppressions);
     if (lg_opt.sarif[0]) {

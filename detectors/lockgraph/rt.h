@@ -945,6 +945,15 @@ bool lg_report_liveness(const struct lg_live_verdict *v,
                         struct lg_lock *(*lock_of)(uint64_t uid, void *ctx), void *ctx);
 /* Reports so far. */
 uint64_t lg_reports_count(void);
+/* The process lockgraph's outputs belong to is this one (not a vfork
+ * child running in its memory, nor a fork child). */
+bool lg_reporting_own_process(void);
+/* exec: the environment entry that carries the reports made so far over
+ * to the new program (LG_EXEC_STATE_VAR=pid:count), into buf; false when
+ * there are none. The new program's lockgraph adopts the count, and its
+ * SARIF log keeps the results the file has (lg_reporting_init). */
+#define LG_EXEC_STATE_VAR "LOCKGRAPH_EXEC_REPORTS"
+bool lg_reporting_exec_state(char *buf, size_t len);
 /* Exit now with exitcode (after a fatal report), flushing stdio. */
 _Noreturn void lg_exit_now(void);
 void lg_reporting_init(void);
