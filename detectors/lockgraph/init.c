@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -608,6 +610,41 @@ exec_list(enum exec_list kind, const char *file, const char *arg0, va_list ap)
 EXEC_LIST_CALL(execl, EXEC_L)
 EXEC_LIST_CALL(execlp, EXEC_LP)
 EXEC_LIST_CALL(execle, EXEC_LE)
+
+/*
+ * seccomp strict mode: after prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT) the
+ * thread may only read, write, _exit and sigreturn; any other system call
+ * kills it. lockgraph's work on its lock calls makes others (fcntl and
+ * fstat to write a report, futex on its own locks, mmap for memory), and
+ * a sandbox thread that closed an inversion was killed inside lockgraph,
+ * holding lockgraph's locks: the program then hung in the next thread's
+ * lock call (adversarial round h3, F7). Natively such a thread takes
+ * uncontended mutexes without a system call. lockgraph stands aside for
+ * good in a thread that enters strict mode (lg_busy stays set: every
+ * interposer goes straight to the real call), and says so first at
+ * verbosity=1 (afterwards it could not). What it knew of the thread stays,
+ * and the thread's noted chains are stored by others. A switch made with
+ * syscall(SYS_seccomp, ...) is not seen; filter mode leaves the system
+ * calls to the filter, which lockgraph cannot read.
+ */
+LG_EXPORT int
+prctl(int option, ...)
+{
+    va_list ap;
+    va_start(ap, option);
+    unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long),
+                  a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
+    va_end(ap);
+    bool strict = option == PR_SET_SECCOMP && a2 == SECCOMP_MODE_STRICT;
+    if (strict && !lg_busy && atomic_load_explicit(&lg_active, memory_order_relaxed)
+        && lg_opt.verbosity >= 1)
+        lg_note("thread %ld asks for seccomp strict mode: lockgraph stops watching it",
+                (long)gettid());
+    int r = REAL(prctl)(option, a2, a3, a4, a5);
+    if (r == 0 && strict)
+        lg_busy = 1; /* for good: no system call of lockgraph's may follow */
+    return r;
+}
 
 /*
  * quick_exit(status) runs the at_quick_exit handlers, then _exits from

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -917,6 +918,26 @@ exec_cases(void)
     say("exec: fexecve of fd -1 -> %d, errno %s", r, err_name(errno));
 }
 
+/* prctl: lockgraph's passes every call on (and stands aside in a thread
+ * that enters seccomp strict mode, which this does not). */
+static void
+prctl_cases(void)
+{
+    errno = 0;
+    int r = prctl(PR_GET_DUMPABLE);
+    say("prctl: PR_GET_DUMPABLE -> %d, errno %s", r, err_name(errno));
+    errno = 0;
+    r = prctl(PR_GET_SECCOMP);
+    say("prctl: PR_GET_SECCOMP -> %d, errno %s", r, err_name(errno));
+    char name[16] = "";
+    errno = 0;
+    r = prctl(PR_GET_NAME, name);
+    say("prctl: PR_GET_NAME -> %d, errno %s, '%s'", r, err_name(errno), name);
+    errno = 0;
+    r = prctl(-1, 0UL, 0UL, 0UL, 0UL);
+    say("prctl: option -1 -> %d, errno %s", r, err_name(errno));
+}
+
 int
 main(void)
 {
@@ -928,6 +949,7 @@ main(void)
     cond_cases();
     thread_cases();
     exec_cases();
+    prctl_cases();
     say("done");
     return 0;
 }
