@@ -5,7 +5,8 @@ FIFOs (or a standard error nobody reads) never blocking the program, a file
 size limit never killing it, the DOT picture written when lockgraph
 ends the program itself, a closing line that counts every report,
 suppressions files read whole and checked, SARIF shaped for code scanning,
-C++ names demangled, and full stacks for held locks (held_stacks=1).
+C++ names demangled, full stacks for held locks (held_stacks=1), and
+reports made before an exec counted by the new program.
 
 Each check runs a probe program (tests/probes) with liblockgraph.so
 preloaded. Every run has a timeout; a program that hangs is killed and the
