@@ -277,13 +277,98 @@ closed_push(struct closed_list *c, struct lg_cycle *cycle, lg_stack_id at, uint3
     c->v[c->n++] = (struct closed){ cycle, at, thread };
 }
 
+/*
+ * A semaphore set up to 1 counts as a lock from its first take
+ * (intercept_sem.c), but is seen to be one only when the thread that took
+ * it posts it. One handed off instead (taken by one thread and posted by
+ * another: a token, a one-slot buffer's count of free slots) could close a
+ * cycle before that other thread's post showed it to be a signal, and the
+ * false inversion was reported (adversarial round h3, F13). A cycle through
+ * a semaphore lock not yet posted by its taker is held back here, with the
+ * nodes of those semaphores: it is reported (with the stacks it had) once
+ * each of them has been posted by its taker (lg_sem_proven), and dropped
+ * once one of them is found to be a signal (its record forgotten: the
+ * node names no lock any more). Under lg_graph_lock. A full table reports
+ * at once, as before, and says so.
+ */
+#define HELD_BACK_MAX 64
+#define HELD_BACK_SEMS 8
+
+struct held_back {
+    struct closed k;
+    uint32_t nsems;
+    lg_node_id sems[HELD_BACK_SEMS];
+};
+atomic_bool lg_sem_locks_seen;
+static struct held_back held_back[HELD_BACK_MAX];
+static atomic_uint nheld_back;
+static atomic_bool said_held_back_full;
+
+static bool
+unproven_sem(lg_node_id node)
+{
+    const struct lg_lock *l = lg_lock_by_node(node);
+    return l && l->type == LG_SEMAPHORE && !atomic_load_explicit(&l->sem_proven,
+                                                                 memory_order_relaxed);
+}
+
+static void
+note_unproven(struct held_back *h, lg_node_id node, bool *too_many)
+{
+    if (!unproven_sem(node))
+        return;
+    for (uint32_t i = 0; i < h->nsems; i++)
+        if (h->sems[i] == node)
+            return;
+    if (h->nsems == HELD_BACK_SEMS)
+        *too_many = true;
+    else
+        h->sems[h->nsems++] = node;
+}
+
+/* Hold k back if its cycle passes through a semaphore lock not yet posted
+ * by its taker; false when it is to be reported now. */
+static bool
+hold_back(const struct closed *k)
+{
+    struct held_back h = { .k = *k };
+    bool too_many = false;
+    for (uint32_t i = 0; i < k->cycle->n; i++) {
+        const struct lg_cycle_step *st = &k->cycle->steps[i];
+        note_unproven(&h, st->from, &too_many);
+        for (uint32_t j = 0; j < st->nvia; j++)
+            note_unproven(&h, st->via[j], &too_many);
+    }
+    if (h.nsems == 0 || too_many)
+        return false;
+    uint32_t n = atomic_load_explicit(&nheld_back, memory_order_relaxed);
+    if (n == HELD_BACK_MAX) {
+        lg_warn_once(&said_held_back_full, "%d cycles through semaphores not yet posted by the "
+                     "thread that took them are held back: later ones are reported at once "
+                     "(a semaphore handed from thread to thread may then be reported as a "
+                     "lock-order inversion)", HELD_BACK_MAX);
+        return false;
+    }
+    held_back[n] = h;
+    atomic_store_explicit(&nheld_back, n + 1, memory_order_release);
+    return true;
+}
+
 /* Report them (as `self`, or as the thread that closed them when another
- * one stores its chains), and let them go. */
+ * one stores its chains), and let them go; those held back (above) stay. */
 static void
 closed_report(struct lg_thread *self, struct closed_list *c)
 {
+    bool any_sems = atomic_load_explicit(&lg_sem_locks_seen, memory_order_relaxed);
     for (uint32_t i = 0; i < c->n; i++) {
         struct closed *k = &c->v[i];
+        if (any_sems) {
+            lg_mutex_lock(&lg_graph_lock);
+            bool held = hold_back(k);
+            lg_mutex_unlock(&lg_graph_lock);
+            if (held)
+                continue;
+        }
         lg_report_inversion(self && self->num == k->thread ? self : lg_thread_by_num(k->thread),
                             k->cycle, k->at);
         lg_cycle_free(lg_graph, k->cycle);
@@ -291,6 +376,79 @@ closed_report(struct lg_thread *self, struct closed_list *c)
     if (c->v != c->small)
         lg_mem_free(c->v, c->cap * sizeof *c->v);
     closed_init(c);
+}
+
+static bool
+uid_in(uint64_t uid, const uint64_t *set, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (set[i] == uid)
+            return true;
+    return false;
+}
+
+/* Report the held-back cycles whose semaphores are each proven now, or one
+ * of `stuck` (the semaphores a deadlock's threads wait for: nobody can
+ * post them, so they were locks after all); drop those through a semaphore
+ * found to be a signal. */
+static void
+release_held_back(struct lg_thread *self, const uint64_t *stuck, uint32_t nstuck)
+{
+    if (atomic_load_explicit(&nheld_back, memory_order_acquire) == 0)
+        return;
+    struct closed_list ready, gone;
+    closed_init(&ready);
+    closed_init(&gone);
+    lg_mutex_lock(&lg_graph_lock);
+    uint32_t n = atomic_load_explicit(&nheld_back, memory_order_relaxed), kept = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct held_back *h = &held_back[i];
+        bool signal = false, waiting = false;
+        for (uint32_t j = 0; j < h->nsems; j++) {
+            const struct lg_lock *l = lg_lock_by_node(h->sems[j]);
+            if (!l || l->type != LG_SEMAPHORE)
+                signal = true; /* forgotten: it was a signal */
+            else if (!atomic_load_explicit(&l->sem_proven, memory_order_relaxed)
+                     && !uid_in(lg_lock_uid(l), stuck, nstuck))
+                waiting = true;
+        }
+        if (signal)
+            closed_push(&gone, h->k.cycle, h->k.at, h->k.thread);
+        else if (!waiting)
+            closed_push(&ready, h->k.cycle, h->k.at, h->k.thread);
+        else
+            held_back[kept++] = *h;
+    }
+    atomic_store_explicit(&nheld_back, kept, memory_order_release);
+    lg_mutex_unlock(&lg_graph_lock);
+    for (uint32_t i = 0; i < gone.n; i++)
+        lg_cycle_free(lg_graph, gone.v[i].cycle);
+    if (gone.v != gone.small)
+        lg_mem_free(gone.v, gone.cap * sizeof *gone.v);
+    for (uint32_t i = 0; i < ready.n; i++) {
+        struct closed *k = &ready.v[i];
+        lg_report_inversion(self && self->num == k->thread ? self : lg_thread_by_num(k->thread),
+                            k->cycle, k->at);
+        lg_cycle_free(lg_graph, k->cycle);
+    }
+    if (ready.v != ready.small)
+        lg_mem_free(ready.v, ready.cap * sizeof *ready.v);
+}
+
+void
+lg_sem_proven(struct lg_thread *self)
+{
+    release_held_back(self, NULL, 0);
+}
+
+void
+lg_sem_held_back_at_exit(void)
+{
+    unsigned n = atomic_load_explicit(&nheld_back, memory_order_acquire);
+    if (n && lg_opt.verbosity >= 1)
+        lg_note("%u lock-order cycle%s through a binary semaphore that the thread which took "
+                "it never posted %s not reported: the semaphore may be a token handed between "
+                "threads", n, n == 1 ? "" : "s", n == 1 ? "was" : "were");
 }
 
 /* ---- evidence: the edges the graph has this thread's stacks for -------- */
@@ -1531,6 +1689,13 @@ lg_wait_poll(struct lg_thread *t)
     /* The orders behind it first: a thread of the cycle may have noted its
      * chain and not polled yet (its buffer is free while it waits). */
     lg_pend_flush_all();
+    if (atomic_load_explicit(&nheld_back, memory_order_acquire)) {
+        uint64_t stuck[64];
+        uint32_t ns = 0;
+        for (uint32_t i = 0; i < n && ns < 64; i++)
+            stuck[ns++] = atomic_load_explicit(&path[i]->waiting_uid, memory_order_relaxed);
+        release_held_back(t, stuck, ns);
+    }
     if (lg_report_deadlock(path, n))
         lg_exit_now();
 }

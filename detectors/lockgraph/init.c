@@ -699,8 +699,10 @@ end_checking(const int *quick_status)
 {
     lg_busy = 1;
     lg_perturb_finish();
-    if (atomic_load_explicit(&lg_active, memory_order_relaxed))
+    if (atomic_load_explicit(&lg_active, memory_order_relaxed)) {
         lg_pend_flush_all();
+        lg_sem_held_back_at_exit();
+    }
     /* and the closing line, once the count is final */
     if (quick_status)
         lg_reporting_quick_exit(*quick_status);

@@ -16,7 +16,9 @@
  * post above 1, a take that lockgraph's belief contradicts - it is a signal:
  * its record, graph node and edges are forgotten, the entries of the thread
  * that took it go stale, and it is never reported. Only a new sem_init
- * makes it a lock again.
+ * makes it a lock again. A lock-order cycle through one is reported only
+ * once the thread that took it has posted it (check.c, held_back): until
+ * then it may be a token that another thread will post.
  *
  * What differs from a mutex, and why:
  *   - a sem_trywait that takes the lock orders like a blocking take:
@@ -165,6 +167,7 @@ sem_init(sem_t *s, int pshared, unsigned value)
     if (r != 0 || !(t = enter()))
         return r;
     if (pshared == 0 && value == 1 && lg_opt.sem_locks) {
+        atomic_store_explicit(&lg_sem_locks_seen, true, memory_order_relaxed);
         lg_lock_init(t, (uintptr_t)s, LG_SEMAPHORE, 0, SITE);
         atomic_fetch_add_explicit(&sem_locks_made, 1, memory_order_release);
     } else {
@@ -370,6 +373,8 @@ sem_post(sem_t *s)
             && sem_value(s) == 0) {
             lg_before_release(t, l, (uintptr_t)s, t->tid, true, SITE);
             atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
+            if (!atomic_exchange_explicit(&l->sem_proven, true, memory_order_relaxed))
+                lg_sem_proven(t); /* report what waited for this */
         } else {
             sem_demote(t, l, uid); /* posted by another thread, or above 1 */
         }

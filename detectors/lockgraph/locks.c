@@ -230,6 +230,7 @@ create_locked(uint32_t b, uintptr_t addr, enum lg_lock_type type, unsigned flags
     l->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
     atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
     atomic_store_explicit(&l->watched, false, memory_order_relaxed);
+    atomic_store_explicit(&l->sem_proven, false, memory_order_relaxed);
     atomic_store_explicit(&l->holders, 0, memory_order_relaxed);
     record_count(addr, 1);
     atomic_store_explicit(&l->next, atomic_load_explicit(&buckets[b], memory_order_relaxed),

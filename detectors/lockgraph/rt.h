@@ -451,6 +451,10 @@ struct lg_lock {
      * its grants are counted, for the liveness monitor. Other locks cost
      * the lock path nothing. */
     atomic_bool watched;
+    /* A semaphore lock: posted by the thread that took it at least once, so
+     * seen to behave as a lock (check.c holds back a cycle through one
+     * that was not, yet). */
+    atomic_bool sem_proven;
     lg_node_id node;           /* graph node, 0 until the lock is in an edge;
                                 * written under graph_lock, atomically: a
                                 * thread noting a new chain reads it
@@ -866,6 +870,15 @@ void lg_before_release(struct lg_thread *t, struct lg_lock *l, uintptr_t addr,
 void lg_before_destroy(struct lg_thread *t, struct lg_lock *l, uintptr_t addr,
                        bool real_locked, long real_owner_tid, uintptr_t site);
 void lg_after_destroy(struct lg_thread *t, struct lg_lock *l, uint64_t uid);
+/* Semaphore locks (intercept_sem.c): set once the program has set one up,
+ * so that only then is a closed cycle checked for one; and the first post
+ * of one by the thread that took it (l->sem_proven just set), which
+ * reports the cycles held back until that semaphore was seen to be a lock
+ * (check.c). */
+extern atomic_bool lg_sem_locks_seen;
+void lg_sem_proven(struct lg_thread *self);
+/* At the end: say (verbosity=1) how many cycles were still held back. */
+void lg_sem_held_back_at_exit(void);
 /* A mutex lockgraph has no record of is about to be used by `call`: false
  * (and an invalid-mutex report) when its memory is no mutex at all. */
 bool lg_check_mutex(struct lg_thread *t, uintptr_t m, const char *call, uintptr_t site);
