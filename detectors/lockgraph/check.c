@@ -288,8 +288,9 @@ closed_push(struct closed_list *c, struct lg_cycle *cycle, lg_stack_id at, uint3
  * nodes of those semaphores: it is reported (with the stacks it had) once
  * each of them has been posted by its taker (lg_sem_proven), and dropped
  * once one of them is found to be a signal (its record forgotten: the
- * node names no lock any more). Under lg_graph_lock. A full table reports
- * at once, as before, and says so.
+ * node names no lock any more). Under lg_graph_lock, in the same hold
+ * that found the cycle (store_chain). A full table reports at once, as
+ * before, and says so.
  */
 #define HELD_BACK_MAX 64
 #define HELD_BACK_SEMS 8
@@ -303,6 +304,10 @@ atomic_bool lg_sem_locks_seen;
 static struct held_back held_back[HELD_BACK_MAX];
 static atomic_uint nheld_back;
 static atomic_bool said_held_back_full;
+/* Threads reporting cycles they took from the table (release_held_back): a
+ * deadlock's report waits for them, so that the inversions come first
+ * (lockgraph ends the program right after a deadlock report). */
+static atomic_uint held_back_reporting;
 
 static bool
 unproven_sem(lg_node_id node)
@@ -355,20 +360,12 @@ hold_back(const struct closed *k)
 }
 
 /* Report them (as `self`, or as the thread that closed them when another
- * one stores its chains), and let them go; those held back (above) stay. */
+ * one stores its chains), and let them go. */
 static void
 closed_report(struct lg_thread *self, struct closed_list *c)
 {
-    bool any_sems = atomic_load_explicit(&lg_sem_locks_seen, memory_order_relaxed);
     for (uint32_t i = 0; i < c->n; i++) {
         struct closed *k = &c->v[i];
-        if (any_sems) {
-            lg_mutex_lock(&lg_graph_lock);
-            bool held = hold_back(k);
-            lg_mutex_unlock(&lg_graph_lock);
-            if (held)
-                continue;
-        }
         lg_report_inversion(self && self->num == k->thread ? self : lg_thread_by_num(k->thread),
                             k->cycle, k->at);
         lg_cycle_free(lg_graph, k->cycle);
@@ -420,6 +417,8 @@ release_held_back(struct lg_thread *self, const uint64_t *stuck, uint32_t nstuck
             held_back[kept++] = *h;
     }
     atomic_store_explicit(&nheld_back, kept, memory_order_release);
+    if (ready.n)
+        atomic_fetch_add_explicit(&held_back_reporting, 1, memory_order_acq_rel);
     lg_mutex_unlock(&lg_graph_lock);
     for (uint32_t i = 0; i < gone.n; i++)
         lg_cycle_free(lg_graph, gone.v[i].cycle);
@@ -431,6 +430,8 @@ release_held_back(struct lg_thread *self, const uint64_t *stuck, uint32_t nstuck
                             k->cycle, k->at);
         lg_cycle_free(lg_graph, k->cycle);
     }
+    if (ready.n)
+        atomic_fetch_sub_explicit(&held_back_reporting, 1, memory_order_acq_rel);
     if (ready.v != ready.small)
         lg_mem_free(ready.v, ready.cap * sizeof *ready.v);
 }
@@ -578,7 +579,13 @@ store_chain(struct lg_thread *owner, const struct chain *c, const struct chain_s
             lg_stack_id at = 0;
             if (c->noted && !(at = (lg_stack_id)(label.payload & 0xFFFFFFFFu)))
                 at = lg_stack_from_pc(c->site);
-            closed_push(closed, cy, at, c->thread);
+            struct closed k = { cy, at, c->thread };
+            /* Held back or not under this same hold of the graph lock, so
+             * that a deadlock's check (release_held_back) sees the cycle
+             * either way. */
+            if (!atomic_load_explicit(&lg_sem_locks_seen, memory_order_relaxed)
+                || !hold_back(&k))
+                closed_push(closed, cy, at, c->thread);
         } else if (r == -ENOMEM) {
             lg_warn_once(&said_graph_memory, "out of memory for the lock-order graph: "
                          "new lock orders are not checked");
@@ -1696,6 +1703,12 @@ lg_wait_poll(struct lg_thread *t)
             stuck[ns++] = atomic_load_explicit(&path[i]->waiting_uid, memory_order_relaxed);
         release_held_back(t, stuck, ns);
     }
+    /* Another thread of the cycle may be reporting the inversions it took:
+     * they come first (2 s at most). */
+    struct timespec ms = { 0, 1000000 };
+    for (int i = 0; i < 2000 && atomic_load_explicit(&held_back_reporting, memory_order_acquire);
+         i++)
+        nanosleep(&ms, NULL);
     if (lg_report_deadlock(path, n))
         lg_exit_now();
 }
