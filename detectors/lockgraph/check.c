@@ -393,9 +393,8 @@ release_held_back(struct lg_thread *self, const uint64_t *stuck, uint32_t nstuck
 {
     if (atomic_load_explicit(&nheld_back, memory_order_acquire) == 0)
         return;
-    struct closed_list ready, gone;
+    struct closed_list ready;
     closed_init(&ready);
-    closed_init(&gone);
     lg_mutex_lock(&lg_graph_lock);
     uint32_t n = atomic_load_explicit(&nheld_back, memory_order_relaxed), kept = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -410,30 +409,20 @@ release_held_back(struct lg_thread *self, const uint64_t *stuck, uint32_t nstuck
                 waiting = true;
         }
         if (signal)
-            closed_push(&gone, h->k.cycle, h->k.at, h->k.thread);
+            lg_cycle_free(lg_graph, h->k.cycle);
         else if (!waiting)
             closed_push(&ready, h->k.cycle, h->k.at, h->k.thread);
         else
             held_back[kept++] = *h;
     }
     atomic_store_explicit(&nheld_back, kept, memory_order_release);
-    if (ready.n)
+    bool any = ready.n != 0;
+    if (any)
         atomic_fetch_add_explicit(&held_back_reporting, 1, memory_order_acq_rel);
     lg_mutex_unlock(&lg_graph_lock);
-    for (uint32_t i = 0; i < gone.n; i++)
-        lg_cycle_free(lg_graph, gone.v[i].cycle);
-    if (gone.v != gone.small)
-        lg_mem_free(gone.v, gone.cap * sizeof *gone.v);
-    for (uint32_t i = 0; i < ready.n; i++) {
-        struct closed *k = &ready.v[i];
-        lg_report_inversion(self && self->num == k->thread ? self : lg_thread_by_num(k->thread),
-                            k->cycle, k->at);
-        lg_cycle_free(lg_graph, k->cycle);
-    }
-    if (ready.n)
+    closed_report(self, &ready);
+    if (any)
         atomic_fetch_sub_explicit(&held_back_reporting, 1, memory_order_acq_rel);
-    if (ready.v != ready.small)
-        lg_mem_free(ready.v, ready.cap * sizeof *ready.v);
 }
 
 void

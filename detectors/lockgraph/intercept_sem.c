@@ -373,7 +373,9 @@ sem_post(sem_t *s)
             && sem_value(s) == 0) {
             lg_before_release(t, l, (uintptr_t)s, t->tid, true, SITE);
             atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
-            if (!atomic_exchange_explicit(&l->sem_proven, true, memory_order_relaxed))
+            /* An exchange only the first time: a plain load on every post. */
+            if (!atomic_load_explicit(&l->sem_proven, memory_order_relaxed)
+                && !atomic_exchange_explicit(&l->sem_proven, true, memory_order_relaxed))
                 lg_sem_proven(t); /* report what waited for this */
         } else {
             sem_demote(t, l, uid); /* posted by another thread, or above 1 */
