@@ -388,10 +388,11 @@ def test_closing_line_after_stderr_closed(a, tmp):
 
 
 def test_exec_keeps_reports(a, tmp):
-    """A program that reports an inversion, then execs (three ways): the new
+    """A program that reports an inversion, then execs (five ways): the new
     program's exit status, closing line and SARIF log still count the
-    report made before. They said 0, "0 reports" and no result."""
-    for how in ("execl", "execvp", "execve"):
+    report made before. They said 0, "0 reports" and no result (execveat
+    until it was interposed too)."""
+    for how in ("execl", "execvp", "execve", "fexecve", "execveat"):
         sarif = os.path.join(tmp, how + ".sarif")
         r = run(a, "inversion_then_exec", f"summary=1:sarif={sarif}", args=(how,))
         said = [l for l in r.err.splitlines() if l.startswith("==")]

@@ -14,6 +14,7 @@
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -570,6 +571,24 @@ fexecve(int fd, char *const argv[], char *const envp[])
     struct exec_env x;
     exec_env_make(&x, envp);
     EXEC_WITH(&x, envp, REAL(fexecve)(fd, argv, env_));
+}
+
+/* glibc 2.34's wrapper of the system call (fexecve does not go through
+ * it). Under an older C library, which lacks it, the system call itself. */
+static int
+real_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+    if (REAL(execveat))
+        return REAL(execveat)(dirfd, path, argv, envp, flags);
+    return (int)syscall(SYS_execveat, dirfd, path, argv, envp, flags);
+}
+
+LG_EXPORT int
+execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+    struct exec_env x;
+    exec_env_make(&x, envp);
+    EXEC_WITH(&x, envp, real_execveat(dirfd, path, argv, env_, flags));
 }
 
 /* execl, execlp and execle: their arguments into an array on the stack, as

@@ -76,6 +76,7 @@
     X(int, execve, (const char *, char *const[], char *const[]))                          \
     X(int, execvpe, (const char *, char *const[], char *const[]))                         \
     X(int, fexecve, (int, char *const[], char *const[]))                                  \
+    X(int, execveat, (int, const char *, char *const[], char *const[], int))              \
     X(int, prctl, (int, ...))                                                             \
     X(int, unshare, (int))                                                                \
     X(int, setns, (int, int))                                                             \

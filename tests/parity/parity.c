@@ -15,6 +15,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -916,6 +917,15 @@ exec_cases(void)
     errno = 0;
     r = fexecve(-1, argv, environ);
     say("exec: fexecve of fd -1 -> %d, errno %s", r, err_name(errno));
+    errno = 0;
+    r = execveat(AT_FDCWD, missing, argv, environ, 0);
+    say("exec: execveat of a missing file -> %d, errno %s", r, err_name(errno));
+    errno = 0;
+    r = execveat(-1, "x", argv, environ, 0);
+    say("exec: execveat relative to fd -1 -> %d, errno %s", r, err_name(errno));
+    errno = 0;
+    r = execveat(AT_FDCWD, "/", argv, environ, -1);
+    say("exec: execveat with bad flags -> %d, errno %s", r, err_name(errno));
 }
 
 /* prctl: lockgraph's passes every call on (and stands aside in a thread
